@@ -1,0 +1,82 @@
+# ztwatch -- build, test and benchmark.
+#
+#   make            ./ztwatch, optimised
+#   make test       sanitised build (-Werror, ASan, UBSan) and every test
+#   make bench      benchmarks, printed beside their references
+#   make clean
+#
+# Dependencies come from Debian packages (scripts/setup-deps.sh installs them).
+
+PKGS      := libnats jansson libjwt sqlite3 libcrypto ncursesw libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags jansson libcrypto 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs jansson libcrypto 2>/dev/null)
+JWT_LIBS   := $(shell pkg-config --libs libjwt 2>/dev/null)
+
+CC       ?= cc
+WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes \
+            -Wstrict-prototypes -Wwrite-strings -Wvla -Wno-unused-parameter
+CSTD     := -std=c11 -D_GNU_SOURCE
+INCS     := -I. -Iauth
+
+REL_CFLAGS  := $(CSTD) -O2 -g $(WARN) $(INCS) $(PKG_CFLAGS)
+TEST_CFLAGS := $(CSTD) -O1 -g -Werror $(WARN) $(INCS) $(PKG_CFLAGS) \
+               -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+               -fno-omit-frame-pointer
+TEST_LDFLAGS := -fsanitize=address,undefined
+
+AUTH_SRCS := $(sort $(wildcard auth/*.c))
+CLI_SRCS  := $(sort $(wildcard cli/*.c))
+SRCS      := $(AUTH_SRCS) $(CLI_SRCS)
+LIBS      := $(PKG_LIBS) -lpthread
+
+REL_OBJS  := $(SRCS:%.c=build/rel/%.o)
+TEST_OBJS := $(SRCS:%.c=build/test/%.o)
+TEST_AUTH_OBJS := $(AUTH_SRCS:%.c=build/test/%.o)
+REL_AUTH_OBJS  := $(AUTH_SRCS:%.c=build/rel/%.o)
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/test/unit/%)
+
+.PHONY: all test unit shell bench clean deps tools
+
+all: ztwatch
+
+deps:
+	./scripts/setup-deps.sh
+
+ztwatch: $(REL_OBJS)
+	$(CC) -o $@ $(REL_OBJS) $(LIBS)
+
+build/rel/%.o: %.c $(wildcard auth/*.h cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -c -o $@ $<
+
+build/test/%.o: %.c $(wildcard auth/*.h cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -c -o $@ $<
+
+build/test/ztwatch: $(TEST_OBJS)
+	$(CC) $(TEST_LDFLAGS) -o $@ $(TEST_OBJS) $(LIBS)
+
+# Test tools: minting with libjwt (HS/RS/ES) and auth_sign (PS/EdDSA).
+build/test/ztmint: build/test/tests/tools/ztmint.o $(TEST_AUTH_OBJS)
+	$(CC) $(TEST_LDFLAGS) -o $@ $^ $(JWT_LIBS) $(LIBS)
+
+build/rel/ztmint: build/rel/tests/tools/ztmint.o $(REL_AUTH_OBJS)
+	$(CC) -o $@ $^ $(JWT_LIBS) $(LIBS)
+
+build/test/unit/%: tests/unit/%.c tests/unit/unit.h $(TEST_AUTH_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(TEST_LDFLAGS) -o $@ $< $(TEST_AUTH_OBJS) $(JWT_LIBS) $(LIBS)
+
+tools: build/test/ztmint
+
+test: build/test/ztwatch build/test/ztmint $(UNIT_BINS)
+	ZTWATCH=$(CURDIR)/build/test/ztwatch ZTMINT=$(CURDIR)/build/test/ztmint \
+	    ./tests/run-tests.sh $(UNIT_BINS)
+
+bench: ztwatch build/rel/ztmint
+	ZTWATCH=$(CURDIR)/ztwatch ZTMINT=$(CURDIR)/build/rel/ztmint ./bench/bench.sh
+
+clean:
+	rm -rf build ztwatch

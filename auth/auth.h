@@ -1,0 +1,236 @@
+/*
+ * auth/auth.h -- the verification engine: keyring, policy, verdicts.
+ *
+ * auth/ is pure: after auth_policy_load() has read the policy and its key
+ * files, nothing here does I/O.  It is the only place that includes OpenSSL
+ * headers.  Every function returns 0/-1 or NULL and, on error, sets *cause to
+ * an allocated message the caller frees; nothing here prints.
+ *
+ * Threads: a loaded policy is read-only and may be shared by any number of
+ * threads.  Each thread verifies through its own struct auth_verifier (it
+ * caches per-key OpenSSL contexts).  The replay cache is not thread-safe; the
+ * caller runs the replay step in one place, in message order.
+ */
+#ifndef AUTH_H
+#define AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+/* JWT signature algorithms, in the order of DESIGN §1. */
+enum auth_alg {
+	AUTH_ALG_HS256,
+	AUTH_ALG_HS384,
+	AUTH_ALG_HS512,
+	AUTH_ALG_RS256,
+	AUTH_ALG_RS384,
+	AUTH_ALG_RS512,
+	AUTH_ALG_PS256,
+	AUTH_ALG_PS384,
+	AUTH_ALG_PS512,
+	AUTH_ALG_ES256,
+	AUTH_ALG_ES384,
+	AUTH_ALG_ES512,
+	AUTH_ALG_EDDSA,
+	AUTH_ALG_COUNT
+};
+
+/* Name of alg ("RS256"), or NULL when out of range. */
+const char	*auth_alg_name(int alg);
+/* Algorithm for an exact, case-sensitive name; -1 for anything else ("none"). */
+int		 auth_alg_from_name(const char *name);
+
+/* Stable reason codes (DESIGN §2).  Scripts and the trail depend on the strings. */
+enum auth_reason {
+	AUTH_OK,
+	AUTH_NO_POLICY,
+	AUTH_MALFORMED_MESSAGE,
+	AUTH_MISSING_TOKEN,
+	AUTH_MALFORMED_TOKEN,
+	AUTH_ALG_NOT_ALLOWED,
+	AUTH_UNKNOWN_KEY,
+	AUTH_BAD_SIGNATURE,
+	AUTH_EXPIRED,
+	AUTH_NOT_YET_VALID,
+	AUTH_WRONG_ISSUER,
+	AUTH_WRONG_AUDIENCE,
+	AUTH_INSUFFICIENT_SCOPE,
+	AUTH_MISSING_CLAIM,
+	AUTH_PAYLOAD_HASH_MISMATCH,
+	AUTH_EVENT_ID_MISMATCH,
+	AUTH_EVENT_TOKEN_INVALID,
+	AUTH_EVENT_TOKEN_EXPIRED,
+	AUTH_REPLAY,
+	AUTH_REASON_COUNT
+};
+
+/* "ok", "no_policy", ... */
+const char	*auth_reason_name(enum auth_reason);
+/* Reason for a code string, or -1. */
+int		 auth_reason_from_name(const char *name);
+
+/* ---- keyring ---------------------------------------------------------- */
+
+/* Kinds of key material. */
+enum auth_key_type {
+	AUTH_KEY_OCT,			/* HMAC secret */
+	AUTH_KEY_RSA,
+	AUTH_KEY_EC_P256,
+	AUTH_KEY_EC_P384,
+	AUTH_KEY_EC_P521,
+	AUTH_KEY_ED25519
+};
+
+/* What may be shown of a key: never the secret itself. All borrowed. */
+struct auth_key_info {
+	const char	*name;		/* the policy's key entry name */
+	const char	*kid;		/* JWK kid, or NULL */
+	const char	*type;		/* "oct", "RSA-2048", "EC P-256", "Ed25519" */
+	const char	*alg;		/* pinned alg, or NULL */
+	const char	*use;		/* JWK use, or NULL */
+	const char	*source;	/* "pem_file /abs/path", "secret_env X", ... */
+	const char	*fingerprint;	/* "SHA256:<base64url>" of SPKI DER, or
+					   "PBKDF2:<hex>" for secrets (DESIGN §2) */
+};
+
+/* ---- policy ----------------------------------------------------------- */
+
+struct auth_policy;			/* opaque; owns its keyring */
+
+/*
+ * Load, validate and parse the policy at path and every key it names.
+ * Errors name the file, the JSON path and the problem, for example
+ *   policy.json: rules[1].keys[0]: no key named "idsvr9"
+ */
+struct auth_policy *auth_policy_load(const char *path, char **cause);
+void		 auth_policy_free(struct auth_policy *);
+/* Lowercase hex SHA-256 of the policy file's bytes. Borrowed. */
+const char	*auth_policy_hash(const struct auth_policy *);
+size_t		 auth_policy_key_count(const struct auth_policy *);
+/* Fill *info for key i (0 <= i < count). */
+void		 auth_policy_key_info(const struct auth_policy *, size_t i,
+		     struct auth_key_info *info);
+size_t		 auth_policy_rule_count(const struct auth_policy *);
+/* Name of rule i. Borrowed. */
+const char	*auth_policy_rule_name(const struct auth_policy *, size_t i);
+/* Index of the first rule matching subject, or -1. */
+int		 auth_policy_match(const struct auth_policy *, const char *subject);
+
+/* ---- messages and verdicts ------------------------------------------- */
+
+/* One message header. Borrowed strings. */
+struct auth_header {
+	const char	*name;
+	const char	*value;
+};
+
+/* A message to judge. Everything borrowed for the duration of the call. */
+struct auth_msg {
+	const char			*subject;
+	const struct auth_header	*headers;
+	size_t				 nheaders;
+	const unsigned char		*body;
+	size_t				 body_len;
+};
+
+/* Result of one check in the trace. */
+enum auth_check_state {
+	AUTH_CHECK_FAIL,
+	AUTH_CHECK_OK,
+	AUTH_CHECK_NOT_REACHED
+};
+
+/* One entry of the ordered trace. Strings borrowed from the verdict. */
+struct auth_check {
+	const char		*check;		/* "rule", "signature", ... */
+	enum auth_check_state	 state;
+	const char		*detail;	/* never NULL */
+	const char		*expected;	/* or NULL */
+	const char		*actual;	/* or NULL */
+};
+
+struct auth_verdict;			/* opaque; see accessors below */
+
+/* Per-thread verification context. */
+struct auth_verifier;
+
+struct auth_verifier *auth_verifier_new(const struct auth_policy *);
+void		 auth_verifier_free(struct auth_verifier *);
+
+/*
+ * Judge msg at time now (seconds since the epoch), running every check of
+ * DESIGN §2 except replay.  Never fails: a bad message gives a failing
+ * verdict.  Returns a new verdict the caller frees with auth_verdict_free().
+ */
+struct auth_verdict *auth_verify(struct auth_verifier *, const struct auth_msg *msg,
+		     time_t now);
+void		 auth_verdict_free(struct auth_verdict *);
+
+int		 auth_verdict_pass(const struct auth_verdict *);
+enum auth_reason auth_verdict_reason(const struct auth_verdict *);
+/* Borrowed strings, NULL when absent. */
+const char	*auth_verdict_subject(const struct auth_verdict *);
+const char	*auth_verdict_rule(const struct auth_verdict *);
+const char	*auth_verdict_alg(const struct auth_verdict *);
+const char	*auth_verdict_kid(const struct auth_verdict *);
+const char	*auth_verdict_token(const struct auth_verdict *);
+const char	*auth_verdict_event_id(const struct auth_verdict *);
+/* Decoded JWT header and claims (borrowed), NULL when not decoded. */
+json_t		*auth_verdict_header(const struct auth_verdict *);
+json_t		*auth_verdict_claims(const struct auth_verdict *);
+size_t		 auth_verdict_check_count(const struct auth_verdict *);
+const struct auth_check *auth_verdict_check(const struct auth_verdict *, size_t i);
+size_t		 auth_verdict_warning_count(const struct auth_verdict *);
+const char	*auth_verdict_warning(const struct auth_verdict *, size_t i);
+
+/*
+ * Append the verdict's JSON form (DESIGN §2), one line without a newline,
+ * to the growable buffer *buf of length *len and capacity *cap.
+ * Returns 0, or -1 when memory runs out.
+ */
+int		 auth_verdict_json(const struct auth_verdict *, char **buf,
+		     size_t *len, size_t *cap);
+
+/* ---- replay ------------------------------------------------------------ */
+
+struct auth_replay;
+
+/* A replay cache remembering at most max_entries keys. */
+struct auth_replay *auth_replay_new(size_t max_entries);
+void		 auth_replay_free(struct auth_replay *);
+/*
+ * The last check: if v passed so far and its rule asks for replay
+ * detection, fail v with AUTH_REPLAY when its key was seen inside the
+ * window, else remember it.  Call in message order, from one thread.
+ */
+void		 auth_replay_check(struct auth_replay *, struct auth_verdict *v,
+		     time_t now);
+/* Keys forgotten early because the cache was full. */
+uint64_t	 auth_replay_evictions(const struct auth_replay *);
+
+/* ---- signing (for pub, demo and tests) -------------------------------- */
+
+/*
+ * Sign input with the private key or secret in key_pem/key_len for alg,
+ * giving the JWS signature bytes (raw r||s for ECDSA).  Returns an
+ * allocated buffer and sets *sig_len, or NULL with *cause set.
+ */
+unsigned char	*auth_sign(int alg, const unsigned char *key, size_t key_len,
+		     const unsigned char *input, size_t input_len, size_t *sig_len,
+		     char **cause);
+
+/* ---- encoding helpers shared with the CLI ------------------------------ */
+
+/* Strict base64url (no padding) decode; NULL on bad input. *out_len set. */
+unsigned char	*auth_b64url_decode(const char *in, size_t in_len, size_t *out_len);
+/* base64url without padding, NUL-terminated, allocated. */
+char		*auth_b64url_encode(const unsigned char *in, size_t in_len);
+/* Standard base64 with padding decode (strict); NULL on bad input. */
+unsigned char	*auth_b64_decode(const char *in, size_t in_len, size_t *out_len);
+/* Standard base64 with padding, NUL-terminated, allocated. */
+char		*auth_b64_encode(const unsigned char *in, size_t in_len);
+
+#endif
