@@ -80,6 +80,175 @@ struct auth_key	*auth_key_from_pem(const unsigned char *pem, size_t len, char **
 struct auth_key	*auth_key_from_secret(const unsigned char *secret, size_t len, char **cause);
 void		 auth_key_free(struct auth_key *);
 
+/* ---- policy (auth-policy.c) -------------------------------------------- */
+
+/* Where a rule finds the token (DESIGN §1). */
+enum auth_wire {
+	AUTH_WIRE_HEADER,		/* Authorization: Bearer <JWT> */
+	AUTH_WIRE_JSON,			/* {"accessToken":..., "payload":...} */
+	AUTH_WIRE_SEED			/* the Go seed's nats_pubsub envelope */
+};
+
+/* A parsed JSON pointer (RFC 6901): unescaped reference tokens. */
+struct auth_pointer {
+	char		 *text;		/* as written, for messages */
+	char		**tokens;
+	size_t		  ntokens;
+};
+
+/* Encodings of a hash claim. */
+enum auth_encoding {
+	AUTH_ENC_HEX,
+	AUTH_ENC_BASE64URL
+};
+
+/* One binding of the token to the event. */
+struct auth_bind {
+	char			*claim;
+	struct auth_pointer	*equals;	/* claim equals this payload field */
+	const char		*digest;	/* hash binding: "SHA256"...; else NULL */
+	size_t			 digest_len;
+	enum auth_encoding	 encoding;
+	int			 jcs;		/* hash the RFC 8785 form */
+};
+
+/* One rule of the policy.  Strings owned. */
+struct auth_rule {
+	char			 *name;
+	size_t			  index;
+	char			**subjects;
+	size_t			  nsubjects;
+	enum auth_wire		  wire;
+	char			 *token_header;		/* AUTH_WIRE_HEADER */
+	char			 *token_scheme;		/* or NULL: the raw value */
+	struct auth_pointer	 *token_pointer;	/* AUTH_WIRE_JSON */
+	struct auth_pointer	 *payload_pointer;	/* or NULL: whole body */
+	size_t			 *keys;			/* keyring indexes */
+	size_t			  nkeys;
+	unsigned int		  algs;			/* bit per enum auth_alg */
+	char			**issuers;
+	size_t			  nissuers;
+	char			**audiences;
+	size_t			  naudiences;
+	char			**scopes;
+	size_t			  nscopes;
+	char			**require;		/* claims that must be present */
+	size_t			  nrequire;
+	struct auth_bind	 *binds;
+	size_t			  nbinds;
+	long long		  leeway;
+	char			 *replay_claim;		/* replay key: a claim ... */
+	struct auth_pointer	 *replay_field;		/* ... or a payload field */
+	long long		  replay_window;
+	struct auth_pointer	 *event_id;		/* where the event id is */
+	size_t			  event_key;		/* seed: keyring index */
+	int			  bind_publisher;
+};
+
+/* Caps on untrusted input (DESIGN §2). */
+struct auth_limits {
+	size_t		max_token;
+	size_t		max_body;
+	size_t		max_depth;
+};
+
+struct auth_policy {
+	char			*path;
+	char			*hash;
+	struct auth_keyring	 kr;
+	struct auth_rule	*rules;
+	size_t			 nrules;
+	struct auth_limits	 limits;
+};
+
+/* Whether subject matches the NATS pattern (`*` one token, `>` the rest). */
+int		 auth_subject_match(const char *pattern, const char *subject);
+/* Whether pattern is a valid subject or wildcard pattern. */
+int		 auth_subject_valid(const char *pattern, int wildcards);
+
+/* ---- JSON helpers (auth-json.c) ---------------------------------------- */
+
+/* Parse a JSON pointer; NULL with *cause set when it is malformed. */
+struct auth_pointer *auth_pointer_parse(const char *text, char **cause);
+void		 auth_pointer_free(struct auth_pointer *);
+/* Resolve p in a jansson tree; borrowed result or NULL. */
+json_t		*auth_pointer_get(json_t *root, const struct auth_pointer *p);
+/*
+ * Find the exact bytes of the value p names in the JSON text
+ * buf[0..len), which must already be valid JSON.  Returns 0 and sets
+ * *off and *n, or -1 when there is no such value.
+ */
+int		 auth_json_span(const char *buf, size_t len, const struct auth_pointer *p,
+		     size_t *off, size_t *n);
+/* Nesting depth of the JSON text, counting up to max + 1 at most. */
+size_t		 auth_json_depth(const char *buf, size_t len, size_t max);
+/*
+ * Parse a JSON text strictly (duplicate keys rejected, depth capped).
+ * Returns a new reference, or NULL with a short reason in err[0..errlen).
+ */
+json_t		*auth_json_parse(const char *buf, size_t len, size_t max_depth,
+		     char *err, size_t errlen);
+
+/* ---- verdicts (auth-verdict.c) ------------------------------------------ */
+
+#define AUTH_MAX_CHECKS		24
+#define AUTH_MAX_WARNINGS	8
+
+/* A block of the verdict's string arena. */
+struct auth_arena {
+	struct auth_arena	*next;
+	size_t			 used;
+	size_t			 cap;
+	char			 data[];
+};
+
+struct auth_verdict {
+	enum auth_reason	 reason;
+	int			 failed;
+	const char		*subject;
+	const struct auth_rule	*rule;
+	const char		*alg;
+	const char		*kid;
+	const char		*token;
+	const char		*event_id;	/* JSON text of the id */
+	json_t			*header;
+	json_t			*claims;
+	struct auth_check	 checks[AUTH_MAX_CHECKS];
+	size_t			 nchecks;
+	const char		*warnings[AUTH_MAX_WARNINGS];
+	size_t			 nwarnings;
+	int			 has_replay_key;
+	unsigned char		 replay_key[32];
+	long long		 replay_window;
+	struct auth_arena	*arena;
+};
+
+struct auth_verdict *auth_verdict_new(const char *subject);
+/* Copy n bytes into the verdict's arena, NUL-terminated. */
+const char	*auth_verdict_strndup(struct auth_verdict *, const char *s, size_t n);
+/* printf into the verdict's arena. */
+const char	*auth_verdict_printf(struct auth_verdict *, const char *fmt, ...)
+		     __attribute__((format(printf, 2, 3)));
+/* Append a check; expected/actual may be NULL.  Strings must live in the arena
+   or be static. */
+void		 auth_verdict_check_add(struct auth_verdict *, const char *check,
+		     enum auth_check_state, const char *detail, const char *expected,
+		     const char *actual);
+/* Fail the verdict with reason at check; further checks are "not reached". */
+void		 auth_verdict_fail(struct auth_verdict *, enum auth_reason, const char *check,
+		     const char *detail, const char *expected, const char *actual);
+void		 auth_verdict_warn(struct auth_verdict *, const char *warning);
+
+/* ---- RFC 8785 JSON canonicalization (auth-jcs.c) ------------------- */
+
+/*
+ * Canonicalize the JSON text json[0..len) per RFC 8785 (JCS).  Returns an
+ * allocated, NUL-terminated string and sets *out_len, or NULL with *cause
+ * set when the text is not valid I-JSON (bad JSON, duplicate keys, numbers
+ * that are not finite doubles, invalid UTF-8, lone surrogates).
+ */
+char		*auth_jcs(const char *json, size_t len, size_t *out_len, char **cause);
+
 /* ---- small utilities (auth-util.c) ----------------------------------- */
 
 /* printf into a new string; aborts on out-of-memory. */

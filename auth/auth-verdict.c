@@ -1,0 +1,411 @@
+/*
+ * auth/auth-verdict.c -- verdicts: the ordered trace and the JSON form.
+ *
+ * A verdict owns its strings in a small arena (one allocation for the
+ * common case) so judging an event costs few mallocs on the hot path.
+ * The JSON form is written by hand for the same reason; only the decoded
+ * header and claims go through jansson's dumper.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth-int.h"
+
+#define AUTH_ARENA_FIRST	4096
+
+/* A new, passing-so-far verdict for subject. */
+struct auth_verdict *
+auth_verdict_new(const char *subject)
+{
+	struct auth_verdict	*v = auth_calloc(1, sizeof *v);
+
+	v->reason = AUTH_OK;
+	v->subject = auth_verdict_strndup(v, subject ? subject : "",
+	    subject ? strlen(subject) : 0);
+	return v;
+}
+
+/* Room for n bytes in the arena. */
+static char *
+auth_arena_alloc(struct auth_verdict *v, size_t n)
+{
+	struct auth_arena	*a = v->arena;
+	size_t			 cap;
+	char			*p;
+
+	if (a == NULL || a->cap - a->used < n) {
+		cap = n > AUTH_ARENA_FIRST ? n : AUTH_ARENA_FIRST;
+		a = auth_malloc(sizeof *a + cap);
+		a->next = v->arena;
+		a->used = 0;
+		a->cap = cap;
+		v->arena = a;
+	}
+	p = a->data + a->used;
+	a->used += n;
+	return p;
+}
+
+/* Copy n bytes into the arena. */
+const char *
+auth_verdict_strndup(struct auth_verdict *v, const char *s, size_t n)
+{
+	char	*p = auth_arena_alloc(v, n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+/* printf into the arena. */
+const char *
+auth_verdict_printf(struct auth_verdict *v, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 small[256], *p;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return "";
+	if ((size_t)n < sizeof small)
+		return auth_verdict_strndup(v, small, (size_t)n);
+	p = auth_arena_alloc(v, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+/* Append a check to the trace. */
+void
+auth_verdict_check_add(struct auth_verdict *v, const char *check,
+    enum auth_check_state state, const char *detail, const char *expected,
+    const char *actual)
+{
+	struct auth_check	*c;
+
+	if (v->nchecks == AUTH_MAX_CHECKS)
+		return;
+	c = &v->checks[v->nchecks++];
+	c->check = check;
+	c->state = state;
+	c->detail = detail ? detail : "";
+	c->expected = expected;
+	c->actual = actual;
+}
+
+/* Fail the verdict at check. */
+void
+auth_verdict_fail(struct auth_verdict *v, enum auth_reason reason, const char *check,
+    const char *detail, const char *expected, const char *actual)
+{
+	auth_verdict_check_add(v, check, AUTH_CHECK_FAIL, detail, expected, actual);
+	if (!v->failed) {
+		v->failed = 1;
+		v->reason = reason;
+	}
+}
+
+/* Add a warning (static or arena string). */
+void
+auth_verdict_warn(struct auth_verdict *v, const char *w)
+{
+	if (v->nwarnings < AUTH_MAX_WARNINGS)
+		v->warnings[v->nwarnings++] = w;
+}
+
+/* Free a verdict. */
+void
+auth_verdict_free(struct auth_verdict *v)
+{
+	struct auth_arena	*a, *next;
+
+	if (v == NULL)
+		return;
+	for (a = v->arena; a != NULL; a = next) {
+		next = a->next;
+		free(a);
+	}
+	json_decref(v->header);
+	json_decref(v->claims);
+	free(v);
+}
+
+int
+auth_verdict_pass(const struct auth_verdict *v)
+{
+	return !v->failed;
+}
+
+enum auth_reason
+auth_verdict_reason(const struct auth_verdict *v)
+{
+	return v->reason;
+}
+
+const char *
+auth_verdict_subject(const struct auth_verdict *v)
+{
+	return v->subject;
+}
+
+const char *
+auth_verdict_rule(const struct auth_verdict *v)
+{
+	return v->rule ? v->rule->name : NULL;
+}
+
+const char *
+auth_verdict_alg(const struct auth_verdict *v)
+{
+	return v->alg;
+}
+
+const char *
+auth_verdict_kid(const struct auth_verdict *v)
+{
+	return v->kid;
+}
+
+const char *
+auth_verdict_token(const struct auth_verdict *v)
+{
+	return v->token;
+}
+
+const char *
+auth_verdict_event_id(const struct auth_verdict *v)
+{
+	return v->event_id;
+}
+
+json_t *
+auth_verdict_header(const struct auth_verdict *v)
+{
+	return v->header;
+}
+
+json_t *
+auth_verdict_claims(const struct auth_verdict *v)
+{
+	return v->claims;
+}
+
+size_t
+auth_verdict_check_count(const struct auth_verdict *v)
+{
+	return v->nchecks;
+}
+
+const struct auth_check *
+auth_verdict_check(const struct auth_verdict *v, size_t i)
+{
+	return i < v->nchecks ? &v->checks[i] : NULL;
+}
+
+size_t
+auth_verdict_warning_count(const struct auth_verdict *v)
+{
+	return v->nwarnings;
+}
+
+const char *
+auth_verdict_warning(const struct auth_verdict *v, size_t i)
+{
+	return i < v->nwarnings ? v->warnings[i] : NULL;
+}
+
+/* ---- JSON form ---------------------------------------------------------- */
+
+/* A growable output buffer. */
+struct jbuf {
+	char	**buf;
+	size_t	 *len;
+	size_t	 *cap;
+};
+
+/* Append n bytes. */
+static void
+jbuf_add(struct jbuf *b, const char *s, size_t n)
+{
+	if (*b->cap - *b->len < n + 1) {
+		size_t	cap = *b->cap ? *b->cap : 1024;
+
+		while (cap - *b->len < n + 1)
+			cap *= 2;
+		*b->buf = auth_realloc(*b->buf, cap);
+		*b->cap = cap;
+	}
+	memcpy(*b->buf + *b->len, s, n);
+	*b->len += n;
+	(*b->buf)[*b->len] = '\0';
+}
+
+/* Append a C string. */
+static void
+jbuf_puts(struct jbuf *b, const char *s)
+{
+	jbuf_add(b, s, strlen(s));
+}
+
+/* Length of a valid UTF-8 sequence at s (max n), or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t		len, i;
+	unsigned int	cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/*
+ * Append s as a JSON string.  Control characters are escaped; bytes that
+ * are not UTF-8 become U+FFFD so the line stays valid JSON.
+ */
+static void
+jbuf_string(struct jbuf *b, const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s, *run = p;
+	size_t			 n = strlen(s), k;
+	char			 esc[8];
+
+	jbuf_add(b, "\"", 1);
+	while (*p != '\0') {
+		if (*p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) {
+			p++;
+			continue;
+		}
+		if (*p >= 0x80 && (k = utf8_seq(p, n - (size_t)(p - (const unsigned char *)s))) > 0) {
+			p += k;
+			continue;
+		}
+		jbuf_add(b, (const char *)run, (size_t)(p - run));
+		if (*p == '"' || *p == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)*p;
+			jbuf_add(b, esc, 2);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			snprintf(esc, sizeof esc, "\\u%04x", *p);
+			jbuf_add(b, esc, 6);
+		} else
+			jbuf_puts(b, "\\ufffd");
+		run = ++p;
+	}
+	jbuf_add(b, (const char *)run, (size_t)(p - run));
+	jbuf_add(b, "\"", 1);
+}
+
+/* Append "key":"value" (or null) with a leading comma. */
+static void
+jbuf_member(struct jbuf *b, const char *key, const char *value)
+{
+	jbuf_add(b, ",\"", 2);
+	jbuf_puts(b, key);
+	jbuf_add(b, "\":", 2);
+	if (value != NULL)
+		jbuf_string(b, value);
+	else
+		jbuf_add(b, "null", 4);
+}
+
+/* jansson dump callback appending to a jbuf. */
+static int
+jbuf_dump(const char *s, size_t n, void *arg)
+{
+	jbuf_add(arg, s, n);
+	return 0;
+}
+
+/* Append a jansson value compactly, or null. */
+static void
+jbuf_json(struct jbuf *b, const char *key, json_t *j)
+{
+	jbuf_add(b, ",\"", 2);
+	jbuf_puts(b, key);
+	jbuf_add(b, "\":", 2);
+	if (j == NULL)
+		jbuf_add(b, "null", 4);
+	else
+		json_dump_callback(j, jbuf_dump, b, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* Append the trace. */
+static void
+jbuf_checks(struct jbuf *b, const struct auth_verdict *v)
+{
+	static const char *const state[] = { "false", "true", "null" };
+	size_t			 i;
+
+	jbuf_puts(b, ",\"checks\":[");
+	for (i = 0; i < v->nchecks; i++) {
+		const struct auth_check	*c = &v->checks[i];
+
+		jbuf_puts(b, i ? ",{\"check\":" : "{\"check\":");
+		jbuf_string(b, c->check);
+		jbuf_puts(b, ",\"ok\":");
+		jbuf_puts(b, state[c->state]);
+		jbuf_member(b, "detail", c->detail);
+		if (c->expected != NULL)
+			jbuf_member(b, "expected", c->expected);
+		if (c->actual != NULL)
+			jbuf_member(b, "actual", c->actual);
+		jbuf_add(b, "}", 1);
+	}
+	jbuf_add(b, "]", 1);
+}
+
+/* The verdict's JSON form (DESIGN §2), one line. */
+int
+auth_verdict_json(const struct auth_verdict *v, char **buf, size_t *len, size_t *cap)
+{
+	struct jbuf	b = { buf, len, cap };
+	size_t		i;
+
+	jbuf_puts(&b, v->failed ? "{\"verdict\":\"fail\"" : "{\"verdict\":\"pass\"");
+	jbuf_member(&b, "reason", auth_reason_name(v->reason));
+	jbuf_member(&b, "subject", v->subject);
+	jbuf_member(&b, "rule", v->rule ? v->rule->name : NULL);
+	jbuf_member(&b, "alg", v->alg);
+	jbuf_member(&b, "kid", v->kid);
+	jbuf_add(&b, ",\"event_id\":", 12);
+	jbuf_puts(&b, v->event_id ? v->event_id : "null");
+	jbuf_json(&b, "header", v->header);
+	jbuf_json(&b, "claims", v->claims);
+	jbuf_checks(&b, v);
+	if (v->nwarnings > 0) {
+		jbuf_puts(&b, ",\"warnings\":[");
+		for (i = 0; i < v->nwarnings; i++) {
+			if (i)
+				jbuf_add(&b, ",", 1);
+			jbuf_string(&b, v->warnings[i]);
+		}
+		jbuf_add(&b, "]", 1);
+	}
+	jbuf_add(&b, "}", 1);
+	return 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * cli/cli.h -- what the command files share: global options and helpers.
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "auth.h"
+
+/* Exit codes of every command. */
+#define CLI_EXIT_OK	0
+#define CLI_EXIT_FAIL	1
+#define CLI_EXIT_USAGE	2
+
+/* Options given before the command (DESIGN §7). */
+struct cli_globals {
+	const char	*server;	/* -s URL[,URL...] */
+	const char	*policy;	/* -p POLICY */
+	const char	*db;		/* -d DB */
+};
+
+/* A command: name, entry point, one-line summary for the help. */
+struct cli_command {
+	const char	*name;
+	int		(*run)(struct cli_globals *, int argc, char **argv);
+	const char	*usage;
+	const char	*summary;
+};
+
+int	cmd_verify(struct cli_globals *, int, char **);
+int	cmd_policy(struct cli_globals *, int, char **);
+int	cmd_keys(struct cli_globals *, int, char **);
+
+/* Print "ztwatch: message" on stderr. */
+void	cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Load the policy named by the globals; prints the error and returns NULL. */
+struct auth_policy *cli_load_policy(const struct cli_globals *);
+/* Parse "RFC 3339" or "@EPOCH" or plain epoch seconds; -1 if neither. */
+int	cli_parse_time(const char *s, time_t *out);
+/* Number of CPUs to use. */
+int	cli_ncpu(void);
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * cli/cmd-policy.c -- `ztwatch policy` and `ztwatch keys`: show what the
+ * policy trusts, and the shared time parser.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Parse RFC 3339 ("2026-11-23T01:02:03Z", offsets allowed) or epoch seconds. */
+int
+cli_parse_time(const char *s, time_t *out)
+{
+	struct tm	 tm;
+	char		*end;
+	long long	 v;
+	int		 oh, om, n = 0;
+	const char	*rest;
+
+	if (*s == '@')
+		s++;
+	v = strtoll(s, &end, 10);
+	if (end != s && *end == '\0') {
+		*out = (time_t)v;
+		return 0;
+	}
+	memset(&tm, 0, sizeof tm);
+	if ((rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return -1;
+	if (*rest == '.')
+		for (rest++; isdigit((unsigned char)*rest); rest++)
+			;
+	*out = timegm(&tm);
+	if (*rest == 'Z' || *rest == 'z')
+		return rest[1] == '\0' ? 0 : -1;
+	if ((*rest == '+' || *rest == '-') &&
+	    sscanf(rest + 1, "%2d:%2d%n", &oh, &om, &n) == 2 && n == 5 && rest[6] == '\0') {
+		*out -= (*rest == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+		return 0;
+	}
+	return -1;
+}
+
+/* Print the keyring. */
+static void
+policy_print_keys(const struct auth_policy *p)
+{
+	struct auth_key_info	ki;
+	size_t			i;
+
+	for (i = 0; i < auth_policy_key_count(p); i++) {
+		auth_policy_key_info(p, i, &ki);
+		printf("  %-12s %-10s %-6s %-24s %s\n    %s\n", ki.name, ki.type,
+		    ki.alg ? ki.alg : "-", ki.kid ? ki.kid : "-", ki.fingerprint, ki.source);
+	}
+}
+
+/* Whether argv asks for help; prints usage if so. */
+static int
+policy_help(int argc, char **argv, const char *usage)
+{
+	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		puts(usage);
+		return 1;
+	}
+	return 0;
+}
+
+/* ztwatch policy: validate and summarise. */
+int
+cmd_policy(struct cli_globals *g, int argc, char **argv)
+{
+	struct auth_policy	*p;
+	size_t			 i;
+
+	if (policy_help(argc, argv, "usage: ztwatch [-p POLICY] policy\n\n"
+	    "Check the policy file (exit 0 valid, 2 invalid) and list its rules and keys."))
+		return CLI_EXIT_OK;
+	if (argc > 1) {
+		cli_error("policy: takes no arguments");
+		return CLI_EXIT_USAGE;
+	}
+	if ((p = cli_load_policy(g)) == NULL)
+		return CLI_EXIT_USAGE;
+	printf("policy %s: valid, sha256 %s\nrules:\n", g->policy, auth_policy_hash(p));
+	for (i = 0; i < auth_policy_rule_count(p); i++)
+		printf("  %zu. %s\n", i + 1, auth_policy_rule_name(p, i));
+	puts("keys:");
+	policy_print_keys(p);
+	auth_policy_free(p);
+	return CLI_EXIT_OK;
+}
+
+/* ztwatch keys: the keyring with fingerprints. */
+int
+cmd_keys(struct cli_globals *g, int argc, char **argv)
+{
+	struct auth_policy	*p;
+
+	if (policy_help(argc, argv, "usage: ztwatch [-p POLICY] keys\n\n"
+	    "List each key: name, type, pinned alg, kid, fingerprint and source.\n"
+	    "Secrets are shown only by a PBKDF2 fingerprint, never in clear."))
+		return CLI_EXIT_OK;
+	if ((p = cli_load_policy(g)) == NULL)
+		return CLI_EXIT_USAGE;
+	policy_print_keys(p);
+	auth_policy_free(p);
+	return CLI_EXIT_OK;
+}

@@ -1,0 +1,648 @@
+/*
+ * cli/cmd-verify.c -- `ztwatch verify`: one message, or a batch in parallel.
+ *
+ * DESIGN (batch): lines are read in blocks.  For each block, every core
+ * decodes and judges lines (each thread with its own auth_verifier); then
+ * one thread runs the replay step in input order, so which of two
+ * duplicates is the replay never depends on thread timing; then every core
+ * formats verdicts; then one thread writes them in input order.  Only
+ * reading, the replay lookup and writing are serial, and they are cheap.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+
+#include "cli.h"
+
+#define VERIFY_BLOCK		2048
+#define VERIFY_MAX_STDIN	(256u << 20)
+#define VERIFY_REPLAY_CACHE	262144
+#define VERIFY_MAX_HEADERS	64
+
+/* Options of one verify run. */
+struct verify_opts {
+	const char		*subject;
+	struct auth_header	 headers[VERIFY_MAX_HEADERS];
+	size_t			 nheaders;
+	const char		*file;
+	const char		*batch;
+	int			 jobs;
+	int			 fixed_now;
+	time_t			 now;
+};
+
+/* Print the usage of verify. */
+static void
+verify_usage(FILE *f)
+{
+	fputs("usage: ztwatch [-p POLICY] verify [--subject S] [-H 'K: V']... [--now T] [FILE|-]\n"
+	    "       ztwatch [-p POLICY] verify --batch FILE.jsonl [--jobs N] [--now T]\n\n"
+	    "Judge a message and print its verdict as JSON (exit 0 pass, 1 fail, 2 error).\n"
+	    "With --batch, judge each line {\"subject\",\"headers\":{...},\"body_b64\"} and\n"
+	    "print one verdict line per input line, in input order; a summary goes to stderr.\n\n"
+	    "  --subject S   the NATS subject the message arrived on\n"
+	    "  -H 'K: V'     a message header (repeatable)\n"
+	    "  --now T       judge as of T (RFC 3339 or epoch seconds) instead of now\n"
+	    "  --jobs N      threads for --batch (default: every CPU)\n", f);
+}
+
+/* Split "K: V" into a header. */
+static int
+verify_header(struct verify_opts *o, char *arg)
+{
+	char	*colon = strchr(arg, ':'), *v;
+
+	if (colon == NULL || colon == arg || o->nheaders == VERIFY_MAX_HEADERS)
+		return -1;
+	*colon = '\0';
+	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+		;
+	o->headers[o->nheaders].name = arg;
+	o->headers[o->nheaders].value = v;
+	o->nheaders++;
+	return 0;
+}
+
+/* Parse the command line; returns -1 on a usage error (message printed). */
+static int
+verify_parse(struct cli_globals *g, struct verify_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "subject", required_argument, NULL, 'S' },
+		{ "header", required_argument, NULL, 'H' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "now", required_argument, NULL, 'n' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char	*end;
+	int	 ch;
+
+	while ((ch = getopt_long(argc, argv, "H:p:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'S':
+			o->subject = optarg;
+			break;
+		case 'H':
+			if (verify_header(o, optarg) != 0) {
+				cli_error("verify: bad header '%s' (want 'Name: value')", optarg);
+				return -1;
+			}
+			break;
+		case 'b':
+			o->batch = optarg;
+			break;
+		case 'j':
+			o->jobs = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || o->jobs < 1 || o->jobs > 256) {
+				cli_error("verify: --jobs wants a number from 1 to 256");
+				return -1;
+			}
+			break;
+		case 'n':
+			if (cli_parse_time(optarg, &o->now) != 0) {
+				cli_error("verify: --now '%s' is not RFC 3339 or epoch seconds", optarg);
+				return -1;
+			}
+			o->fixed_now = 1;
+			break;
+		case 'p':
+			g->policy = optarg;
+			break;
+		case 'h':
+			verify_usage(stdout);
+			exit(CLI_EXIT_OK);
+		default:
+			verify_usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc)
+		o->file = argv[optind++];
+	if (optind < argc) {
+		cli_error("verify: one message at a time (or use --batch)");
+		return -1;
+	}
+	if (o->batch != NULL && (o->file != NULL || o->subject != NULL || o->nheaders > 0)) {
+		cli_error("verify: --batch takes its subjects, headers and bodies from the file");
+		return -1;
+	}
+	return 0;
+}
+
+/* Read all of f, up to max bytes (more is cut and flagged by *over). */
+static unsigned char *
+verify_slurp(FILE *f, size_t max, size_t *len)
+{
+	unsigned char	*buf = NULL;
+	size_t		 n = 0, cap = 0, r;
+
+	do {
+		if (cap - n < 65536) {
+			cap = cap ? cap * 2 : 65536;
+			buf = realloc(buf, cap);
+			if (buf == NULL)
+				return NULL;
+		}
+		r = fread(buf + n, 1, cap - n, f);
+		n += r;
+	} while (r > 0 && n <= max);
+	if (ferror(f)) {
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+/* Judge one message from a file or stdin. */
+static int
+verify_one(struct auth_policy *p, struct verify_opts *o)
+{
+	struct auth_verifier	*vf;
+	struct auth_verdict	*v;
+	struct auth_replay	*rp;
+	struct auth_msg		 msg;
+	FILE			*f = stdin;
+	unsigned char		*body;
+	char			*out = NULL;
+	size_t			 len = 0, olen = 0, ocap = 0;
+	time_t			 now = o->fixed_now ? o->now : time(NULL);
+	int			 pass;
+
+	if (o->file != NULL && strcmp(o->file, "-") != 0 && (f = fopen(o->file, "rb")) == NULL) {
+		cli_error("verify: cannot open '%s': %s", o->file, strerror(errno));
+		return CLI_EXIT_USAGE;
+	}
+	body = verify_slurp(f, VERIFY_MAX_STDIN, &len);
+	if (f != stdin)
+		fclose(f);
+	if (body == NULL) {
+		cli_error("verify: cannot read the message body: %s", strerror(errno));
+		return CLI_EXIT_USAGE;
+	}
+	memset(&msg, 0, sizeof msg);
+	msg.subject = o->subject ? o->subject : "";
+	msg.headers = o->headers;
+	msg.nheaders = o->nheaders;
+	msg.body = body;
+	msg.body_len = len;
+
+	vf = auth_verifier_new(p);
+	v = auth_verify(vf, &msg, now);
+	rp = auth_replay_new(16);
+	auth_replay_check(rp, v, now);
+	auth_verdict_json(v, &out, &olen, &ocap);
+	puts(out);
+	pass = auth_verdict_pass(v);
+	free(out);
+	auth_replay_free(rp);
+	auth_verdict_free(v);
+	auth_verifier_free(vf);
+	free(body);
+	return pass ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
+
+/* ---- batch -------------------------------------------------------------- */
+
+/* One line of a batch. */
+struct batch_item {
+	char			*line;
+	size_t			 len, cap;
+	unsigned long		 lineno;
+	struct auth_verdict	*v;
+	const char		*error;		/* input line error, static text */
+	char			*subject;	/* for an input error line */
+	char			*out;
+	size_t			 out_len, out_cap;
+};
+
+/* State shared by the batch threads. */
+struct batch {
+	struct auth_policy	*p;
+	struct verify_opts	*o;
+	struct batch_item	 items[VERIFY_BLOCK];
+	size_t			 n;
+	int			 phase;		/* 1 judge, 2 format, 3 quit */
+	unsigned long		 generation;
+	atomic_size_t		 next;
+	size_t			 busy;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 start, done;
+	struct auth_verifier	**vfs;
+};
+
+/* Parse a batch line's headers object into hs; returns count or -1. */
+static int
+batch_headers(json_t *obj, struct auth_header *hs, size_t max)
+{
+	const char	*k;
+	json_t		*val, *e;
+	size_t		 n = 0, i;
+
+	if (obj == NULL)
+		return 0;
+	if (!json_is_object(obj))
+		return -1;
+	json_object_foreach(obj, k, val) {
+		if (json_is_string(val)) {
+			if (n == max)
+				return -1;
+			hs[n].name = k;
+			hs[n++].value = json_string_value(val);
+			continue;
+		}
+		if (!json_is_array(val))
+			return -1;
+		json_array_foreach(val, i, e) {
+			if (!json_is_string(e) || n == max)
+				return -1;
+			hs[n].name = k;
+			hs[n++].value = json_string_value(e);
+		}
+	}
+	return (int)n;
+}
+
+/* Decode and judge one line. */
+static void
+batch_judge(struct batch *b, struct auth_verifier *vf, struct batch_item *it)
+{
+	struct auth_header	 hs[VERIFY_MAX_HEADERS];
+	struct auth_msg		 msg;
+	json_t			*root, *subj, *b64, *text;
+	unsigned char		*body = NULL;
+	size_t			 blen = 0;
+	int			 nh;
+
+	it->error = NULL;
+	root = json_loadb(it->line, it->len, JSON_REJECT_DUPLICATES, NULL);
+	if (root == NULL || !json_is_object(root)) {
+		it->error = "input line is not a JSON object";
+		goto out;
+	}
+	subj = json_object_get(root, "subject");
+	b64 = json_object_get(root, "body_b64");
+	text = json_object_get(root, "body");
+	if (json_is_string(subj))
+		it->subject = strdup(json_string_value(subj));
+	if (!json_is_string(subj)) {
+		it->error = "input line has no string 'subject'";
+		goto out;
+	}
+	if ((nh = batch_headers(json_object_get(root, "headers"), hs, VERIFY_MAX_HEADERS)) < 0) {
+		it->error = "input line 'headers' must map names to strings or arrays of strings";
+		goto out;
+	}
+	if (json_is_string(b64)) {
+		body = auth_b64_decode(json_string_value(b64), json_string_length(b64), &blen);
+		if (body == NULL) {
+			it->error = "input line 'body_b64' is not padded base64";
+			goto out;
+		}
+	} else if (json_is_string(text)) {
+		blen = json_string_length(text);
+		body = malloc(blen + 1);
+		if (body != NULL)
+			memcpy(body, json_string_value(text), blen);
+	} else {
+		it->error = "input line has no 'body_b64' (or 'body') string";
+		goto out;
+	}
+	msg.subject = json_string_value(subj);
+	msg.headers = hs;
+	msg.nheaders = (size_t)nh;
+	msg.body = body;
+	msg.body_len = blen;
+	it->v = auth_verify(vf, &msg, b->o->fixed_now ? b->o->now : time(NULL));
+out:
+	free(body);
+	json_decref(root);
+}
+
+/* Format one item's output line. */
+static void
+batch_format(struct batch_item *it)
+{
+	json_t	*js;
+	char	*esc;
+
+	it->out_len = 0;
+	if (it->v != NULL) {
+		auth_verdict_json(it->v, &it->out, &it->out_len, &it->out_cap);
+		return;
+	}
+	/* An input error: a failing verdict that says which line and why. */
+	js = json_string(it->subject ? it->subject : "");
+	esc = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
+	json_decref(js);
+	free(it->out);
+	it->out_cap = 0;
+	if (asprintf(&it->out, "{\"verdict\":\"fail\",\"reason\":\"malformed_message\","
+	    "\"subject\":%s,\"rule\":null,\"alg\":null,\"kid\":null,\"event_id\":null,"
+	    "\"header\":null,\"claims\":null,\"checks\":[{\"check\":\"input\",\"ok\":false,"
+	    "\"detail\":\"line %lu: %s\"}]}", it->subject && esc ? esc : "null", it->lineno,
+	    it->error) < 0)
+		it->out = NULL;
+	else
+		it->out_len = strlen(it->out);
+	free(esc);
+}
+
+/* Work through the block in the current phase. */
+static void
+batch_work(struct batch *b, struct auth_verifier *vf, int phase)
+{
+	size_t	i;
+
+	while ((i = atomic_fetch_add(&b->next, 1)) < b->n) {
+		if (phase == 1)
+			batch_judge(b, vf, &b->items[i]);
+		else
+			batch_format(&b->items[i]);
+	}
+}
+
+/* A worker thread: wait for a phase, work, report done. */
+static void *
+batch_thread(void *arg)
+{
+	struct batch		*b = ((void **)arg)[0];
+	struct auth_verifier	*vf = ((void **)arg)[1];
+	unsigned long		 seen = 0;
+	int			 phase;
+
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		while (b->generation == seen)
+			pthread_cond_wait(&b->start, &b->lock);
+		seen = b->generation;
+		phase = b->phase;
+		pthread_mutex_unlock(&b->lock);
+		if (phase == 3)
+			return NULL;
+		batch_work(b, vf, phase);
+		pthread_mutex_lock(&b->lock);
+		if (--b->busy == 0)
+			pthread_cond_signal(&b->done);
+		pthread_mutex_unlock(&b->lock);
+	}
+}
+
+/* Run phase on every thread (the caller too) and wait for it to finish. */
+static void
+batch_phase(struct batch *b, int nthreads, int phase)
+{
+	atomic_store(&b->next, 0);
+	pthread_mutex_lock(&b->lock);
+	b->phase = phase;
+	b->busy = (size_t)nthreads - 1;
+	b->generation++;
+	pthread_cond_broadcast(&b->start);
+	pthread_mutex_unlock(&b->lock);
+	if (phase == 3)
+		return;
+	batch_work(b, b->vfs[0], phase);
+	pthread_mutex_lock(&b->lock);
+	while (b->busy > 0)
+		pthread_cond_wait(&b->done, &b->lock);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* Read up to VERIFY_BLOCK lines; returns count, or (size_t)-1 on error. */
+static size_t
+batch_read(struct batch *b, FILE *f, unsigned long *lineno)
+{
+	struct batch_item	*it;
+	ssize_t			 r;
+	size_t			 n = 0;
+
+	while (n < VERIFY_BLOCK) {
+		it = &b->items[n];
+		r = getline(&it->line, &it->cap, f);
+		if (r < 0)
+			break;
+		++*lineno;
+		while (r > 0 && (it->line[r - 1] == '\n' || it->line[r - 1] == '\r'))
+			r--;
+		if (r == 0)
+			continue;		/* blank lines are not messages */
+		it->len = (size_t)r;
+		it->lineno = *lineno;
+		it->v = NULL;
+		free(it->subject);
+		it->subject = NULL;
+		n++;
+	}
+	return ferror(f) ? (size_t)-1 : n;
+}
+
+/* Counts for the summary. */
+struct batch_counts {
+	unsigned long long	total, pass;
+	unsigned long long	reasons[AUTH_REASON_COUNT];
+};
+
+/* Replay in input order, then count. */
+static void
+batch_replay(struct batch *b, struct auth_replay *rp, struct batch_counts *c)
+{
+	size_t	i;
+
+	for (i = 0; i < b->n; i++) {
+		struct batch_item	*it = &b->items[i];
+
+		c->total++;
+		if (it->v == NULL) {
+			c->reasons[AUTH_MALFORMED_MESSAGE]++;
+			continue;
+		}
+		auth_replay_check(rp, it->v, b->o->fixed_now ? b->o->now : time(NULL));
+		if (auth_verdict_pass(it->v))
+			c->pass++;
+		c->reasons[auth_verdict_reason(it->v)]++;
+	}
+}
+
+/* Write the block's lines in order and free its verdicts. */
+static int
+batch_write(struct batch *b)
+{
+	size_t	i;
+
+	for (i = 0; i < b->n; i++) {
+		struct batch_item	*it = &b->items[i];
+
+		if (it->out != NULL) {
+			fwrite(it->out, 1, it->out_len, stdout);
+			putchar('\n');
+		}
+		auth_verdict_free(it->v);
+		it->v = NULL;
+	}
+	return ferror(stdout) ? -1 : 0;
+}
+
+/* CPU seconds used by the process so far. */
+static double
+batch_cpu_seconds(void)
+{
+	struct rusage	ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Wall-clock seconds. */
+static double
+batch_wall_seconds(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Print the summary line with rates. */
+static void
+batch_summary(const struct batch_counts *c, double wall, double cpu, int jobs)
+{
+	int	r, first = 1;
+
+	fprintf(stderr, "ztwatch: verified %llu events in %.3f s with %d threads: "
+	    "%.0f/s, %.0f per CPU-second; %llu pass, %llu fail",
+	    c->total, wall, jobs, wall > 0 ? (double)c->total / wall : 0.0,
+	    cpu > 0 ? (double)c->total / cpu : 0.0, c->pass, c->total - c->pass);
+	for (r = 1; r < AUTH_REASON_COUNT; r++) {
+		if (c->reasons[r] == 0)
+			continue;
+		fprintf(stderr, "%s%s %llu", first ? " (" : ", ", auth_reason_name(r),
+		    c->reasons[r]);
+		first = 0;
+	}
+	fputs(first ? "\n" : ")\n", stderr);
+}
+
+/* Start the worker threads; returns how many run (the caller included). */
+static int
+batch_start(struct batch *b, pthread_t *tids, void *(*args)[2], int jobs)
+{
+	int	i;
+
+	for (i = 1; i < jobs; i++) {
+		args[i][0] = b;
+		args[i][1] = b->vfs[i];
+		if (pthread_create(&tids[i], NULL, batch_thread, args[i]) != 0)
+			break;
+	}
+	return i;
+}
+
+/* Judge a whole batch file. */
+static int
+verify_batch(struct auth_policy *p, struct verify_opts *o)
+{
+	struct batch		*b = calloc(1, sizeof *b);
+	struct batch_counts	 c;
+	struct auth_replay	*rp;
+	pthread_t		*tids;
+	void			*(*args)[2];
+	FILE			*f;
+	unsigned long		 lineno = 0;
+	double			 wall0 = batch_wall_seconds(), cpu0 = batch_cpu_seconds();
+	int			 jobs = o->jobs ? o->jobs : cli_ncpu(), i, rc = CLI_EXIT_OK;
+
+	if (b == NULL)
+		return CLI_EXIT_USAGE;
+	if (strcmp(o->batch, "-") == 0)
+		f = stdin;
+	else if ((f = fopen(o->batch, "r")) == NULL) {
+		cli_error("verify: cannot open '%s': %s", o->batch, strerror(errno));
+		free(b);
+		return CLI_EXIT_USAGE;
+	}
+	memset(&c, 0, sizeof c);
+	b->p = p;
+	b->o = o;
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->start, NULL);
+	pthread_cond_init(&b->done, NULL);
+	b->vfs = calloc((size_t)jobs, sizeof *b->vfs);
+	tids = calloc((size_t)jobs, sizeof *tids);
+	args = calloc((size_t)jobs, sizeof *args);
+	for (i = 0; i < jobs; i++)
+		b->vfs[i] = auth_verifier_new(p);
+	jobs = batch_start(b, tids, args, jobs);
+	rp = auth_replay_new(VERIFY_REPLAY_CACHE);
+
+	while ((b->n = batch_read(b, f, &lineno)) > 0 && b->n != (size_t)-1) {
+		batch_phase(b, jobs, 1);
+		batch_replay(b, rp, &c);
+		batch_phase(b, jobs, 2);
+		if (batch_write(b) != 0) {
+			cli_error("verify: cannot write the verdicts: %s", strerror(errno));
+			rc = CLI_EXIT_USAGE;
+			break;
+		}
+	}
+	if (b->n == (size_t)-1) {
+		cli_error("verify: cannot read '%s': %s", o->batch, strerror(errno));
+		rc = CLI_EXIT_USAGE;
+	}
+	fflush(stdout);
+	batch_phase(b, jobs, 3);
+	for (i = 1; i < jobs; i++)
+		pthread_join(tids[i], NULL);
+	batch_summary(&c, batch_wall_seconds() - wall0, batch_cpu_seconds() - cpu0, jobs);
+	if (auth_replay_evictions(rp) > 0)
+		cli_error("verify: replay cache full: %llu keys forgotten early",
+		    (unsigned long long)auth_replay_evictions(rp));
+	if (rc == CLI_EXIT_OK && c.pass != c.total)
+		rc = CLI_EXIT_FAIL;
+
+	auth_replay_free(rp);
+	for (i = 0; i < VERIFY_BLOCK; i++) {
+		free(b->items[i].line);
+		free(b->items[i].out);
+		free(b->items[i].subject);
+	}
+	for (i = 0; i < (o->jobs ? o->jobs : cli_ncpu()); i++)
+		auth_verifier_free(b->vfs[i]);
+	free(b->vfs);
+	free(tids);
+	free(args);
+	pthread_mutex_destroy(&b->lock);
+	pthread_cond_destroy(&b->start);
+	pthread_cond_destroy(&b->done);
+	free(b);
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
+
+/* ztwatch verify. */
+int
+cmd_verify(struct cli_globals *g, int argc, char **argv)
+{
+	struct verify_opts	 o;
+	struct auth_policy	*p;
+	int			 rc;
+
+	memset(&o, 0, sizeof o);
+	if (verify_parse(g, &o, argc, argv) != 0)
+		return CLI_EXIT_USAGE;
+	if ((p = cli_load_policy(g)) == NULL)
+		return CLI_EXIT_USAGE;
+	rc = o.batch != NULL ? verify_batch(p, &o) : verify_one(p, &o);
+	auth_policy_free(p);
+	return rc;
+}

@@ -1,0 +1,147 @@
+/*
+ * cli/main.c -- ztwatch's entry point: global options and the command table.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define ZTWATCH_VERSION "0.1.0"
+
+static const struct cli_command cli_commands[] = {
+	{ "verify", cmd_verify,
+	    "verify [--subject S] [-H 'K: V']... [--now T] [FILE|-]\n"
+	    "  verify --batch FILE.jsonl [--jobs N] [--now T]",
+	    "judge one message (or a batch) and print the verdict JSON" },
+	{ "policy", cmd_policy, "policy",
+	    "check the policy file and list its rules and keys" },
+	{ "keys", cmd_keys, "keys",
+	    "list the keyring with fingerprints (secrets are never shown)" },
+};
+
+/* Print "ztwatch: message". */
+void
+cli_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("ztwatch: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Load the policy, printing any error. */
+struct auth_policy *
+cli_load_policy(const struct cli_globals *g)
+{
+	struct auth_policy	*p;
+	char			*cause = NULL;
+
+	if ((p = auth_policy_load(g->policy, &cause)) == NULL) {
+		cli_error("%s", cause);
+		free(cause);
+	}
+	return p;
+}
+
+/* Number of CPUs. */
+int
+cli_ncpu(void)
+{
+	long	n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+/* Print the usage summary to f. */
+static void
+cli_usage(FILE *f)
+{
+	size_t	i;
+
+	fputs("usage: ztwatch [-s URL[,URL...]] [-p POLICY] [-d DB] COMMAND [ARGS]\n\n"
+	    "Verify zero-trust events (JWT-bound NATS messages) and keep an audit trail.\n\n"
+	    "commands:\n", f);
+	for (i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)
+		fprintf(f, "  %-8s %s\n", cli_commands[i].name, cli_commands[i].summary);
+	fputs("\noptions:\n"
+	    "  -p POLICY   policy file (default ./ztwatch.json)\n"
+	    "  -d DB       audit trail database (default ./ztwatch.db)\n"
+	    "  -s URL      NATS server(s) (default $NATS_URL or nats://127.0.0.1:4222)\n"
+	    "  -h, --help  this help; 'ztwatch COMMAND --help' for a command\n"
+	    "  --version   print the version\n", f);
+}
+
+/* The command named name, or NULL. */
+static const struct cli_command *
+cli_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++) {
+		if (strcmp(cli_commands[i].name, name) == 0)
+			return &cli_commands[i];
+	}
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "server", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cli_globals		 g;
+	const struct cli_command	*cmd;
+	int				 ch;
+
+	memset(&g, 0, sizeof g);
+	g.policy = "ztwatch.json";
+	g.db = "ztwatch.db";
+	g.server = getenv("NATS_URL") ? getenv("NATS_URL") : "nats://127.0.0.1:4222";
+	while ((ch = getopt_long(argc, argv, "+hp:d:s:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			cli_usage(stdout);
+			return CLI_EXIT_OK;
+		case 'V':
+			printf("ztwatch %s\n", ZTWATCH_VERSION);
+			return CLI_EXIT_OK;
+		case 'p':
+			g.policy = optarg;
+			break;
+		case 'd':
+			g.db = optarg;
+			break;
+		case 's':
+			g.server = optarg;
+			break;
+		default:
+			cli_usage(stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		cli_usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if ((cmd = cli_find(argv[optind])) == NULL) {
+		cli_error("unknown command '%s' (ztwatch --help lists them)", argv[optind]);
+		return CLI_EXIT_USAGE;
+	}
+	argc -= optind;
+	argv += optind;
+	optind = 0;			/* reset getopt for the command */
+	return cmd->run(&g, argc, argv);
+}
