@@ -668,7 +668,9 @@ auth_policy_load(const char *path, char **cause)
 		return NULL;
 	}
 	copy = auth_strdup(path);
-	pl.dir = auth_strdup(dirname(copy));
+	/* Absolute, so key sources read well in the trail and the console. */
+	if ((pl.dir = realpath(dirname(copy), NULL)) == NULL)
+		pl.dir = auth_strdup(dirname(copy));
 	free(copy);
 	pl.p = auth_calloc(1, sizeof *pl.p);
 	auth_keyring_init(&pl.p->kr);
@@ -680,7 +682,11 @@ auth_policy_load(const char *path, char **cause)
 
 	root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL) {
-		policy_error(&pl, NULL, "line %d, column %d: %s", je.line, je.column, je.text);
+		/* jansson quotes the text near the error; a literal secret could be
+		   there, so only its own words are kept. */
+		je.text[strcspn(je.text, "'")] = '\0';
+		policy_error(&pl, NULL, "line %d, column %d: not valid JSON: %s", je.line,
+		    je.column, je.text);
 		goto out;
 	}
 	if (!json_is_object(root)) {

@@ -758,6 +758,10 @@ judge_verify_with(struct judge *j, const struct auth_key *key, const char **why)
 	EVP_MD_CTX			*ectx;
 	int				 derlen, ok = 0;
 
+	if (j->sig_len == 0) {
+		*why = "signature is empty (stripped)";
+		return 0;
+	}
 	switch (ai->family) {
 	case AUTH_FAMILY_HMAC:
 		maclen = verifier_hmac(j->vf, key, j->alg, j->tok, j->input_len, md);
@@ -802,7 +806,7 @@ judge_verify_with(struct judge *j, const struct auth_key *key, const char **why)
 	}
 	ERR_clear_error();
 	if (!ok)
-		*why = j->sig_len == 0 ? "signature is empty" : "signature does not verify";
+		*why = "signature does not verify";
 	return ok;
 }
 
@@ -1191,6 +1195,13 @@ judge_rfc3339(const char *s, double *out)
 	return 0;
 }
 
+/* Copy a string value into the verdict (the body tree is freed after judging). */
+static const char *
+judge_copy(struct judge *j, json_t *str)
+{
+	return auth_verdict_strndup(j->v, json_string_value(str), json_string_length(str));
+}
+
 /* Fail the seed event token. */
 static int
 judge_bad_event_token(struct judge *j, enum auth_reason r, const char *detail,
@@ -1205,9 +1216,10 @@ static int
 step_event_token(struct judge *j)
 {
 	const struct auth_key	*ek = j->p->kr.keys[j->r->event_key];
-	const char		*hash = json_string_value(json_object_get(j->event_auth, "hash"));
-	const char		*pub = json_string_value(json_object_get(j->event_auth, "publisher_id"));
-	const char		*exp = json_string_value(json_object_get(j->event_auth, "expires_at"));
+	/* The body tree dies with the judgement: the trace keeps copies. */
+	const char		*hash = judge_copy(j, json_object_get(j->event_auth, "hash"));
+	const char		*pub = judge_copy(j, json_object_get(j->event_auth, "publisher_id"));
+	const char		*exp = judge_copy(j, json_object_get(j->event_auth, "expires_at"));
 	const char		*iss = judge_claim_str(j, "iss");
 	unsigned char		 mac[EVP_MAX_MD_SIZE], *claimed;
 	size_t			 maclen, clen = 0;

@@ -1,0 +1,271 @@
+"""tests/lib/zt.py -- what the Python test scripts share.
+
+Keys are made fresh for each run with the openssl command; tokens are
+minted by ztmint (libjwt for HS/RS/ES, auth_sign for PS/EdDSA) or, where
+a test must not trust our own code, built here with Python's hmac and
+hashlib.  Messages in the three wire formats are assembled here byte by
+byte, the Go seed's exactly as Go's encoding/json writes it.
+
+Each test is a function registered with @case; run() calls them in
+order and prints "ok - NAME" or "not ok - NAME" with the reason.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+ZTWATCH = os.environ.get("ZTWATCH", "./ztwatch")
+ZTMINT = os.environ.get("ZTMINT", "build/test/ztmint")
+
+_cases = []
+
+
+def case(fn):
+    """Register a test case."""
+    _cases.append(fn)
+    return fn
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, msg="check failed"):
+    if not cond:
+        raise Failure(msg)
+
+
+def eq(got, want, what="value"):
+    if got != want:
+        raise Failure("%s: got %r, want %r" % (what, got, want))
+
+
+def run(env_factory):
+    """Run every registered case; exit 1 if any failed."""
+    env = env_factory()
+    failed = 0
+    try:
+        for fn in _cases:
+            name = fn.__name__.replace("_", " ")
+            if fn.__doc__:
+                name = fn.__doc__.strip().splitlines()[0]
+            try:
+                fn(env)
+                print("ok - %s" % name)
+            except Exception as e:  # report and go on
+                failed += 1
+                print("not ok - %s" % name)
+                detail = str(e) if isinstance(e, Failure) else traceback.format_exc()
+                for line in detail.splitlines()[-12:]:
+                    print("#   %s" % line)
+            sys.stdout.flush()
+    finally:
+        env.close()
+    sys.exit(1 if failed else 0)
+
+
+# ---- encodings ------------------------------------------------------------
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_json(obj):
+    return b64url(json.dumps(obj, separators=(",", ":")).encode())
+
+
+def go_marshal(obj):
+    """encoding/json.Marshal: compact, HTML-escaped, U+2028/9 escaped."""
+    s = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    for a, b in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                 ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        s = s.replace(a, b)
+    return s.encode()
+
+
+def go_rfc3339nano(t, offset_minutes=60):
+    """time.Format(time.RFC3339Nano) in a zone offset_minutes east of UTC."""
+    secs = int(t)
+    nanos = int(round((t - secs) * 1e9))
+    lt = time.gmtime(secs + offset_minutes * 60)
+    frac = ("%09d" % nanos).rstrip("0")
+    sign = "+" if offset_minutes >= 0 else "-"
+    off = abs(offset_minutes)
+    return "%s%s%s%02d:%02d" % (time.strftime("%Y-%m-%dT%H:%M:%S", lt),
+                                "." + frac if frac else "", sign, off // 60, off % 60)
+
+
+def hs_token(secret, claims, header=None, alg="HS256"):
+    """An HMAC JWT built with Python alone (independent of our code)."""
+    h = header if header is not None else {"alg": alg, "typ": "JWT"}
+    digest = {"HS256": hashlib.sha256, "HS384": hashlib.sha384,
+              "HS512": hashlib.sha512}[alg]
+    si = (b64url_json(h) + "." + b64url_json(claims)).encode()
+    return si.decode() + "." + b64url(hmac.new(secret, si, digest).digest())
+
+
+def seed_event(jwt_secret, event_secret, data_obj, publisher="publisher-1",
+               event_type="hello", now=None, jwt_life=3600, event_life=86400,
+               event_id="evt-1"):
+    """The Go seed's Publisher.Publish: {"id","data","jwt","event_auth"}."""
+    now = time.time() if now is None else now
+    data = go_marshal(data_obj)
+    jwt = hs_token(jwt_secret, {"exp": int(now) + jwt_life, "iat": int(now),
+                                "iss": publisher})
+    mac = base64.b64encode(hmac.new(event_secret, data, hashlib.sha256).digest()).decode()
+    auth = {"publisher_id": publisher, "event_type": event_type,
+            "expires_at": go_rfc3339nano(now + event_life), "hash": mac}
+    # Field order of the Go struct; data is a RawMessage spliced in as is.
+    return (b'{"id":' + go_marshal(event_id) + b',"data":' + data +
+            b',"jwt":' + go_marshal(jwt) + b',"event_auth":' + go_marshal(auth) + b"}")
+
+
+# ---- the environment --------------------------------------------------------
+
+class Env:
+    """A temporary folder with fresh keys of every kind."""
+
+    KEYS = {
+        "rsa": ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+        "rsa2": ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+        "p256": ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        "p256b": ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        "p384": ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
+        "p521": ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521"],
+        "ed": ["-algorithm", "ED25519"],
+    }
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="zt-test-")
+        for name, args in self.KEYS.items():
+            subprocess.run(["openssl", "genpkey"] + args + ["-out", self.path(name + ".pem")],
+                           check=True, capture_output=True)
+            subprocess.run(["openssl", "pkey", "-in", self.path(name + ".pem"), "-pubout",
+                            "-out", self.path(name + ".pub.pem")], check=True,
+                           capture_output=True)
+        self.secrets = {"hs": b"a-long-random-hmac-secret-for-tests-0123456789",
+                        "hs2": b"another-hmac-secret-nobody-else-knows-9876543",
+                        "seedjwt": b"random-asdfghjkl", "seedevt": b"event-random-asdfghjkl"}
+        for name, val in self.secrets.items():
+            with open(self.path(name + ".secret"), "wb") as f:
+                f.write(val)
+        self.npolicy = 0
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write(self, name, data):
+        p = self.path(name)
+        with open(p, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+        return p
+
+    def policy(self, pol):
+        """Write a policy (dict or text) and return its path."""
+        self.npolicy += 1
+        text = pol if isinstance(pol, str) else json.dumps(pol, indent=1)
+        return self.write("policy%d.json" % self.npolicy, text)
+
+    def mint(self, alg, key, claims, header=None, kid=None, lib=None, exp_in=600):
+        """A token from ztmint; key is a key name (rsa, p256, hs, ...)."""
+        keyfile = self.path(key + (".secret" if key in self.secrets else ".pem"))
+        cmd = [ZTMINT, "token", "--alg", alg, "--key", keyfile, "--claims", json.dumps(claims)]
+        if exp_in is not None and "exp" not in claims:
+            cmd += ["--exp-in", str(exp_in)]
+        if header:
+            cmd += ["--header", json.dumps(header)]
+        if kid:
+            cmd += ["--kid", kid]
+        if lib:
+            cmd += ["--lib", lib]
+        return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()
+
+    def sign_raw(self, alg, key, header_text, claims_text):
+        """header.claims.sig over exact bytes, signed by auth_sign."""
+        keyfile = self.path(key + (".secret" if key in self.secrets else ".pem"))
+        return subprocess.run([ZTMINT, "sign", "--alg", alg, "--key", keyfile,
+                               "--header-raw", header_text, "--claims-raw", claims_text],
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    def jwk(self, key, kid=None, alg=None, use=None):
+        cmd = [ZTMINT, "jwk"]
+        cmd += ["--secret", self.path(key + ".secret")] if key in self.secrets else \
+               ["--pub", self.path(key + ".pub.pem")]
+        for opt, val in (("--kid", kid), ("--alg", alg), ("--use", use)):
+            if val:
+                cmd += [opt, val]
+        return json.loads(subprocess.run(cmd, check=True, capture_output=True,
+                                         text=True).stdout)
+
+    def verify(self, policy, subject, body, headers=None, now=None, extra=None):
+        """Run ztwatch verify; returns (exit code, verdict or None, stderr)."""
+        cmd = [ZTWATCH, "-p", policy, "verify", "--subject", subject]
+        for k, v in (headers or {}).items():
+            cmd += ["-H", "%s: %s" % (k, v)]
+        if now is not None:
+            cmd += ["--now", str(now)]
+        cmd += extra or []
+        body = body if isinstance(body, bytes) else body.encode()
+        p = subprocess.run(cmd, input=body, capture_output=True, timeout=60)
+        verdict = None
+        err = p.stderr.decode(errors="replace")
+        if "Sanitizer" in err or "runtime error" in err:
+            raise Failure("sanitizer report:\n" + sanitizer_summary(err))
+        if p.stdout.strip():
+            verdict = json.loads(p.stdout)
+        return p.returncode, verdict, err
+
+    def batch(self, policy, lines, now=None, jobs=None):
+        """Run verify --batch over message dicts; returns (rc, verdicts, stderr)."""
+        text = "".join(json.dumps(m) + "\n" if isinstance(m, dict) else m for m in lines)
+        f = self.write("batch.jsonl", text)
+        cmd = [ZTWATCH, "-p", policy, "verify", "--batch", f]
+        if now is not None:
+            cmd += ["--now", str(now)]
+        if jobs:
+            cmd += ["--jobs", str(jobs)]
+        p = subprocess.run(cmd, capture_output=True, timeout=120)
+        err = p.stderr.decode(errors="replace")
+        if "Sanitizer" in err or "runtime error" in err:
+            raise Failure("sanitizer report:\n" + sanitizer_summary(err))
+        out = [json.loads(x) for x in p.stdout.decode().splitlines()]
+        return p.returncode, out, err
+
+
+def sanitizer_summary(err):
+    """The first lines of an ASan/UBSan report."""
+    lines = err.splitlines()
+    start = next((i for i, l in enumerate(lines) if "ERROR" in l or "runtime error" in l), 0)
+    return "\n".join(lines[start:start + 14])
+
+
+def batch_line(subject, body, headers=None):
+    """One line of the verify --batch / import format."""
+    body = body if isinstance(body, bytes) else body.encode()
+    return {"subject": subject, "headers": headers or {},
+            "body_b64": base64.b64encode(body).decode()}
+
+
+def expect(result, verdict, reason, check_name=None):
+    """Assert exit code, verdict and reason (and the failing check's name)."""
+    rc, v, err = result
+    check(v is not None, "no verdict printed; stderr: %s" % err)
+    want_rc = 0 if verdict == "pass" else 1
+    eq((v["verdict"], v["reason"]), (verdict, reason), "verdict/reason (trace %s)" %
+       json.dumps([c for c in v["checks"] if c["ok"] is not True])[:600])
+    eq(rc, want_rc, "exit code")
+    if check_name is not None:
+        failing = [c["check"] for c in v["checks"] if c["ok"] is False]
+        eq(failing[:1], [check_name], "failing check")
+    return v
