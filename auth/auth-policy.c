@@ -264,21 +264,21 @@ policy_rule_keys(struct policy_load *pl, struct auth_rule *r, const char *path, 
 	}
 
 	algs = json_object_get(jr, "algorithms");
-	if (algs != NULL) {
-		if (!json_is_array(algs) || json_array_size(algs) == 0)
-			return policy_error(pl, path, "'algorithms' must be a non-empty array");
-		json_array_foreach(algs, i, e) {
-			if (!json_is_string(e))
-				return policy_error(pl, path, "algorithms[%zu] must be a string", i);
-			alg = auth_alg_from_name(json_string_value(e));
-			if (alg < 0 && strcasecmp(json_string_value(e), "none") == 0)
-				return policy_error(pl, path,
-				    "algorithms[%zu]: 'none' is never accepted", i);
-			if (alg < 0)
-				return policy_error(pl, path, "algorithms[%zu]: unknown algorithm '%s'",
-				    i, json_string_value(e));
-			r->algs |= 1u << alg;
-		}
+	if (algs != NULL && (!json_is_array(algs) || json_array_size(algs) == 0))
+		return policy_error(pl, path, "'algorithms' must be a non-empty array");
+	json_array_foreach(algs, i, e) {
+		sub = auth_printf("%s.algorithms[%zu]", path, i);
+		alg = json_is_string(e) ? auth_alg_from_name(json_string_value(e)) : -1;
+		if (!json_is_string(e))
+			rc = policy_error(pl, sub, "must be an algorithm name");
+		else if (alg < 0 && strcasecmp(json_string_value(e), "none") == 0)
+			rc = policy_error(pl, sub, "'none' is never accepted");
+		else if (alg < 0)
+			rc = policy_error(pl, sub, "unknown algorithm '%s'", json_string_value(e));
+		free(sub);
+		if (alg < 0)
+			return rc;
+		r->algs |= 1u << alg;
 	}
 
 	/* Keys must not contradict the rule; each allowed alg needs a key. */

@@ -1,0 +1,251 @@
+"""t0210-policy.py -- the policy file: every bad case gives one clear line and exit 2.
+
+A message names the file, the JSON path and the problem.  The keyring
+listing shows fingerprints and never a secret.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from zt import ZTWATCH, Env, case, check, eq, run  # noqa: E402
+
+BEARER = {"header": "Authorization", "scheme": "Bearer"}
+
+
+def base(**rule_over):
+    rule = {"name": "r", "subjects": ["orders.>"], "token": BEARER, "keys": ["rsa"]}
+    rule.update(rule_over)
+    rule = {k: v for k, v in rule.items() if v is not None}
+    return {"keys": {"rsa": {"pem_file": "rsa.pub.pem"}, "hs": {"secret": "s3cr3t-literal-value"}},
+            "rules": [rule]}
+
+
+def policy_run(env, pol, args=("policy",)):
+    path = env.policy(pol)
+    p = subprocess.run([ZTWATCH, "-p", path] + list(args), capture_output=True, text=True,
+                       timeout=30)
+    return p.returncode, p.stdout, p.stderr, os.path.basename(path)
+
+
+def expect_error(env, pol, *needles, args=("policy",)):
+    rc, out, err, name = policy_run(env, pol, args)
+    eq(rc, 2, "exit code (stderr: %s)" % err.strip())
+    lines = err.strip().splitlines()
+    eq(len(lines), 1, "one line: %r" % err)
+    check(name in lines[0], "file named: %s" % lines[0])
+    for n in needles:
+        check(n in lines[0], "%r in %r" % (n, lines[0]))
+    check("Sanitizer" not in err, "no sanitizer report")
+    return lines[0]
+
+
+@case
+def valid_policy_lists_rules_and_keys(env):
+    """a valid policy: exit 0, rules and keys with fingerprints, no secret"""
+    rc, out, err, _ = policy_run(env, base())
+    eq(rc, 0, "exit code: " + err)
+    check("1. r" in out and "SHA256:" in out and "PBKDF2:" in out, out)
+    check("s3cr3t" not in out + err, "secret printed")
+
+
+@case
+def keys_command_never_prints_secrets(env):
+    """ztwatch keys: every source of secret, none printed"""
+    env.write("file.secret", b"file-secret-value-123\n")
+    pol = {"keys": {"lit": {"secret": "literal-secret-value"},
+                    "file": {"secret_file": "file.secret"},
+                    "envk": {"secret_env": "ZT_TEST_SECRET"},
+                    "rsa": {"pem_file": "rsa.pub.pem", "kid": "k1"}},
+           "rules": [{"name": "r", "subjects": ["a"], "token": BEARER,
+                      "keys": ["lit", "file", "envk", "rsa"]}]}
+    path = env.policy(pol)
+    e = dict(os.environ, ZT_TEST_SECRET="env-secret-value-456")
+    p = subprocess.run([ZTWATCH, "-p", path, "keys"], capture_output=True, text=True, env=e)
+    eq(p.returncode, 0, "exit: " + p.stderr)
+    for s in ("literal-secret-value", "file-secret-value", "env-secret-value"):
+        check(s not in p.stdout + p.stderr, "secret %s printed" % s)
+    eq(p.stdout.count("PBKDF2:"), 3, "secret fingerprints")
+    check("secret_env ZT_TEST_SECRET" in p.stdout, "source shown")
+    fp_file = [l for l in p.stdout.splitlines() if l.strip().startswith("file")][0].split()[-1]
+    # The same secret from another source has the same fingerprint.
+    env.write("same.secret", b"env-secret-value-456")
+    pol["keys"]["file"] = {"secret_file": "same.secret"}
+    p2 = subprocess.run([ZTWATCH, "-p", env.policy(pol), "keys"], capture_output=True, text=True, env=e)
+    fps = [l.split()[-1] for l in p2.stdout.splitlines() if "PBKDF2:" in l]
+    check(fps.count(fps[1]) == 2 and fp_file not in fps[1:], "fingerprints identify the secret")
+    # An unset variable is an error naming it.
+    p3 = subprocess.run([ZTWATCH, "-p", path, "keys"], capture_output=True, text=True,
+                        env={k: v for k, v in os.environ.items() if k != "ZT_TEST_SECRET"})
+    eq(p3.returncode, 2, "unset env exit")
+    check("ZT_TEST_SECRET" in p3.stderr and "keys.envk" in p3.stderr, p3.stderr)
+
+
+@case
+def fingerprint_matches_openssl(env):
+    """fingerprint: SHA-256 of the SPKI DER, as openssl computes it"""
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-in", env.path("rsa.pub.pem"),
+                          "-outform", "DER"], capture_output=True, check=True).stdout
+    import base64
+    import hashlib
+    want = "SHA256:" + base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode()
+    rc, out, err, _ = policy_run(env, base(), ("keys",))
+    check(want in out, "%s in %s" % (want, out))
+
+
+@case
+def missing_policy_file(env):
+    """bad policy: the file does not exist"""
+    p = subprocess.run([ZTWATCH, "-p", env.path("nope.json"), "policy"], capture_output=True,
+                       text=True)
+    eq(p.returncode, 2, "exit")
+    check("nope.json" in p.stderr and "No such file" in p.stderr, p.stderr)
+
+
+@case
+def not_json(env):
+    """bad policy: not JSON (line and column), no secret echoed"""
+    line = expect_error(env, '{"keys": {"hs": {"secret": "s3cr3t-abc"}} "rules": []}',
+                        "line 1", "not valid JSON")
+    check("s3cr3t" not in line, "secret echoed: " + line)
+
+
+@case
+def unknown_fields(env):
+    """bad policy: unknown field at the top, in a rule, in a key, in a binding"""
+    pol = base()
+    pol["extra"] = 1
+    expect_error(env, pol, "unknown field 'extra'")
+    expect_error(env, base(issuers="x"), "rules[0]", "unknown field 'issuers'")
+    pol = base()
+    pol["keys"]["rsa"]["pem"] = "x"
+    expect_error(env, pol, "keys.rsa", "unknown field 'pem'")
+    expect_error(env, base(bind=[{"claim": "a", "equals": "/a", "hashh": "x"}]),
+                 "rules[0].bind[0]", "unknown field 'hashh'")
+
+
+@case
+def missing_key_file(env):
+    """bad policy: a key file that does not exist (resolved against the policy's folder)"""
+    pol = base()
+    pol["keys"]["rsa"] = {"pem_file": "keys/missing.pem"}
+    line = expect_error(env, pol, "keys.rsa.pem_file", "missing.pem")
+    check(env.dir in line, "path resolved against the policy's folder: " + line)
+
+
+@case
+def key_file_that_does_not_parse(env):
+    """bad policy: key files that do not parse (PEM, JWK, JWKS), a private key"""
+    env.write("garbage.pem", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+    env.write("bad.jwks.json", '{"keys":[{"kty":"RSA","n":"!!","e":"AQAB"}]}')
+    env.write("bad.jwk.json", '{"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA"}')
+    for src, where in (({"pem_file": "garbage.pem"}, "keys.rsa.pem_file"),
+                       ({"jwks_file": "bad.jwks.json"}, "keys.rsa.jwks_file"),
+                       ({"jwk_file": "bad.jwk.json"}, "keys.rsa.jwk_file"),
+                       ({"pem_file": "rsa.pem"}, "private key")):
+        pol = base()
+        pol["keys"]["rsa"] = src
+        expect_error(env, pol, where)
+
+
+@case
+def rule_naming_a_missing_key(env):
+    """bad policy: a rule naming a missing key"""
+    expect_error(env, base(keys=["rsa", "idsvr9"]), "rules[0].keys[1]", "no key named 'idsvr9'")
+
+
+@case
+def unknown_algorithm(env):
+    """bad policy: unknown algorithm names, none, in a rule and on a key"""
+    expect_error(env, base(algorithms=["RS256", "RS257"]), "rules[0]", "algorithms[1]",
+                 "unknown algorithm 'RS257'")
+    expect_error(env, base(algorithms=["none"]), "'none' is never accepted")
+    expect_error(env, base(algorithms=["rs256"]), "unknown algorithm 'rs256'")
+    pol = base()
+    pol["keys"]["rsa"]["alg"] = "XS256"
+    expect_error(env, pol, "keys.rsa", "XS256")
+
+
+@case
+def key_contradicting_the_rule(env):
+    """bad policy: a key whose alg or use contradicts the rule; no key for an alg"""
+    env.write("enc.jwks.json", json.dumps({"keys": [env.jwk("rsa", kid="e1", use="enc")]}))
+    env.write("es.jwks.json", json.dumps({"keys": [env.jwk("p256", kid="e2", alg="ES256")]}))
+    pol = base(keys=["enc"])
+    pol["keys"]["enc"] = {"jwks_file": "enc.jwks.json"}
+    expect_error(env, pol, "rules[0]", "use 'enc'")
+    pol = base(keys=["es"], algorithms=["RS256"])
+    pol["keys"]["es"] = {"jwks_file": "es.jwks.json"}
+    expect_error(env, pol, "rules[0]", "ES256")
+    expect_error(env, base(algorithms=["ES256"]), "rules[0]", "no key of this rule can verify ES256")
+    pol = base()
+    pol["keys"]["rsa"]["alg"] = "ES256"
+    expect_error(env, pol, "keys.rsa", "ES256")
+
+
+@case
+def rule_with_no_keys(env):
+    """bad policy: a rule with no keys"""
+    expect_error(env, base(keys=[]), "rules[0]", "keys")
+    expect_error(env, base(keys=None), "rules[0]", "keys")
+
+
+@case
+def other_rule_errors(env):
+    """bad policy: subjects, pointers, bindings, scopes, profile, duplicates"""
+    expect_error(env, base(subjects=["orders.>.x"]), "rules[0]", "not a valid subject")
+    expect_error(env, base(subjects=["a..b"]), "not a valid subject")
+    expect_error(env, base(subjects=[]), "rules[0]")
+    expect_error(env, base(token={"json": "accessToken"}), "rules[0].token", "must start with '/'")
+    expect_error(env, base(token={"header": "A", "json": "/a"}), "exactly one of")
+    expect_error(env, base(bind=[{"claim": "h", "hash": "md5"}]), "rules[0].bind[0]", "md5")
+    expect_error(env, base(bind=[{"claim": "h", "hash": "sha256", "equals": "/a"}]),
+                 "exactly one of 'equals' or 'hash'")
+    expect_error(env, base(scopes=["resume_orders"]), "resume_orders", "bind")
+    expect_error(env, base(profile="kafka"), "unknown profile 'kafka'")
+    expect_error(env, base(profile="nats_pubsub", token=None, keys=["hs"]), "event_key")
+    expect_error(env, base(profile="nats_pubsub", token=None, keys=["hs"], event_key="rsa"),
+                 "must be one HMAC secret")
+    expect_error(env, base(leeway_s=-5), "leeway_s")
+    expect_error(env, base(replay={"claim": "jti", "window_s": 0}), "window_s")
+    pol = base()
+    pol["rules"].append(dict(pol["rules"][0]))
+    expect_error(env, pol, "rules[1]", "a rule named 'r' comes earlier")
+    expect_error(env, '{"keys":{"a":{"secret":"x"}},"keys":{}}', "not valid JSON")
+    expect_error(env, {"keys": {}, "rules": []}, "keys")
+    pol = base()
+    pol["keys"]["x"] = {"jwks_url": "https://login.example.com/jwks"}
+    expect_error(env, pol, "keys.x.jwks_url", "not supported yet")
+
+
+@case
+def verify_with_bad_policy_exits_2(env):
+    """verify with a bad policy: exit 2, no verdict"""
+    path = env.policy(base(keys=["nokey"]))
+    p = subprocess.run([ZTWATCH, "-p", path, "verify", "--subject", "orders.a"], input=b"{}",
+                       capture_output=True)
+    eq(p.returncode, 2, "exit")
+    eq(p.stdout, b"", "no verdict")
+
+
+@case
+def usage_errors_exit_2(env):
+    """usage errors: unknown command, bad option, bad header, bad --now: exit 2"""
+    path = env.policy(base())
+    for args in (["frobnicate"], ["verify", "--bogus"], ["verify", "-H", "NoColon"],
+                 ["verify", "--now", "yesterday"], ["verify", "--batch", "x", "--subject", "a"],
+                 ["verify", "--batch", env.path("missing.jsonl")], []):
+        p = subprocess.run([ZTWATCH, "-p", path] + args, capture_output=True, text=True,
+                           input="")
+        eq(p.returncode, 2, "exit for %r (%s)" % (args, p.stderr))
+        check(p.stderr.strip() != "", "a message for %r" % args)
+    p = subprocess.run([ZTWATCH, "--help"], capture_output=True, text=True)
+    check(p.returncode == 0 and "verify" in p.stdout, "help")
+    p = subprocess.run([ZTWATCH, "verify", "--help"], capture_output=True, text=True)
+    check(p.returncode == 0 and "--batch" in p.stdout, "verify help")
+
+
+if __name__ == "__main__":
+    run(Env)
