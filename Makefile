@@ -76,7 +76,7 @@ test: build/test/ztwatch build/test/ztmint $(UNIT_BINS)
 	    ./tests/run-tests.sh $(UNIT_BINS)
 
 bench: ztwatch build/rel/ztmint
-	ZTWATCH=$(CURDIR)/ztwatch ZTMINT=$(CURDIR)/build/rel/ztmint ./bench/bench.sh
+	ZTWATCH=$(CURDIR)/ztwatch ZTMINT=$(CURDIR)/build/rel/ztmint python3 bench/bench.py
 
 clean:
 	rm -rf build ztwatch
