@@ -6,6 +6,7 @@
  * character zero.  A token that could be written two ways is refused, so a
  * signature can never be "the same" under two different texts.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "auth-int.h"
@@ -14,6 +15,10 @@ static const char auth_b64url_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 static const char auth_b64_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static unsigned char	auth_b64url_table[256];
+static unsigned char	auth_b64_table_std[256];
+static pthread_once_t	auth_b64_once = PTHREAD_ONCE_INIT;
 
 /* Value table for an alphabet: 0..63, or 0xff. */
 static void
@@ -74,39 +79,36 @@ bad:
 	return NULL;
 }
 
+/* Build both tables, once, before any thread decodes. */
+static void
+auth_b64_init(void)
+{
+	auth_b64_table(auth_b64url_chars, auth_b64url_table);
+	auth_b64_table(auth_b64_chars, auth_b64_table_std);
+}
+
 /* Strict base64url decode. */
 unsigned char *
 auth_b64url_decode(const char *in, size_t n, size_t *out_len)
 {
-	static unsigned char	table[256];
-	static int		ready;
-
-	if (!ready) {
-		auth_b64_table(auth_b64url_chars, table);
-		ready = 1;		/* idempotent; a race only redoes it */
-	}
-	return auth_b64_decode_raw(table, in, n, out_len);
+	pthread_once(&auth_b64_once, auth_b64_init);
+	return auth_b64_decode_raw(auth_b64url_table, in, n, out_len);
 }
 
 /* Strict padded base64 decode. */
 unsigned char *
 auth_b64_decode(const char *in, size_t n, size_t *out_len)
 {
-	static unsigned char	table[256];
-	static int		ready;
-	size_t			pad = 0;
+	size_t	pad = 0;
 
-	if (!ready) {
-		auth_b64_table(auth_b64_chars, table);
-		ready = 1;
-	}
+	pthread_once(&auth_b64_once, auth_b64_init);
 	if (n % 4 != 0)
 		return NULL;
 	if (n > 0 && in[n - 1] == '=')
 		pad++;
 	if (n > 1 && in[n - 2] == '=')
 		pad++;
-	return auth_b64_decode_raw(table, in, n - pad, out_len);
+	return auth_b64_decode_raw(auth_b64_table_std, in, n - pad, out_len);
 }
 
 /* Encode with alphabet chars, padding when pad is set. */

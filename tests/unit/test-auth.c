@@ -1,0 +1,244 @@
+/*
+ * tests/unit/test-auth.c -- unit tests for auth/'s small parts: NATS subject
+ * matching, strict base64, JSON pointers and raw spans, the replay cache.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth-int.h"
+#include "unit.h"
+
+/* NATS semantics: '*' one token, '>' one or more trailing tokens. */
+static void
+test_subject_match(void)
+{
+	CHECK(auth_subject_match("orders.>", "orders.created"));
+	CHECK(auth_subject_match("orders.>", "orders.a.b.c"));
+	CHECK(!auth_subject_match("orders.>", "orders"));
+	CHECK(!auth_subject_match("orders.>", "ordersx.a"));
+	CHECK(auth_subject_match("payments.*", "payments.eu"));
+	CHECK(!auth_subject_match("payments.*", "payments.eu.x"));
+	CHECK(!auth_subject_match("payments.*", "payments"));
+	CHECK(auth_subject_match("*.b.*", "a.b.c"));
+	CHECK(!auth_subject_match("*.b.*", "a.c.c"));
+	CHECK(auth_subject_match("events", "events"));
+	CHECK(!auth_subject_match("events", "events.x"));
+	CHECK(!auth_subject_match("events", "event"));
+	CHECK(auth_subject_match(">", "anything.at.all"));
+	CHECK(!auth_subject_match("a.*", "a."));
+	CHECK(auth_subject_valid("orders.>", 1));
+	CHECK(!auth_subject_valid("orders.>", 0));
+	CHECK(!auth_subject_valid("orders.>.x", 1));
+	CHECK(!auth_subject_valid("a..b", 1));
+	CHECK(!auth_subject_valid("a.b*", 1));
+	CHECK(!auth_subject_valid("a b", 1));
+	CHECK(!auth_subject_valid("", 1));
+	CHECK(!auth_subject_valid(".a", 1));
+}
+
+/* One spelling per byte string: padding, alphabet and trailing bits. */
+static void
+test_base64_strict(void)
+{
+	unsigned char	*out;
+	size_t		 n;
+	char		*enc;
+
+	out = auth_b64url_decode("aGk", 3, &n);
+	CHECK(out != NULL && n == 2 && memcmp(out, "hi", 2) == 0);
+	free(out);
+	CHECK(auth_b64url_decode("aGk=", 4, &n) == NULL);	/* padding */
+	CHECK(auth_b64url_decode("aGl", 3, &n) == NULL);	/* stray low bits */
+	CHECK(auth_b64url_decode("a+k", 3, &n) == NULL);	/* std alphabet */
+	CHECK(auth_b64url_decode("a", 1, &n) == NULL);
+	CHECK(auth_b64url_decode("a Gk", 4, &n) == NULL);
+	out = auth_b64url_decode("", 0, &n);
+	CHECK(out != NULL && n == 0);
+	free(out);
+	out = auth_b64_decode("aGk=", 4, &n);
+	CHECK(out != NULL && n == 2);
+	free(out);
+	CHECK(auth_b64_decode("aGk", 3, &n) == NULL);		/* padding required */
+	CHECK(auth_b64_decode("a-k=", 4, &n) == NULL);		/* url alphabet */
+	CHECK(auth_b64_decode("aG==", 4, &n) == NULL);		/* stray bits */
+	enc = auth_b64_encode((const unsigned char *)"\xfb\xff", 2);
+	CHECK_STR(enc, "+/8=");
+	free(enc);
+	enc = auth_b64url_encode((const unsigned char *)"\xfb\xff", 2);
+	CHECK_STR(enc, "-_8");
+	free(enc);
+}
+
+/* Raw span of the value ptr names in text. */
+static char *
+span(const char *text, const char *ptr)
+{
+	struct auth_pointer	*p;
+	char			*cause = NULL, *out = NULL;
+	size_t			 off, n;
+
+	if ((p = auth_pointer_parse(ptr, &cause)) == NULL) {
+		free(cause);
+		return NULL;
+	}
+	if (auth_json_span(text, strlen(text), p, &off, &n) == 0) {
+		out = malloc(n + 1);
+		memcpy(out, text + off, n);
+		out[n] = '\0';
+	}
+	auth_pointer_free(p);
+	return out;
+}
+
+/* JSON pointers and the exact bytes of members. */
+static void
+test_json_span(void)
+{
+	const char	*doc = " { \"a\" : { \"b~c\" : [ 1 , {\"x\": \"y\\\"}\"} ] },"
+	    "\"payload\":{ \"k\" : [1,2,{}] , \"s\":\"}\" }, \"n\":-1.5e3 ,\"a/b\":true}";
+	char		*s, *cause = NULL;
+
+	s = span(doc, "/payload");
+	CHECK_STR(s, "{ \"k\" : [1,2,{}] , \"s\":\"}\" }");
+	free(s);
+	s = span(doc, "/a/b~0c/1/x");
+	CHECK_STR(s, "\"y\\\"}\"");
+	free(s);
+	s = span(doc, "/a/b~0c/0");
+	CHECK_STR(s, "1");
+	free(s);
+	s = span(doc, "/n");
+	CHECK_STR(s, "-1.5e3");
+	free(s);
+	s = span(doc, "/a~1b");
+	CHECK_STR(s, "true");
+	free(s);
+	s = span(doc, "");
+	CHECK(s != NULL && s[0] == '{');
+	free(s);
+	CHECK(span(doc, "/missing") == NULL);
+	CHECK(span(doc, "/a/b~0c/2") == NULL);
+	CHECK(span(doc, "/a/b~0c/01") == NULL);
+	/* An escaped member name still matches its decoded pointer token. */
+	s = span("{\"p\\u0061y\":[7]}", "/pay");
+	CHECK_STR(s, "[7]");
+	free(s);
+	CHECK(auth_pointer_parse("payload", &cause) == NULL && cause != NULL);
+	free(cause);
+	cause = NULL;
+	CHECK(auth_pointer_parse("/a~2", &cause) == NULL);
+	free(cause);
+}
+
+/* Depth is measured without recursion and stops early. */
+static void
+test_json_depth(void)
+{
+	size_t	 n = 200000, i;
+	char	*deep = malloc(n * 2);
+	char	 err[128];
+
+	for (i = 0; i < n; i++) {
+		deep[i] = '[';
+		deep[n * 2 - 1 - i] = ']';
+	}
+	CHECK(auth_json_depth(deep, n * 2, 64) == 65);
+	CHECK(auth_json_parse(deep, n * 2, 64, err, sizeof err) == NULL);
+	CHECK(strstr(err, "deeper than 64") != NULL);
+	CHECK(auth_json_depth("{\"a\":\"[[[[[\"}", 12, 64) == 1);
+	free(deep);
+}
+
+/* A verdict carrying replay key k (a small integer), as auth_verify leaves it. */
+static struct auth_verdict *
+replay_verdict(uint32_t k, long long window)
+{
+	struct auth_verdict	*v = auth_verdict_new("s");
+
+	memset(v->replay_key, 0, sizeof v->replay_key);
+	memcpy(v->replay_key, &k, sizeof k);
+	v->replay_key[8] = (unsigned char)(k >> 3);
+	v->has_replay_key = 1;
+	v->replay_window = window;
+	return v;
+}
+
+/* Run the replay step for key k at now; returns whether it passed. */
+static int
+replay_pass(struct auth_replay *rp, uint32_t k, long long window, time_t now)
+{
+	struct auth_verdict	*v = replay_verdict(k, window);
+	int			 pass;
+
+	auth_replay_check(rp, v, now);
+	pass = auth_verdict_pass(v);
+	if (!pass)
+		CHECK(auth_verdict_reason(v) == AUTH_REPLAY);
+	auth_verdict_free(v);
+	return pass;
+}
+
+/* Seen twice in the window is a replay; after the window it is new. */
+static void
+test_replay_window(void)
+{
+	struct auth_replay	*rp = auth_replay_new(100);
+
+	CHECK(replay_pass(rp, 1, 60, 1000));
+	CHECK(!replay_pass(rp, 1, 60, 1001));
+	CHECK(!replay_pass(rp, 1, 60, 1059));
+	CHECK(replay_pass(rp, 1, 60, 1060));
+	CHECK(!replay_pass(rp, 1, 60, 1061));
+	CHECK(replay_pass(rp, 2, 60, 1061));
+	CHECK(auth_replay_evictions(rp) == 0);
+	auth_replay_free(rp);
+}
+
+/* Memory is bounded: past capacity the oldest keys go, and are counted. */
+static void
+test_replay_bounded(void)
+{
+	struct auth_replay	*rp = auth_replay_new(1000);
+	uint32_t		 k;
+	int			 all_replays = 1;
+
+	for (k = 0; k < 5000; k++)
+		CHECK(replay_pass(rp, k, 3600, 100));
+	CHECK(auth_replay_evictions(rp) == 4000);
+	/* The newest 1000 are still remembered, in a table that survived
+	   thousands of backward-shift deletions. */
+	for (k = 4000; k < 5000; k++)
+		all_replays &= !replay_pass(rp, k, 3600, 101);
+	CHECK(all_replays);
+	CHECK(replay_pass(rp, 10, 3600, 101));		/* forgotten early */
+	auth_replay_free(rp);
+}
+
+/* A failing verdict is not remembered and not changed. */
+static void
+test_replay_skips_failures(void)
+{
+	struct auth_replay	*rp = auth_replay_new(10);
+	struct auth_verdict	*v = replay_verdict(7, 60);
+
+	auth_verdict_fail(v, AUTH_EXPIRED, "time", "expired", NULL, NULL);
+	auth_replay_check(rp, v, 10);
+	CHECK(auth_verdict_reason(v) == AUTH_EXPIRED);
+	auth_verdict_free(v);
+	CHECK(replay_pass(rp, 7, 60, 11));
+	auth_replay_free(rp);
+}
+
+int
+main(void)
+{
+	UNIT_RUN(test_subject_match);
+	UNIT_RUN(test_base64_strict);
+	UNIT_RUN(test_json_span);
+	UNIT_RUN(test_json_depth);
+	UNIT_RUN(test_replay_window);
+	UNIT_RUN(test_replay_bounded);
+	UNIT_RUN(test_replay_skips_failures);
+	UNIT_DONE();
+}
