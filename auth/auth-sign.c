@@ -82,7 +82,8 @@ auth_sign_key_type(EVP_PKEY *pkey, char **cause)
 	if (EVP_PKEY_is_a(pkey, "EC")) {
 		if (!EVP_PKEY_get_utf8_string_param(pkey,
 		    OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len)) {
-			*cause = auth_sign_error("EC key without a named curve");
+			*cause = auth_sign_error("EC key without a named "
+			    "curve");
 			return -1;
 		}
 		if (strcmp(group, "prime256v1") == 0)

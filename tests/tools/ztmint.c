@@ -296,7 +296,8 @@ mint_set_time(json_t *claims, const char *name, const char *opt,
 
 	if (arg == NULL)
 		return 0;
-	if (mint_parse_ll(arg, &sec) != 0 || (sec > 0 && now > LLONG_MAX - sec) ||
+	if (mint_parse_ll(arg, &sec) != 0 ||
+	    (sec > 0 && now > LLONG_MAX - sec) ||
 	    (sec < 0 && now < LLONG_MIN - sec)) {
 		mint_usage("%s: bad number of seconds '%s'", opt, arg);
 		return -1;
@@ -360,7 +361,8 @@ mint_token_libjwt(int alg, const unsigned char *key, size_t key_len,
 		mint_error("libjwt: jwt_new: %s", strerror(r));
 		return NULL;
 	}
-	r = jwt_set_alg(jwt, jwt_str_alg(auth_alg_name(alg)), key, (int)key_len);
+	r = jwt_set_alg(jwt, jwt_str_alg(auth_alg_name(alg)), key,
+	    (int)key_len);
 	if (r != 0) {
 		mint_error("libjwt: jwt_set_alg: %s", strerror(r));
 		goto out;
@@ -399,7 +401,7 @@ out:
 	return token;
 }
 
-/* A token with auth_sign(): header {"alg","typ",extras...}; extras has no alg. */
+/* A token from auth_sign(), header {"alg","typ",extras...}. */
 static char *
 mint_token_auth(int alg, const unsigned char *key, size_t key_len,
     json_t *extras, json_t *claims)
@@ -514,7 +516,8 @@ mint_sign(const struct mint_opts *o)
 	int		 alg;
 
 	if (o->alg == NULL || o->header_raw == NULL || o->claims_raw == NULL)
-		return mint_usage("--alg, --header-raw and --claims-raw are needed");
+		return mint_usage("--alg, --header-raw and --claims-raw "
+		    "are needed");
 	if (strcmp(o->alg, "none") == 0)
 		alg = -1;
 	else if ((alg = auth_alg_from_name(o->alg)) == -1)
@@ -629,8 +632,9 @@ mint_jwk_public(json_t *jwk, EVP_PKEY *pkey, const char *path)
 
 	if (EVP_PKEY_is_a(pkey, "RSA")) {
 		json_object_set_new(jwk, "kty", json_string("RSA"));
-		if (mint_set_bn(jwk, "n", pkey, OSSL_PKEY_PARAM_RSA_N, 0) != 0 ||
-		    mint_set_bn(jwk, "e", pkey, OSSL_PKEY_PARAM_RSA_E, 0) != 0)
+		if (mint_set_bn(jwk, "n", pkey, OSSL_PKEY_PARAM_RSA_N,
+		    0) != 0 || mint_set_bn(jwk, "e", pkey,
+		    OSSL_PKEY_PARAM_RSA_E, 0) != 0)
 			goto bad;
 		return 0;
 	}
@@ -648,7 +652,8 @@ mint_jwk_public(json_t *jwk, EVP_PKEY *pkey, const char *path)
 			crv = "P-521";
 			size = 66;
 		} else {
-			mint_error("'%s': unsupported EC curve %s", path, group);
+			mint_error("'%s': unsupported EC curve %s", path,
+			    group);
 			return -1;
 		}
 		json_object_set_new(jwk, "kty", json_string("EC"));
@@ -929,7 +934,8 @@ main(int argc, char **argv)
 			    argv[optind - 1]);
 		case '?':
 			if (optopt > 0 && optopt < 256)
-				return mint_usage("unknown option '-%c'", optopt);
+				return mint_usage("unknown option '-%c'",
+				    optopt);
 			return mint_usage("unknown option '%s'",
 			    argv[optind - 1]);
 		default:
