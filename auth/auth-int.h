@@ -211,7 +211,11 @@ struct auth_verdict {
 	const char		*kid;
 	const char		*token;
 	const char		*event_id;	/* JSON text of the id */
-	json_t			*header;
+	const char		*header_text;	/* decoded JSON of the JWT header */
+	size_t			 header_len;
+	const char		*claims_text;	/* decoded JSON of the claims */
+	size_t			 claims_len;
+	json_t			*header;	/* built from the text on demand */
 	json_t			*claims;
 	struct auth_check	 checks[AUTH_MAX_CHECKS];
 	size_t			 nchecks;

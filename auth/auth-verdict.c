@@ -186,15 +186,33 @@ auth_verdict_event_id(const struct auth_verdict *v)
 	return v->event_id;
 }
 
-json_t *
-auth_verdict_header(const struct auth_verdict *v)
+/* A jansson tree of already-validated JSON text, or NULL. */
+static json_t *
+verdict_tree(const char *text, size_t len)
 {
+	return text != NULL ? json_loadb(text, len, JSON_DECODE_ANY, NULL) : NULL;
+}
+
+/* The header as a tree, built on first use (verdicts are used by one thread
+   at a time, so the cache needs no lock). */
+json_t *
+auth_verdict_header(const struct auth_verdict *cv)
+{
+	struct auth_verdict	*v = (struct auth_verdict *)cv;
+
+	if (v->header == NULL)
+		v->header = verdict_tree(v->header_text, v->header_len);
 	return v->header;
 }
 
+/* The claims as a tree, built on first use. */
 json_t *
-auth_verdict_claims(const struct auth_verdict *v)
+auth_verdict_claims(const struct auth_verdict *cv)
 {
+	struct auth_verdict	*v = (struct auth_verdict *)cv;
+
+	if (v->claims == NULL)
+		v->claims = verdict_tree(v->claims_text, v->claims_len);
 	return v->claims;
 }
 
@@ -343,17 +361,29 @@ jbuf_dump(const char *s, size_t n, void *arg)
 	return 0;
 }
 
-/* Append a jansson value compactly, or null. */
+/*
+ * Append validated JSON text as a member, or null.  The decoded bytes go
+ * out as they are (faithful, and no re-serialization on the hot path)
+ * unless they hold a line break, which would split the JSON line: then
+ * the text is re-dumped compactly.
+ */
 static void
-jbuf_json(struct jbuf *b, const char *key, json_t *j)
+jbuf_json(struct jbuf *b, const char *key, const char *text, size_t len)
 {
+	json_t	*j;
+
 	jbuf_add(b, ",\"", 2);
 	jbuf_puts(b, key);
 	jbuf_add(b, "\":", 2);
-	if (j == NULL)
+	if (text == NULL)
 		jbuf_add(b, "null", 4);
-	else
+	else if (memchr(text, '\n', len) == NULL && memchr(text, '\r', len) == NULL)
+		jbuf_add(b, text, len);
+	else if ((j = json_loadb(text, len, JSON_DECODE_ANY, NULL)) != NULL) {
 		json_dump_callback(j, jbuf_dump, b, JSON_COMPACT | JSON_ENCODE_ANY);
+		json_decref(j);
+	} else
+		jbuf_add(b, "null", 4);
 }
 
 /* Append the trace. */
@@ -396,8 +426,8 @@ auth_verdict_json(const struct auth_verdict *v, char **buf, size_t *len, size_t 
 	jbuf_member(&b, "kid", v->kid);
 	jbuf_add(&b, ",\"event_id\":", 12);
 	jbuf_puts(&b, v->event_id ? v->event_id : "null");
-	jbuf_json(&b, "header", v->header);
-	jbuf_json(&b, "claims", v->claims);
+	jbuf_json(&b, "header", v->header_text, v->header_len);
+	jbuf_json(&b, "claims", v->claims_text, v->claims_len);
 	jbuf_checks(&b, v);
 	if (v->nwarnings > 0) {
 		jbuf_puts(&b, ",\"warnings\":[");

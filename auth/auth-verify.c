@@ -13,6 +13,7 @@
  * path is one digest and one public-key operation, as in `openssl speed`.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include <openssl/rsa.h>
 
 #include "auth-int.h"
+#include "auth-jdoc.h"
 
 #define JUDGE_MAX_CANDIDATES	16
 #define JUDGE_SHOW_MAX		160	/* bytes of a value shown in a detail */
@@ -44,8 +46,7 @@ struct judge {
 	const struct auth_msg	*msg;
 	struct auth_verdict	*v;
 	time_t			 now;
-	json_t			*body;
-	json_t			*payload;	/* borrowed from body */
+	int			 payload;	/* token of the payload in body */
 	const char		*payload_raw;
 	size_t			 payload_len;
 	const char		*tok;
@@ -56,7 +57,11 @@ struct judge {
 	int			 alg;
 	const struct auth_key	*cand[JUDGE_MAX_CANDIDATES];
 	size_t			 ncand;
-	json_t			*event_auth;	/* seed: borrowed */
+	int			 event_auth;	/* seed: token in body */
+	/* Last, and not zeroed per event: jdoc_parse() fills them. */
+	struct jdoc		 body;
+	struct jdoc		 hdoc;		/* JWT header, over v->header_text */
+	struct jdoc		 cdoc;		/* claims, over v->claims_text */
 };
 
 /* ---- the verifier ------------------------------------------------------- */
@@ -258,25 +263,63 @@ verifier_ecdsa_der(const unsigned char *sig, size_t len, int *der_len)
 
 /* ---- small helpers ---------------------------------------------------- */
 
-/* Show a JSON value compactly, cut to JUDGE_SHOW_MAX bytes. */
+/* The raw JSON text of value tok of d, cut to JUDGE_SHOW_MAX bytes. */
 static const char *
-judge_show(struct judge *j, json_t *val)
+judge_show(struct judge *j, const struct jdoc *d, int tok)
 {
-	char	*s;
-	const char *out;
-	size_t	 n;
+	const struct jdoc_tok	*t;
+	size_t			 n;
 
-	if (val == NULL)
+	if (tok < 0)
 		return "(absent)";
-	if ((s = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
-		return "(unprintable)";
-	n = strlen(s);
+	t = &d->toks[tok];
+	n = t->end - t->start;
 	if (n > JUDGE_SHOW_MAX)
-		out = auth_verdict_printf(j->v, "%.*s…", JUDGE_SHOW_MAX, s);
-	else
-		out = auth_verdict_strndup(j->v, s, n);
-	free(s);
+		return auth_verdict_printf(j->v, "%.*s…", JUDGE_SHOW_MAX, d->text + t->start);
+	return auth_verdict_strndup(j->v, d->text + t->start, n);
+}
+
+/* Decoded string tok of d, copied into the verdict; NULL if not a string. */
+static const char *
+judge_str(struct judge *j, const struct jdoc *d, int tok)
+{
+	const struct jdoc_tok	*t;
+	const char		*out;
+	char			*buf;
+	size_t			 size;
+
+	if (tok < 0 || d->toks[tok].type != JDOC_STRING)
+		return NULL;
+	t = &d->toks[tok];
+	if (!t->escaped)
+		return auth_verdict_strndup(j->v, d->text + t->start + 1, t->end - t->start - 2);
+	size = t->end - t->start - 1;
+	buf = auth_malloc(size);
+	jdoc_string_copy(d, tok, buf, size, &size);
+	out = auth_verdict_strndup(j->v, buf, size);
+	free(buf);
 	return out;
+}
+
+/* Token of claim name, or -1. */
+static int
+judge_claim(struct judge *j, const char *name)
+{
+	return jdoc_member(&j->cdoc, 0, name);
+}
+
+/* Type of token tok of d, or -1. */
+static int
+judge_type(const struct jdoc *d, int tok)
+{
+	return tok < 0 ? -1 : d->toks[tok].type;
+}
+
+/* String claim, decoded, or NULL. */
+static const char *
+judge_claim_str(struct judge *j, const char *name)
+{
+	return judge_str(j, &j->cdoc, judge_claim(j, name));
 }
 
 /* RFC 3339 UTC text of t. */
@@ -308,13 +351,6 @@ judge_age(struct judge *j, double secs)
 	return auth_verdict_printf(j->v, "%lldd%lldh", s / 86400, s / 3600 % 24);
 }
 
-/* String claim or NULL. */
-static const char *
-judge_claim_str(struct judge *j, const char *name)
-{
-	return json_string_value(json_object_get(j->v->claims, name));
-}
-
 /* ---- the steps -------------------------------------------------------- */
 
 /* Step: find the rule for the subject (default deny). */
@@ -330,8 +366,8 @@ step_rule(struct judge *j)
 	}
 	j->r = &j->p->rules[idx];
 	j->v->rule = j->r;
-	auth_verdict_check_add(j->v, "rule", AUTH_CHECK_OK,
-	    auth_verdict_printf(j->v, "rule '%s' covers this subject", j->r->name), NULL, NULL);
+	auth_verdict_check_add(j->v, "rule", AUTH_CHECK_OK, "a rule covers this subject",
+	    NULL, j->r->name);
 	return 0;
 }
 
@@ -364,36 +400,27 @@ judge_find_header(struct judge *j, const char *name, const char **first)
 static void
 judge_event_id(struct judge *j)
 {
-	json_t	*id = NULL;
+	int	id = -1, type;
 
 	if (j->r->wire == AUTH_WIRE_SEED)
-		id = json_object_get(j->body, "id");
-	else if (j->r->event_id != NULL && j->payload != NULL)
-		id = auth_pointer_get(j->payload, j->r->event_id);
-	if (id != NULL && !json_is_object(id) && !json_is_array(id))
-		j->v->event_id = judge_show(j, id);
+		id = jdoc_member(&j->body, 0, "id");
+	else if (j->r->event_id != NULL && j->payload >= 0)
+		id = jdoc_pointer(&j->body, j->payload, j->r->event_id);
+	type = judge_type(&j->body, id);
+	if (type >= 0 && type != JDOC_OBJECT && type != JDOC_ARRAY)
+		j->v->event_id = judge_show(j, &j->body, id);
 }
 
-/* Locate the payload span and tree inside the body. */
+/* Locate the payload: its token and its exact bytes in the body. */
 static int
-judge_payload(struct judge *j, const struct auth_pointer *ptr)
+judge_payload(struct judge *j, int tok, const char *where)
 {
-	const char	*b = (const char *)j->msg->body;
-	size_t		 off, n;
-
-	if (ptr == NULL) {
-		j->payload = j->body;
-		j->payload_raw = b;
-		j->payload_len = j->msg->body_len;
-		return 0;
-	}
-	j->payload = auth_pointer_get(j->body, ptr);
-	if (j->payload == NULL ||
-	    auth_json_span(b, j->msg->body_len, ptr, &off, &n) != 0)
-		return judge_bad_message(j, auth_verdict_printf(j->v,
-		    "body has no payload at %s", ptr->text));
-	j->payload_raw = b + off;
-	j->payload_len = n;
+	if (tok < 0)
+		return judge_bad_message(j, auth_verdict_printf(j->v, "body has no payload at %s",
+		    where));
+	j->payload = tok;
+	j->payload_raw = j->body.text + j->body.toks[tok].start;
+	j->payload_len = j->body.toks[tok].end - j->body.toks[tok].start;
 	return 0;
 }
 
@@ -404,25 +431,22 @@ judge_seed_envelope(struct judge *j)
 	static const char *const auth_fields[] = {
 		"publisher_id", "event_type", "expires_at", "hash"
 	};
-	static char		*data_tokens[] = { (char *)"data" };
-	static struct auth_pointer data_ptr = { (char *)"/data", data_tokens, 1 };
 	size_t	i;
 
-	if (!json_is_object(j->body))
+	if (judge_type(&j->body, 0) != JDOC_OBJECT)
 		return judge_bad_message(j, "the nats_pubsub envelope must be a JSON object");
-	if (!json_is_string(json_object_get(j->body, "id")))
+	if (judge_type(&j->body, jdoc_member(&j->body, 0, "id")) != JDOC_STRING)
 		return judge_bad_message(j, "envelope has no string 'id'");
-	j->event_auth = json_object_get(j->body, "event_auth");
-	if (!json_is_object(j->event_auth))
+	j->event_auth = jdoc_member(&j->body, 0, "event_auth");
+	if (judge_type(&j->body, j->event_auth) != JDOC_OBJECT)
 		return judge_bad_message(j, "envelope has no 'event_auth' object");
 	for (i = 0; i < sizeof auth_fields / sizeof auth_fields[0]; i++) {
-		if (!json_is_string(json_object_get(j->event_auth, auth_fields[i])))
+		if (judge_type(&j->body, jdoc_member(&j->body, j->event_auth,
+		    auth_fields[i])) != JDOC_STRING)
 			return judge_bad_message(j, auth_verdict_printf(j->v,
 			    "event_auth has no string '%s'", auth_fields[i]));
 	}
-	if (json_object_get(j->body, "data") == NULL)
-		return judge_bad_message(j, "envelope has no 'data'");
-	return judge_payload(j, &data_ptr);
+	return judge_payload(j, jdoc_member(&j->body, 0, "data"), "/data");
 }
 
 /* Step: parse the body per the rule. */
@@ -437,9 +461,8 @@ step_message(struct judge *j)
 		return judge_bad_message(j, auth_verdict_printf(j->v,
 		    "body is %zu bytes, over the cap of %zu", j->msg->body_len,
 		    j->p->limits.max_body));
-	j->body = auth_json_parse((const char *)j->msg->body, j->msg->body_len,
-	    j->p->limits.max_depth, err, sizeof err);
-	if (j->body == NULL)
+	if (jdoc_parse(&j->body, (const char *)j->msg->body, j->msg->body_len,
+	    j->p->limits.max_depth, err, sizeof err) != 0)
 		return judge_bad_message(j, auth_verdict_printf(j->v, "body is not JSON: %s", err));
 	if (j->r->wire == AUTH_WIRE_HEADER &&
 	    (n = judge_find_header(j, j->r->token_header, &first)) > 1)
@@ -449,7 +472,10 @@ step_message(struct judge *j)
 	if (j->r->wire == AUTH_WIRE_SEED) {
 		if (judge_seed_envelope(j) != 0)
 			return -1;
-	} else if (judge_payload(j, j->r->payload_pointer) != 0)
+	} else if (j->r->payload_pointer == NULL) {
+		judge_payload(j, 0, "");
+	} else if (judge_payload(j, jdoc_pointer(&j->body, 0, j->r->payload_pointer),
+	    j->r->payload_pointer->text) != 0)
 		return -1;
 	judge_event_id(j);
 	auth_verdict_check_add(j->v, "message", AUTH_CHECK_OK,
@@ -504,21 +530,20 @@ judge_token_header(struct judge *j)
 static int
 step_token(struct judge *j)
 {
-	json_t	*t;
+	int	t;
 
 	if (j->r->wire == AUTH_WIRE_HEADER) {
 		if (judge_token_header(j) != 0)
 			return -1;
 	} else {
-		t = j->r->wire == AUTH_WIRE_SEED ? json_object_get(j->body, "jwt") :
-		    auth_pointer_get(j->body, j->r->token_pointer);
-		if (t == NULL || json_is_null(t))
+		t = j->r->wire == AUTH_WIRE_SEED ? jdoc_member(&j->body, 0, "jwt") :
+		    jdoc_pointer(&j->body, 0, j->r->token_pointer);
+		if (t < 0 || judge_type(&j->body, t) == JDOC_NULL)
 			return judge_no_token(j, auth_verdict_printf(j->v, "body has no token at %s",
 			    j->r->wire == AUTH_WIRE_SEED ? "/jwt" : j->r->token_pointer->text));
-		if (!json_is_string(t) || json_string_length(t) == 0)
+		if ((j->tok = judge_str(j, &j->body, t)) == NULL || *j->tok == '\0')
 			return judge_no_token(j, "the token member is not a non-empty string");
-		j->tok = json_string_value(t);
-		j->tok_len = json_string_length(t);
+		j->tok_len = strlen(j->tok);
 	}
 	auth_verdict_check_add(j->v, "token", AUTH_CHECK_OK,
 	    auth_verdict_printf(j->v, "%zu-byte token", j->tok_len), NULL, NULL);
@@ -533,31 +558,35 @@ judge_bad_token(struct judge *j, const char *detail)
 	return -1;
 }
 
-/* Decode one base64url JSON segment into an object. */
-static json_t *
-judge_segment(struct judge *j, const char *seg, size_t n, const char *what)
+/*
+ * Decode one base64url JSON segment into the verdict (which keeps the
+ * text) and parse it into d; it must be an object.
+ */
+static int
+judge_segment(struct judge *j, const char *seg, size_t n, const char *what,
+    struct jdoc *d, const char **text, size_t *len)
 {
 	unsigned char	*raw;
-	size_t		 len;
+	size_t		 rawlen;
 	char		 err[160];
-	json_t		*obj;
 
-	if ((raw = auth_b64url_decode(seg, n, &len)) == NULL) {
-		judge_bad_token(j, auth_verdict_printf(j->v, "%s is not strict base64url", what));
-		return NULL;
-	}
-	obj = auth_json_parse((const char *)raw, len, j->p->limits.max_depth, err, sizeof err);
+	if ((raw = auth_b64url_decode(seg, n, &rawlen)) == NULL)
+		return judge_bad_token(j, auth_verdict_printf(j->v,
+		    "%s is not strict base64url", what));
+	*text = auth_verdict_strndup(j->v, (const char *)raw, rawlen);
+	*len = rawlen;
 	free(raw);
-	if (obj == NULL) {
-		judge_bad_token(j, auth_verdict_printf(j->v, "%s is not JSON: %s", what, err));
-		return NULL;
+	if (jdoc_parse(d, *text, rawlen, j->p->limits.max_depth, err, sizeof err) != 0) {
+		*text = NULL;
+		return judge_bad_token(j, auth_verdict_printf(j->v, "%s is not JSON: %s", what,
+		    err));
 	}
-	if (!json_is_object(obj)) {
-		json_decref(obj);
-		judge_bad_token(j, auth_verdict_printf(j->v, "%s is not a JSON object", what));
-		return NULL;
+	if (d->toks[0].type != JDOC_OBJECT) {
+		*text = NULL;
+		return judge_bad_token(j, auth_verdict_printf(j->v, "%s is not a JSON object",
+		    what));
 	}
-	return obj;
+	return 0;
 }
 
 /* Registered claims must have their registered types (RFC 7519 §4.1). */
@@ -566,27 +595,29 @@ judge_claim_types(struct judge *j)
 {
 	static const char *const dates[] = { "exp", "nbf", "iat" };
 	static const char *const strings[] = { "iss", "sub", "jti" };
-	json_t	*c = j->v->claims, *aud, *e;
-	size_t	 i;
+	const struct jdoc	*c = &j->cdoc;
+	int			 aud, e, type;
+	size_t			 i;
 
 	for (i = 0; i < 3; i++) {
-		e = json_object_get(c, dates[i]);
-		if (e != NULL && !json_is_number(e))
+		type = judge_type(c, judge_claim(j, dates[i]));
+		if (type >= 0 && type != JDOC_NUMBER)
 			return judge_bad_token(j, auth_verdict_printf(j->v,
 			    "claim '%s' is not a NumericDate", dates[i]));
-		e = json_object_get(c, strings[i]);
-		if (e != NULL && !json_is_string(e))
+		type = judge_type(c, judge_claim(j, strings[i]));
+		if (type >= 0 && type != JDOC_STRING)
 			return judge_bad_token(j, auth_verdict_printf(j->v,
 			    "claim '%s' is not a string", strings[i]));
 	}
-	aud = json_object_get(c, "aud");
-	if (aud != NULL && !json_is_string(aud)) {
-		if (!json_is_array(aud))
-			return judge_bad_token(j, "claim 'aud' is not a string or array");
-		json_array_foreach(aud, i, e) {
-			if (!json_is_string(e))
-				return judge_bad_token(j, "claim 'aud' holds a non-string");
-		}
+	aud = judge_claim(j, "aud");
+	type = judge_type(c, aud);
+	if (type < 0 || type == JDOC_STRING)
+		return 0;
+	if (type != JDOC_ARRAY)
+		return judge_bad_token(j, "claim 'aud' is not a string or array");
+	for (e = aud + 1; e < (int)c->toks[aud].skip; e = (int)c->toks[e].skip) {
+		if (c->toks[e].type != JDOC_STRING)
+			return judge_bad_token(j, "claim 'aud' holds a non-string");
 	}
 	return 0;
 }
@@ -596,19 +627,20 @@ static int
 judge_header_members(struct judge *j)
 {
 	static const char *const untrusted[] = { "jku", "x5u", "jwk", "x5c" };
-	json_t	*h = j->v->header, *kid;
-	size_t	 i;
+	const struct jdoc	*h = &j->hdoc;
+	int			 kid, crit;
+	size_t			 i;
 
-	if (json_object_get(h, "crit") != NULL)
+	if ((crit = jdoc_member(h, 0, "crit")) >= 0)
 		return judge_bad_token(j, auth_verdict_printf(j->v,
 		    "header lists critical extensions %s, which ztwatch does not implement",
-		    judge_show(j, json_object_get(h, "crit"))));
-	kid = json_object_get(h, "kid");
-	if (kid != NULL && !json_is_string(kid))
+		    judge_show(j, h, crit)));
+	kid = jdoc_member(h, 0, "kid");
+	if (kid >= 0 && h->toks[kid].type != JDOC_STRING)
 		return judge_bad_token(j, "header 'kid' is not a string");
-	j->v->kid = json_string_value(kid);
+	j->v->kid = judge_str(j, h, kid);
 	for (i = 0; i < sizeof untrusted / sizeof untrusted[0]; i++) {
-		if (json_object_get(h, untrusted[i]) != NULL)
+		if (jdoc_member(h, 0, untrusted[i]) >= 0)
 			auth_verdict_warn(j->v, auth_verdict_printf(j->v,
 			    "header '%s' ignored: keys never come from the token", untrusted[i]));
 	}
@@ -625,17 +657,20 @@ step_decode(struct judge *j)
 	if (j->tok_len > j->p->limits.max_token)
 		return judge_bad_token(j, auth_verdict_printf(j->v,
 		    "token is %zu bytes, over the cap of %zu", j->tok_len, j->p->limits.max_token));
-	j->v->token = auth_verdict_strndup(j->v, t, j->tok_len);
+	j->v->token = t = auth_verdict_strndup(j->v, t, j->tok_len);
+	j->tok = t;
 	for (i = 0; i < j->tok_len; i++)
 		dots += t[i] == '.';
 	if (dots != 2)
 		return judge_bad_token(j, auth_verdict_printf(j->v,
-		    "token has %zu segments, want 3 (header.claims.signature)", dots + 1));
+		    "token has %zu segment%s, want 3 (header.claims.signature)", dots + 1,
+		    dots ? "s" : ""));
 	d1 = memchr(t, '.', j->tok_len);
 	d2 = memchr(d1 + 1, '.', j->tok_len - (size_t)(d1 + 1 - t));
-	if ((j->v->header = judge_segment(j, t, (size_t)(d1 - t), "header")) == NULL)
-		return -1;
-	if ((j->v->claims = judge_segment(j, d1 + 1, (size_t)(d2 - d1 - 1), "claims")) == NULL)
+	if (judge_segment(j, t, (size_t)(d1 - t), "header", &j->hdoc, &j->v->header_text,
+	    &j->v->header_len) != 0 ||
+	    judge_segment(j, d1 + 1, (size_t)(d2 - d1 - 1), "claims", &j->cdoc,
+	    &j->v->claims_text, &j->v->claims_len) != 0)
 		return -1;
 	j->sig = auth_b64url_decode(d2 + 1, j->tok_len - (size_t)(d2 + 1 - t), &j->sig_len);
 	if (j->sig == NULL)
@@ -678,13 +713,12 @@ judge_bad_alg(struct judge *j, const char *detail)
 static int
 step_alg(struct judge *j)
 {
-	json_t	*a = json_object_get(j->v->header, "alg");
-	size_t	 k;
-	int	 fits = 0;
+	size_t	k;
+	int	fits = 0;
 
-	if (!json_is_string(a))
+	j->v->alg = judge_str(j, &j->hdoc, jdoc_member(&j->hdoc, 0, "alg"));
+	if (j->v->alg == NULL)
 		return judge_bad_alg(j, "header has no 'alg' string");
-	j->v->alg = json_string_value(a);
 	j->alg = auth_alg_from_name(j->v->alg);
 	if (j->alg < 0 && strcasecmp(j->v->alg, "none") == 0)
 		return judge_bad_alg(j, "unsigned tokens ('none' in any spelling) are never accepted");
@@ -704,10 +738,8 @@ step_alg(struct judge *j)
 
 /* Whether key may verify this token (type, pinned alg, kid, issuer). */
 static int
-judge_key_fits(struct judge *j, const struct auth_key *key)
+judge_key_fits(struct judge *j, const struct auth_key *key, const char *iss)
 {
-	const char	*iss = judge_claim_str(j, "iss");
-
 	if (!auth_key_type_fits(key->type, j->alg) || (key->alg >= 0 && key->alg != j->alg))
 		return 0;
 	if (key->issuer != NULL && (iss == NULL || strcmp(iss, key->issuer) != 0))
@@ -722,12 +754,17 @@ judge_key_fits(struct judge *j, const struct auth_key *key)
 static int
 step_key(struct judge *j)
 {
-	size_t	k;
+	const char	*iss = NULL;
+	size_t		 k;
 
+	for (k = 0; k < j->r->nkeys && iss == NULL; k++) {
+		if (j->p->kr.keys[j->r->keys[k]]->issuer != NULL)
+			iss = judge_claim_str(j, "iss");
+	}
 	for (k = 0; k < j->r->nkeys && j->ncand < JUDGE_MAX_CANDIDATES; k++) {
 		const struct auth_key	*key = j->p->kr.keys[j->r->keys[k]];
 
-		if (judge_key_fits(j, key))
+		if (judge_key_fits(j, key, iss))
 			j->cand[j->ncand++] = key;
 	}
 	if (j->ncand == 0) {
@@ -739,10 +776,8 @@ step_key(struct judge *j)
 		return -1;
 	}
 	auth_verdict_check_add(j->v, "key", AUTH_CHECK_OK, j->ncand == 1 ?
-	    auth_verdict_printf(j->v, "key '%s'%s%s%s", j->cand[0]->name,
-	    j->cand[0]->kid ? " kid '" : "", j->cand[0]->kid ? j->cand[0]->kid : "",
-	    j->cand[0]->kid ? "'" : "") :
-	    auth_verdict_printf(j->v, "%zu candidate keys", j->ncand), NULL, NULL);
+	    "one key fits" : auth_verdict_printf(j->v, "%zu candidate keys", j->ncand),
+	    NULL, j->ncand == 1 ? (j->cand[0]->kid ? j->cand[0]->kid : j->cand[0]->name) : NULL);
 	return 0;
 }
 
@@ -842,36 +877,34 @@ step_signature(struct judge *j)
 static int
 step_time(struct judge *j)
 {
-	json_t		*c = j->v->claims;
-	double		 now = (double)j->now, lw = (double)j->r->leeway;
-	json_t		*exp = json_object_get(c, "exp"), *nbf = json_object_get(c, "nbf");
-	json_t		*iat = json_object_get(c, "iat");
-	double		 t;
+	double	now = (double)j->now, lw = (double)j->r->leeway, t;
+	int	exp = judge_claim(j, "exp"), nbf = judge_claim(j, "nbf");
+	int	iat = judge_claim(j, "iat");
 
-	if (exp != NULL && now >= (t = json_number_value(exp)) + lw) {
+	if (exp >= 0 && now >= (t = jdoc_number(&j->cdoc, exp)) + lw) {
 		auth_verdict_fail(j->v, AUTH_EXPIRED, "time", auth_verdict_printf(j->v,
 		    "expired %s ago (leeway %llds)", judge_age(j, now - t), j->r->leeway),
 		    auth_verdict_printf(j->v, "exp after %s", judge_time(j, now)),
 		    judge_time(j, t));
 		return -1;
 	}
-	if (nbf != NULL && now + lw < (t = json_number_value(nbf))) {
+	if (nbf >= 0 && now + lw < (t = jdoc_number(&j->cdoc, nbf))) {
 		auth_verdict_fail(j->v, AUTH_NOT_YET_VALID, "time", auth_verdict_printf(j->v,
 		    "not valid for another %s (leeway %llds)", judge_age(j, t - now), j->r->leeway),
 		    auth_verdict_printf(j->v, "nbf before %s", judge_time(j, now)),
 		    judge_time(j, t));
 		return -1;
 	}
-	if (iat != NULL && now + lw < (t = json_number_value(iat))) {
+	if (iat >= 0 && now + lw < (t = jdoc_number(&j->cdoc, iat))) {
 		auth_verdict_fail(j->v, AUTH_NOT_YET_VALID, "time", auth_verdict_printf(j->v,
 		    "issued %s in the future (leeway %llds)", judge_age(j, t - now), j->r->leeway),
 		    auth_verdict_printf(j->v, "iat before %s", judge_time(j, now)),
 		    judge_time(j, t));
 		return -1;
 	}
-	auth_verdict_check_add(j->v, "time", AUTH_CHECK_OK, exp != NULL ?
+	auth_verdict_check_add(j->v, "time", AUTH_CHECK_OK, exp >= 0 ?
 	    auth_verdict_printf(j->v, "valid, expires in %s",
-	    judge_age(j, json_number_value(exp) - now)) : "valid (no exp)", NULL, NULL);
+	    judge_age(j, jdoc_number(&j->cdoc, exp) - now)) : "valid (no exp)", NULL, NULL);
 	return 0;
 }
 
@@ -914,20 +947,32 @@ step_issuer(struct judge *j)
 	return -1;
 }
 
-/* Whether the token's aud names one of the rule's audiences. */
+/* Whether string token tok of the claims is one of the rule's audiences. */
 static int
-judge_aud_match(struct judge *j, json_t *aud)
+judge_aud_is(struct judge *j, int tok)
 {
-	json_t	*e;
-	size_t	 i, k;
+	size_t	k;
 
 	for (k = 0; k < j->r->naudiences; k++) {
-		if (json_is_string(aud) && strcmp(json_string_value(aud), j->r->audiences[k]) == 0)
+		if (jdoc_string_equals(&j->cdoc, tok, j->r->audiences[k],
+		    strlen(j->r->audiences[k])))
 			return 1;
-		json_array_foreach(aud, i, e) {
-			if (strcmp(json_string_value(e), j->r->audiences[k]) == 0)
-				return 1;
-		}
+	}
+	return 0;
+}
+
+/* Whether the token's aud (a string, or an array holding one) matches. */
+static int
+judge_aud_match(struct judge *j, int aud)
+{
+	const struct jdoc	*c = &j->cdoc;
+	int			 e;
+
+	if (c->toks[aud].type == JDOC_STRING)
+		return judge_aud_is(j, aud);
+	for (e = aud + 1; e < (int)c->toks[aud].skip; e = (int)c->toks[e].skip) {
+		if (judge_aud_is(j, e))
+			return 1;
 	}
 	return 0;
 }
@@ -936,38 +981,40 @@ judge_aud_match(struct judge *j, json_t *aud)
 static int
 step_audience(struct judge *j)
 {
-	json_t	*aud = json_object_get(j->v->claims, "aud");
+	int	aud = judge_claim(j, "aud");
 
-	if (aud != NULL && judge_aud_match(j, aud)) {
+	if (aud >= 0 && judge_aud_match(j, aud)) {
 		auth_verdict_check_add(j->v, "audience", AUTH_CHECK_OK, "audience matches",
-		    judge_list(j, j->r->audiences, j->r->naudiences), judge_show(j, aud));
+		    judge_list(j, j->r->audiences, j->r->naudiences), judge_show(j, &j->cdoc, aud));
 		return 0;
 	}
-	auth_verdict_fail(j->v, AUTH_WRONG_AUDIENCE, "audience", aud ?
+	auth_verdict_fail(j->v, AUTH_WRONG_AUDIENCE, "audience", aud >= 0 ?
 	    "token is not for this audience" : "token has no aud claim",
-	    judge_list(j, j->r->audiences, j->r->naudiences), judge_show(j, aud));
+	    judge_list(j, j->r->audiences, j->r->naudiences), judge_show(j, &j->cdoc, aud));
 	return -1;
 }
 
 /* Whether the token grants scope exactly (scope string or scp array). */
 static int
-judge_has_scope(struct judge *j, const char *want)
+judge_has_scope(struct judge *j, const char *scope, const char *want)
 {
-	const char	*s = judge_claim_str(j, "scope");
-	json_t		*scp = json_object_get(j->v->claims, "scp"), *e;
-	size_t		 n = strlen(want), i, len;
+	const struct jdoc	*c = &j->cdoc;
+	size_t			 n = strlen(want), len;
+	int			 scp = judge_claim(j, "scp"), e;
 
-	while (s != NULL && *s != '\0') {
-		len = strcspn(s, " ");
-		if (len == n && memcmp(s, want, n) == 0)
+	while (scope != NULL && *scope != '\0') {
+		len = strcspn(scope, " ");
+		if (len == n && memcmp(scope, want, n) == 0)
 			return 1;
-		s += len;
-		s += strspn(s, " ");
+		scope += len;
+		scope += strspn(scope, " ");
 	}
-	if (json_is_string(scp) && strcmp(json_string_value(scp), want) == 0)
-		return 1;
-	json_array_foreach(scp, i, e) {
-		if (json_is_string(e) && strcmp(json_string_value(e), want) == 0)
+	if (judge_type(c, scp) == JDOC_STRING)
+		return jdoc_string_equals(c, scp, want, n);
+	if (judge_type(c, scp) != JDOC_ARRAY)
+		return 0;
+	for (e = scp + 1; e < (int)c->toks[scp].skip; e = (int)c->toks[e].skip) {
+		if (jdoc_string_equals(c, e, want, n))
 			return 1;
 	}
 	return 0;
@@ -975,15 +1022,14 @@ judge_has_scope(struct judge *j, const char *want)
 
 /* The token's scopes as shown. */
 static const char *
-judge_token_scopes(struct judge *j)
+judge_token_scopes(struct judge *j, const char *scope)
 {
-	const char	*s = judge_claim_str(j, "scope");
-	json_t		*scp = json_object_get(j->v->claims, "scp");
+	int	scp = judge_claim(j, "scp");
 
-	if (s != NULL)
-		return auth_verdict_strndup(j->v, s, strlen(s));
-	if (scp != NULL)
-		return judge_show(j, scp);
+	if (scope != NULL)
+		return scope;
+	if (scp >= 0)
+		return judge_show(j, &j->cdoc, scp);
 	return "(none)";
 }
 
@@ -991,18 +1037,19 @@ judge_token_scopes(struct judge *j)
 static int
 step_scope(struct judge *j)
 {
-	size_t	i;
+	const char	*scope = judge_claim_str(j, "scope");
+	size_t		 i;
 
 	for (i = 0; i < j->r->nscopes; i++) {
-		if (!judge_has_scope(j, j->r->scopes[i])) {
+		if (!judge_has_scope(j, scope, j->r->scopes[i])) {
 			auth_verdict_fail(j->v, AUTH_INSUFFICIENT_SCOPE, "scope",
 			    auth_verdict_printf(j->v, "token lacks scope '%s'", j->r->scopes[i]),
-			    judge_list(j, j->r->scopes, j->r->nscopes), judge_token_scopes(j));
+			    judge_list(j, j->r->scopes, j->r->nscopes), judge_token_scopes(j, scope));
 			return -1;
 		}
 	}
 	auth_verdict_check_add(j->v, "scope", AUTH_CHECK_OK, "required scopes granted",
-	    judge_list(j, j->r->scopes, j->r->nscopes), judge_token_scopes(j));
+	    judge_list(j, j->r->scopes, j->r->nscopes), judge_token_scopes(j, scope));
 	return 0;
 }
 
@@ -1019,18 +1066,17 @@ judge_missing_claim(struct judge *j, const char *name, const char *why)
 static int
 step_claims(struct judge *j)
 {
-	json_t	*c = j->v->claims;
-	size_t	 i;
+	size_t	i;
 
 	for (i = 0; i < j->r->nrequire; i++) {
-		if (json_object_get(c, j->r->require[i]) == NULL)
+		if (judge_claim(j, j->r->require[i]) < 0)
 			return judge_missing_claim(j, j->r->require[i], "required by the rule");
 	}
 	for (i = 0; i < j->r->nbinds; i++) {
-		if (json_object_get(c, j->r->binds[i].claim) == NULL)
+		if (judge_claim(j, j->r->binds[i].claim) < 0)
 			return judge_missing_claim(j, j->r->binds[i].claim, "the binding needs it");
 	}
-	if (j->r->replay_claim != NULL && json_object_get(c, j->r->replay_claim) == NULL)
+	if (j->r->replay_claim != NULL && judge_claim(j, j->r->replay_claim) < 0)
 		return judge_missing_claim(j, j->r->replay_claim, "replay detection needs it");
 	auth_verdict_check_add(j->v, "claims", AUTH_CHECK_OK, "required claims present",
 	    NULL, NULL);
@@ -1069,9 +1115,9 @@ judge_claimed_digest(const struct auth_bind *b, const char *text, size_t *len)
 static int
 judge_hash_bind(struct judge *j, const struct auth_bind *b)
 {
-	json_t		*cv = json_object_get(j->v->claims, b->claim);
+	int		 ctok = judge_claim(j, b->claim);
+	const char	*claim = judge_str(j, &j->cdoc, ctok), *in = j->payload_raw, *shown;
 	unsigned char	 md[EVP_MAX_MD_SIZE], *claimed = NULL;
-	const char	*in = j->payload_raw, *shown;
 	char		*canon = NULL, *why = NULL, *mine;
 	size_t		 inlen = j->payload_len, clen = 0;
 	unsigned int	 mdlen;
@@ -1092,20 +1138,20 @@ judge_hash_bind(struct judge *j, const struct auth_bind *b)
 	mine = b->encoding == AUTH_ENC_HEX ? auth_hex(md, mdlen) : auth_b64url_encode(md, mdlen);
 	shown = auth_verdict_strndup(j->v, mine, strlen(mine));
 	free(mine);
-	if (json_is_string(cv))
-		claimed = judge_claimed_digest(b, json_string_value(cv), &clen);
+	if (claim != NULL)
+		claimed = judge_claimed_digest(b, claim, &clen);
 	ok = claimed != NULL && clen == mdlen && auth_ct_equal(claimed, md, mdlen);
 	free(claimed);
 	if (!ok) {
 		auth_verdict_fail(j->v, AUTH_PAYLOAD_HASH_MISMATCH, "payload_hash",
 		    auth_verdict_printf(j->v, "%s of the payload%s does not match claim '%s'",
 		    b->digest, b->jcs ? " (JCS)" : " (exact bytes)", b->claim),
-		    judge_show(j, cv), shown);
+		    judge_show(j, &j->cdoc, ctok), shown);
 		return -1;
 	}
 	auth_verdict_check_add(j->v, "payload_hash", AUTH_CHECK_OK,
 	    auth_verdict_printf(j->v, "%s of the payload%s matches claim '%s'", b->digest,
-	    b->jcs ? " (JCS)" : " (exact bytes)", b->claim), judge_show(j, cv), shown);
+	    b->jcs ? " (JCS)" : " (exact bytes)", b->claim), claim, shown);
 	return 0;
 }
 
@@ -1127,26 +1173,26 @@ static int
 step_event_id(struct judge *j)
 {
 	const struct auth_bind	*b;
-	json_t			*cv, *fv;
+	int			 cv, fv;
 	size_t			 i;
 
 	for (i = 0; i < j->r->nbinds; i++) {
 		b = &j->r->binds[i];
 		if (b->equals == NULL)
 			continue;
-		cv = json_object_get(j->v->claims, b->claim);
-		fv = auth_pointer_get(j->payload, b->equals);
-		if (fv == NULL || !json_equal(cv, fv)) {
+		cv = judge_claim(j, b->claim);
+		fv = jdoc_pointer(&j->body, j->payload, b->equals);
+		if (fv < 0 || !jdoc_equal(&j->cdoc, cv, &j->body, fv)) {
 			auth_verdict_fail(j->v, AUTH_EVENT_ID_MISMATCH, "event_id",
-			    fv == NULL ? auth_verdict_printf(j->v, "payload has no %s",
+			    fv < 0 ? auth_verdict_printf(j->v, "payload has no %s",
 			    b->equals->text) : auth_verdict_printf(j->v,
 			    "claim '%s' is not the payload's %s", b->claim, b->equals->text),
-			    judge_show(j, cv), judge_show(j, fv));
+			    judge_show(j, &j->cdoc, cv), judge_show(j, &j->body, fv));
 			return -1;
 		}
 		auth_verdict_check_add(j->v, "event_id", AUTH_CHECK_OK,
 		    auth_verdict_printf(j->v, "claim '%s' equals the payload's %s", b->claim,
-		    b->equals->text), judge_show(j, cv), judge_show(j, fv));
+		    b->equals->text), judge_show(j, &j->cdoc, cv), judge_show(j, &j->body, fv));
 	}
 	return 0;
 }
@@ -1195,11 +1241,11 @@ judge_rfc3339(const char *s, double *out)
 	return 0;
 }
 
-/* Copy a string value into the verdict (the body tree is freed after judging). */
+/* A string member of the seed's event_auth, decoded into the verdict. */
 static const char *
-judge_copy(struct judge *j, json_t *str)
+judge_event_auth(struct judge *j, const char *name)
 {
-	return auth_verdict_strndup(j->v, json_string_value(str), json_string_length(str));
+	return judge_str(j, &j->body, jdoc_member(&j->body, j->event_auth, name));
 }
 
 /* Fail the seed event token. */
@@ -1216,10 +1262,9 @@ static int
 step_event_token(struct judge *j)
 {
 	const struct auth_key	*ek = j->p->kr.keys[j->r->event_key];
-	/* The body tree dies with the judgement: the trace keeps copies. */
-	const char		*hash = judge_copy(j, json_object_get(j->event_auth, "hash"));
-	const char		*pub = judge_copy(j, json_object_get(j->event_auth, "publisher_id"));
-	const char		*exp = judge_copy(j, json_object_get(j->event_auth, "expires_at"));
+	const char		*hash = judge_event_auth(j, "hash");
+	const char		*pub = judge_event_auth(j, "publisher_id");
+	const char		*exp = judge_event_auth(j, "expires_at");
 	const char		*iss = judge_claim_str(j, "iss");
 	unsigned char		 mac[EVP_MAX_MD_SIZE], *claimed;
 	size_t			 maclen, clen = 0;
@@ -1258,27 +1303,34 @@ step_event_token(struct judge *j)
 	return 0;
 }
 
-/* Prepare the replay key: SHA-256 of rule name and the claim or field. */
+/*
+ * Prepare the replay key: SHA-256 of the rule name and the claim or field
+ * (strings decoded, so one value has one key however it is spelled).
+ */
 static void
 judge_replay_key(struct judge *j)
 {
-	json_t	*val;
-	char	*text, *buf;
-	size_t	 n;
+	const struct jdoc	*d = &j->cdoc;
+	const char		*text;
+	char			*buf;
+	int			 tok;
+	size_t			 n;
 
 	if (j->r->replay_claim != NULL)
-		val = json_object_get(j->v->claims, j->r->replay_claim);
-	else if (j->r->replay_field != NULL)
-		val = auth_pointer_get(j->payload, j->r->replay_field);
-	else
+		tok = judge_claim(j, j->r->replay_claim);
+	else if (j->r->replay_field != NULL) {
+		d = &j->body;
+		tok = jdoc_pointer(d, j->payload, j->r->replay_field);
+	} else
 		return;
-	if (val == NULL || (text = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+	if (tok < 0)
 		return;
+	if ((text = judge_str(j, d, tok)) == NULL)
+		text = judge_show(j, d, tok);
 	n = strlen(j->r->name) + 1 + strlen(text);
 	buf = auth_printf("%s%c%s", j->r->name, '\0', text);
 	verifier_digest(j->vf, "SHA256", buf, n, j->v->replay_key);
 	free(buf);
-	free(text);
 	j->v->has_replay_key = 1;
 	j->v->replay_window = j->r->replay_window;
 }
@@ -1343,12 +1395,15 @@ auth_verify(struct auth_verifier *vf, const struct auth_msg *msg, time_t now)
 	struct judge	 j;
 	size_t		 i, nsteps = sizeof judge_steps / sizeof judge_steps[0];
 
-	memset(&j, 0, sizeof j);
+	/* The token arrays (8 KiB) are filled by jdoc_parse(); zero the rest. */
+	memset(&j, 0, offsetof(struct judge, body));
+	j.body.toks = j.hdoc.toks = j.cdoc.toks = NULL;
 	j.vf = vf;
 	j.p = vf->p;
 	j.msg = msg;
 	j.now = now;
 	j.alg = -1;
+	j.payload = j.event_auth = -1;
 	j.v = auth_verdict_new(msg->subject);
 	for (i = 0; i < nsteps; i++) {
 		const struct judge_step	*s = &judge_steps[i];
@@ -1366,7 +1421,9 @@ auth_verify(struct auth_verifier *vf, const struct auth_msg *msg, time_t now)
 	}
 	if (!j.v->failed)
 		judge_replay_key(&j);
-	json_decref(j.body);
+	jdoc_release(&j.body);
+	jdoc_release(&j.hdoc);
+	jdoc_release(&j.cdoc);
 	free(j.sig);
 	return j.v;
 }

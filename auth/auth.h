@@ -222,6 +222,32 @@ unsigned char	*auth_sign(int alg, const unsigned char *key, size_t key_len,
 		     const unsigned char *input, size_t input_len, size_t *sig_len,
 		     char **cause);
 
+/* ---- capture lines (verify --batch, import) ---------------------------- */
+
+#define AUTH_CAPTURE_MAX_HEADERS 64
+
+/*
+ * One message decoded from a capture line
+ *   {"subject": S, "headers": {NAME: V | [V, ...]}, "body_b64": B64 | "body": TEXT}
+ * msg points into the struct's own storage, valid until the next parse or
+ * release.  Zero the struct before its first use.
+ */
+struct auth_capture {
+	struct auth_msg		 msg;
+	struct auth_header	 headers[AUTH_CAPTURE_MAX_HEADERS];
+	char			*buf;		/* decoded strings */
+	size_t			 cap;
+	unsigned char		*body;		/* decoded body */
+};
+
+/*
+ * Parse line[0..len) into c.  Returns 0, or -1 with *error set to a
+ * static description ("input line is not a JSON object", ...).
+ */
+int		 auth_capture_parse(struct auth_capture *c, const char *line, size_t len,
+		     const char **error);
+void		 auth_capture_release(struct auth_capture *c);
+
 /* ---- encoding helpers shared with the CLI ------------------------------ */
 
 /* Strict base64url (no padding) decode; NULL on bad input. *out_len set. */

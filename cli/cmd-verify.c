@@ -219,6 +219,7 @@ struct batch_item {
 	size_t			 len, cap;
 	unsigned long		 lineno;
 	struct auth_verdict	*v;
+	struct auth_capture	 capture;	/* the decoded line */
 	const char		*error;		/* input line error, static text */
 	char			*subject;	/* for an input error line */
 	char			*out;
@@ -240,92 +241,17 @@ struct batch {
 	struct auth_verifier	**vfs;
 };
 
-/* Parse a batch line's headers object into hs; returns count or -1. */
-static int
-batch_headers(json_t *obj, struct auth_header *hs, size_t max)
-{
-	const char	*k;
-	json_t		*val, *e;
-	size_t		 n = 0, i;
-
-	if (obj == NULL)
-		return 0;
-	if (!json_is_object(obj))
-		return -1;
-	json_object_foreach(obj, k, val) {
-		if (json_is_string(val)) {
-			if (n == max)
-				return -1;
-			hs[n].name = k;
-			hs[n++].value = json_string_value(val);
-			continue;
-		}
-		if (!json_is_array(val))
-			return -1;
-		json_array_foreach(val, i, e) {
-			if (!json_is_string(e) || n == max)
-				return -1;
-			hs[n].name = k;
-			hs[n++].value = json_string_value(e);
-		}
-	}
-	return (int)n;
-}
-
 /* Decode and judge one line. */
 static void
 batch_judge(struct batch *b, struct auth_verifier *vf, struct batch_item *it)
 {
-	struct auth_header	 hs[VERIFY_MAX_HEADERS];
-	struct auth_msg		 msg;
-	json_t			*root, *subj, *b64, *text;
-	unsigned char		*body = NULL;
-	size_t			 blen = 0;
-	int			 nh;
-
 	it->error = NULL;
-	root = json_loadb(it->line, it->len, JSON_REJECT_DUPLICATES, NULL);
-	if (root == NULL || !json_is_object(root)) {
-		it->error = "input line is not a JSON object";
-		goto out;
+	if (auth_capture_parse(&it->capture, it->line, it->len, &it->error) != 0) {
+		if (it->capture.msg.subject != NULL)
+			it->subject = strdup(it->capture.msg.subject);
+		return;
 	}
-	subj = json_object_get(root, "subject");
-	b64 = json_object_get(root, "body_b64");
-	text = json_object_get(root, "body");
-	if (json_is_string(subj))
-		it->subject = strdup(json_string_value(subj));
-	if (!json_is_string(subj)) {
-		it->error = "input line has no string 'subject'";
-		goto out;
-	}
-	if ((nh = batch_headers(json_object_get(root, "headers"), hs, VERIFY_MAX_HEADERS)) < 0) {
-		it->error = "input line 'headers' must map names to strings or arrays of strings";
-		goto out;
-	}
-	if (json_is_string(b64)) {
-		body = auth_b64_decode(json_string_value(b64), json_string_length(b64), &blen);
-		if (body == NULL) {
-			it->error = "input line 'body_b64' is not padded base64";
-			goto out;
-		}
-	} else if (json_is_string(text)) {
-		blen = json_string_length(text);
-		body = malloc(blen + 1);
-		if (body != NULL)
-			memcpy(body, json_string_value(text), blen);
-	} else {
-		it->error = "input line has no 'body_b64' (or 'body') string";
-		goto out;
-	}
-	msg.subject = json_string_value(subj);
-	msg.headers = hs;
-	msg.nheaders = (size_t)nh;
-	msg.body = body;
-	msg.body_len = blen;
-	it->v = auth_verify(vf, &msg, b->o->fixed_now ? b->o->now : time(NULL));
-out:
-	free(body);
-	json_decref(root);
+	it->v = auth_verify(vf, &it->capture.msg, b->o->fixed_now ? b->o->now : time(NULL));
 }
 
 /* Format one item's output line. */
@@ -338,6 +264,8 @@ batch_format(struct batch_item *it)
 	it->out_len = 0;
 	if (it->v != NULL) {
 		auth_verdict_json(it->v, &it->out, &it->out_len, &it->out_cap);
+		auth_verdict_free(it->v);	/* here, in parallel, not in the writer */
+		it->v = NULL;
 		return;
 	}
 	/* An input error: a failing verdict that says which line and why. */
@@ -472,7 +400,7 @@ batch_replay(struct batch *b, struct auth_replay *rp, struct batch_counts *c)
 	}
 }
 
-/* Write the block's lines in order and free its verdicts. */
+/* Write the block's lines in order. */
 static int
 batch_write(struct batch *b)
 {
@@ -485,8 +413,6 @@ batch_write(struct batch *b)
 			fwrite(it->out, 1, it->out_len, stdout);
 			putchar('\n');
 		}
-		auth_verdict_free(it->v);
-		it->v = NULL;
 	}
 	return ferror(stdout) ? -1 : 0;
 }
@@ -614,6 +540,7 @@ verify_batch(struct auth_policy *p, struct verify_opts *o)
 		free(b->items[i].line);
 		free(b->items[i].out);
 		free(b->items[i].subject);
+		auth_capture_release(&b->items[i].capture);
 	}
 	for (i = 0; i < (o->jobs ? o->jobs : cli_ncpu()); i++)
 		auth_verifier_free(b->vfs[i]);
