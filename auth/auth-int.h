@@ -110,6 +110,7 @@ struct auth_bind {
 	size_t			 digest_len;
 	enum auth_encoding	 encoding;
 	int			 jcs;		/* hash the RFC 8785 form */
+	char			*ok_text;	/* trace detail when it holds */
 };
 
 /* One rule of the policy.  Strings owned. */
@@ -143,6 +144,12 @@ struct auth_rule {
 	struct auth_pointer	 *event_id;		/* where the event id is */
 	size_t			  event_key;		/* seed: keyring index */
 	int			  bind_publisher;
+	/* Trace texts made once at load, not per event. */
+	char			 *algs_text;		/* "RS256 PS256" */
+	char			 *issuers_text;		/* "a, b" */
+	char			 *audiences_text;
+	char			 *scopes_text;
+	char			 *token_text;		/* where the token is */
 };
 
 /* Caps on untrusted input (DESIGN §2). */

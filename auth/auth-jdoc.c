@@ -35,6 +35,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "auth-int.h"
 #include "auth-jdoc.h"
 
@@ -242,9 +246,27 @@ jdoc_scan_string(const unsigned char *s, size_t len, size_t *ip, uint8_t *escape
 	uint64_t	x, q, b, z;
 	unsigned int	c, lo, hi;
 	int		u, u2;
+#ifdef __SSE2__
+	__m128i		v;
+	int		mask;
+#endif
 
 	for (;;) {
-		/* Eight bytes at a time while none is '"', '\', < 0x20 or >= 0x80. */
+		/* Skip bytes that are not '"', '\', < 0x20 or >= 0x80, in bulk. */
+#ifdef __SSE2__
+		while (len - i >= 16) {
+			v = _mm_loadu_si128((const __m128i *)(s + i));
+			mask = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+			    _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));	/* signed */
+			if (mask != 0) {
+				i += __builtin_ctz(mask);
+				break;
+			}
+			i += 16;
+		}
+#endif
 		while (len - i >= 8) {
 			memcpy(&x, s + i, 8);
 			q = x ^ (JDOC_ONES * '"');

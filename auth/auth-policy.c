@@ -559,6 +559,59 @@ policy_rule_meta_scopes(struct policy_load *pl, struct auth_rule *r, const char 
 	return 0;
 }
 
+/* "a, b, c" (sep between), allocated. */
+static char *
+policy_join(char **list, size_t n, const char *sep)
+{
+	size_t	 i, len = 1;
+	char	*out;
+
+	for (i = 0; i < n; i++)
+		len += strlen(list[i]) + strlen(sep);
+	out = auth_calloc(1, len);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			strcat(out, sep);
+		strcat(out, list[i]);
+	}
+	return out;
+}
+
+/* The texts the trace shows for a rule, made once. */
+static void
+policy_rule_texts(struct auth_rule *r)
+{
+	char	*algs[AUTH_ALG_COUNT];
+	size_t	 n = 0, i;
+	int	 alg;
+
+	for (alg = 0; alg < AUTH_ALG_COUNT; alg++) {
+		if (r->algs & (1u << alg))
+			algs[n++] = (char *)auth_alg_name(alg);
+	}
+	r->algs_text = policy_join(algs, n, " ");
+	r->issuers_text = policy_join(r->issuers, r->nissuers, ", ");
+	r->audiences_text = policy_join(r->audiences, r->naudiences, ", ");
+	r->scopes_text = policy_join(r->scopes, r->nscopes, " ");
+	if (r->wire == AUTH_WIRE_SEED)
+		r->token_text = auth_strdup("found in the envelope's /jwt");
+	else if (r->wire == AUTH_WIRE_JSON)
+		r->token_text = auth_printf("found in the body at %s", r->token_pointer->text);
+	else
+		r->token_text = auth_printf("found in header '%s'%s%s", r->token_header,
+		    r->token_scheme ? " after " : "", r->token_scheme ? r->token_scheme : "");
+	for (i = 0; i < r->nbinds; i++) {
+		struct auth_bind	*b = &r->binds[i];
+
+		if (b->equals != NULL)
+			b->ok_text = auth_printf("claim '%s' equals the payload's %s", b->claim,
+			    b->equals->text);
+		else
+			b->ok_text = auth_printf("%s of the payload%s matches claim '%s'",
+			    b->digest, b->jcs ? " (JCS)" : " (exact bytes)", b->claim);
+	}
+}
+
 /* Load one rule. */
 static int
 policy_load_rule(struct policy_load *pl, struct auth_rule *r, size_t idx, json_t *jr)
@@ -608,6 +661,7 @@ policy_load_rule(struct policy_load *pl, struct auth_rule *r, size_t idx, json_t
 	    policy_integer(pl, path, jr, "leeway_s", 86400, &r->leeway) != 0 ||
 	    policy_pointer(pl, path, jr, "event_id", &r->event_id) != 0)
 		goto out;
+	policy_rule_texts(r);
 	for (i = 0; r->event_id == NULL && i < r->nbinds; i++) {
 		if (r->binds[i].equals != NULL)
 			r->event_id = auth_pointer_parse(r->binds[i].equals->text, pl->cause);
@@ -740,8 +794,14 @@ policy_free_rule(struct auth_rule *r)
 	policy_free_list(r->require, r->nrequire);
 	for (i = 0; i < r->nbinds; i++) {
 		free(r->binds[i].claim);
+		free(r->binds[i].ok_text);
 		auth_pointer_free(r->binds[i].equals);
 	}
+	free(r->algs_text);
+	free(r->issuers_text);
+	free(r->audiences_text);
+	free(r->scopes_text);
+	free(r->token_text);
 	free(r->binds);
 	free(r->replay_claim);
 	auth_pointer_free(r->replay_field);

@@ -242,28 +242,33 @@ auth_verdict_warning(const struct auth_verdict *v, size_t i)
 
 /* ---- JSON form ---------------------------------------------------------- */
 
-/* A growable output buffer. */
+/* A growable output buffer, written back to the caller's at the end. */
 struct jbuf {
-	char	**buf;
-	size_t	 *len;
-	size_t	 *cap;
+	char	*buf;
+	size_t	 len;
+	size_t	 cap;
 };
 
-/* Append n bytes. */
+/* Make room for n more bytes (and a final NUL). */
 static void
+jbuf_grow(struct jbuf *b, size_t n)
+{
+	size_t	cap = b->cap ? b->cap : 1024;
+
+	while (cap - b->len < n + 1)
+		cap *= 2;
+	b->buf = auth_realloc(b->buf, cap);
+	b->cap = cap;
+}
+
+/* Append n bytes. */
+static inline void
 jbuf_add(struct jbuf *b, const char *s, size_t n)
 {
-	if (*b->cap - *b->len < n + 1) {
-		size_t	cap = *b->cap ? *b->cap : 1024;
-
-		while (cap - *b->len < n + 1)
-			cap *= 2;
-		*b->buf = auth_realloc(*b->buf, cap);
-		*b->cap = cap;
-	}
-	memcpy(*b->buf + *b->len, s, n);
-	*b->len += n;
-	(*b->buf)[*b->len] = '\0';
+	if (b->cap - b->len < n + 1)
+		jbuf_grow(b, n);
+	memcpy(b->buf + b->len, s, n);
+	b->len += n;
 }
 
 /* Append a C string. */
@@ -273,6 +278,9 @@ jbuf_puts(struct jbuf *b, const char *s)
 	jbuf_add(b, s, strlen(s));
 }
 
+/* Append a string literal, its length known at compile time. */
+#define JBUF_LIT(b, lit)	jbuf_add((b), (lit), sizeof(lit) - 1)
+
 /* Length of a valid UTF-8 sequence at s (max n), or 0. */
 static size_t
 utf8_seq(const unsigned char *s, size_t n)
@@ -280,8 +288,6 @@ utf8_seq(const unsigned char *s, size_t n)
 	size_t		len, i;
 	unsigned int	cp;
 
-	if (s[0] < 0x80)
-		return 1;
 	if (s[0] >= 0xc2 && s[0] <= 0xdf)
 		len = 2, cp = s[0] & 0x1f;
 	else if (s[0] >= 0xe0 && s[0] <= 0xef)
@@ -303,28 +309,49 @@ utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Bytes that go out as they are inside a JSON string: printable ASCII
+   other than '"' and '\\'.  Everything else takes the slow path. */
+static const unsigned char jbuf_plain[256] = {
+	['\x20'] = 1, ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+	['('] = 1, [')'] = 1, ['*'] = 1, ['+'] = 1, [','] = 1, ['-'] = 1, ['.'] = 1,
+	['/'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, [':'] = 1, [';'] = 1, ['<'] = 1,
+	['='] = 1, ['>'] = 1, ['?'] = 1, ['@'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1,
+	['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+	['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1,
+	['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1, ['['] = 1, [']'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['{'] = 1, ['|'] = 1,
+	['}'] = 1, ['~'] = 1,
+};
+
 /*
  * Append s as a JSON string.  Control characters are escaped; bytes that
  * are not UTF-8 become U+FFFD so the line stays valid JSON.
  */
 static void
-jbuf_string(struct jbuf *b, const char *s)
+jbuf_string(struct jbuf *b, const char *str)
 {
-	const unsigned char	*p = (const unsigned char *)s, *run = p;
-	size_t			 n = strlen(s), k;
+	const unsigned char	*s = (const unsigned char *)str, *p = s, *run;
+	size_t			 n = strlen(str), k;
+	const unsigned char	*end = s + n;
 	char			 esc[8];
 
 	jbuf_add(b, "\"", 1);
-	while (*p != '\0') {
-		if (*p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) {
-			p++;
-			continue;
-		}
-		if (*p >= 0x80 && (k = utf8_seq(p, n - (size_t)(p - (const unsigned char *)s))) > 0) {
+	while (p < end) {
+		for (run = p; p < end && jbuf_plain[*p]; p++)
+			;
+		jbuf_add(b, (const char *)run, (size_t)(p - run));
+		if (p == end)
+			break;
+		if (*p >= 0x80 && (k = utf8_seq(p, (size_t)(end - p))) > 0) {
+			jbuf_add(b, (const char *)p, k);
 			p += k;
 			continue;
 		}
-		jbuf_add(b, (const char *)run, (size_t)(p - run));
 		if (*p == '"' || *p == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)*p;
@@ -333,14 +360,13 @@ jbuf_string(struct jbuf *b, const char *s)
 			snprintf(esc, sizeof esc, "\\u%04x", *p);
 			jbuf_add(b, esc, 6);
 		} else
-			jbuf_puts(b, "\\ufffd");
-		run = ++p;
+			jbuf_add(b, "\\ufffd", 6);
+		p++;
 	}
-	jbuf_add(b, (const char *)run, (size_t)(p - run));
 	jbuf_add(b, "\"", 1);
 }
 
-/* Append "key":"value" (or null) with a leading comma. */
+/* Append ,"key":"value" (or null); key is plain ASCII. */
 static void
 jbuf_member(struct jbuf *b, const char *key, const char *value)
 {
@@ -390,34 +416,45 @@ jbuf_json(struct jbuf *b, const char *key, const char *text, size_t len)
 static void
 jbuf_checks(struct jbuf *b, const struct auth_verdict *v)
 {
-	static const char *const state[] = { "false", "true", "null" };
-	size_t			 i;
+	size_t	i;
 
-	jbuf_puts(b, ",\"checks\":[");
+	JBUF_LIT(b, ",\"checks\":[");
 	for (i = 0; i < v->nchecks; i++) {
 		const struct auth_check	*c = &v->checks[i];
 
-		jbuf_puts(b, i ? ",{\"check\":" : "{\"check\":");
+		if (i > 0)
+			JBUF_LIT(b, ",");
+		JBUF_LIT(b, "{\"check\":");
 		jbuf_string(b, c->check);
-		jbuf_puts(b, ",\"ok\":");
-		jbuf_puts(b, state[c->state]);
-		jbuf_member(b, "detail", c->detail);
-		if (c->expected != NULL)
-			jbuf_member(b, "expected", c->expected);
-		if (c->actual != NULL)
-			jbuf_member(b, "actual", c->actual);
-		jbuf_add(b, "}", 1);
+		if (c->state == AUTH_CHECK_OK)
+			JBUF_LIT(b, ",\"ok\":true,\"detail\":");
+		else if (c->state == AUTH_CHECK_FAIL)
+			JBUF_LIT(b, ",\"ok\":false,\"detail\":");
+		else
+			JBUF_LIT(b, ",\"ok\":null,\"detail\":");
+		jbuf_string(b, c->detail);
+		if (c->expected != NULL) {
+			JBUF_LIT(b, ",\"expected\":");
+			jbuf_string(b, c->expected);
+		}
+		if (c->actual != NULL) {
+			JBUF_LIT(b, ",\"actual\":");
+			jbuf_string(b, c->actual);
+		}
+		JBUF_LIT(b, "}");
 	}
-	jbuf_add(b, "]", 1);
+	JBUF_LIT(b, "]");
 }
 
 /* The verdict's JSON form (DESIGN §2), one line. */
 int
 auth_verdict_json(const struct auth_verdict *v, char **buf, size_t *len, size_t *cap)
 {
-	struct jbuf	b = { buf, len, cap };
+	struct jbuf	b = { *buf, *len, *cap };
 	size_t		i;
 
+	if (b.cap - b.len < 1024 + v->header_len + v->claims_len)
+		jbuf_grow(&b, 1024 + v->header_len + v->claims_len);
 	jbuf_puts(&b, v->failed ? "{\"verdict\":\"fail\"" : "{\"verdict\":\"pass\"");
 	jbuf_member(&b, "reason", auth_reason_name(v->reason));
 	jbuf_member(&b, "subject", v->subject);
@@ -439,5 +476,9 @@ auth_verdict_json(const struct auth_verdict *v, char **buf, size_t *len, size_t 
 		jbuf_add(&b, "]", 1);
 	}
 	jbuf_add(&b, "}", 1);
+	b.buf[b.len] = '\0';
+	*buf = b.buf;
+	*len = b.len;
+	*cap = b.cap;
 	return 0;
 }

@@ -545,8 +545,7 @@ step_token(struct judge *j)
 			return judge_no_token(j, "the token member is not a non-empty string");
 		j->tok_len = strlen(j->tok);
 	}
-	auth_verdict_check_add(j->v, "token", AUTH_CHECK_OK,
-	    auth_verdict_printf(j->v, "%zu-byte token", j->tok_len), NULL, NULL);
+	auth_verdict_check_add(j->v, "token", AUTH_CHECK_OK, j->r->token_text, NULL, NULL);
 	return 0;
 }
 
@@ -683,28 +682,11 @@ step_decode(struct judge *j)
 	return 0;
 }
 
-/* The rule's allowed algorithms as text. */
-static const char *
-judge_rule_algs(struct judge *j)
-{
-	char	buf[160] = "";
-	int	alg;
-
-	for (alg = 0; alg < AUTH_ALG_COUNT; alg++) {
-		if (j->r->algs & (1u << alg)) {
-			if (buf[0] != '\0')
-				strcat(buf, " ");
-			strcat(buf, auth_alg_name(alg));
-		}
-	}
-	return auth_verdict_strndup(j->v, buf, strlen(buf));
-}
-
 /* Fail the alg step. */
 static int
 judge_bad_alg(struct judge *j, const char *detail)
 {
-	auth_verdict_fail(j->v, AUTH_ALG_NOT_ALLOWED, "alg", detail, judge_rule_algs(j),
+	auth_verdict_fail(j->v, AUTH_ALG_NOT_ALLOWED, "alg", detail, j->r->algs_text,
 	    j->v->alg);
 	return -1;
 }
@@ -732,7 +714,7 @@ step_alg(struct judge *j)
 		return judge_bad_alg(j, "no key of this rule is of the type this algorithm needs "
 		    "(the key decides the algorithm family)");
 	auth_verdict_check_add(j->v, "alg", AUTH_CHECK_OK, "allowed by the rule and the keys",
-	    judge_rule_algs(j), j->v->alg);
+	    j->r->algs_text, j->v->alg);
 	return 0;
 }
 
@@ -854,16 +836,13 @@ step_signature(struct judge *j)
 
 	for (i = 0; i < j->ncand; i++) {
 		if (judge_verify_with(j, j->cand[i], &why)) {
-			auth_verdict_check_add(j->v, "signature", AUTH_CHECK_OK,
-			    auth_verdict_printf(j->v, "%s signature verified with key '%s'%s%s%s",
-			    j->v->alg, j->cand[i]->name, j->cand[i]->kid ? " kid '" : "",
-			    j->cand[i]->kid ? j->cand[i]->kid : "", j->cand[i]->kid ? "'" : ""),
-			    NULL, NULL);
-			if (j->v->kid == NULL) {
-				const char *k = j->cand[i]->kid ? j->cand[i]->kid : j->cand[i]->name;
+			const char *k = j->cand[i]->kid ? j->cand[i]->kid : j->cand[i]->name;
 
-				j->v->kid = auth_verdict_strndup(j->v, k, strlen(k));
-			}
+			k = auth_verdict_strndup(j->v, k, strlen(k));
+			auth_verdict_check_add(j->v, "signature", AUTH_CHECK_OK,
+			    "signature verified with the key", NULL, k);
+			if (j->v->kid == NULL)
+				j->v->kid = k;
 			return 0;
 		}
 	}
@@ -908,25 +887,6 @@ step_time(struct judge *j)
 	return 0;
 }
 
-/* A list as "a, b, c". */
-static const char *
-judge_list(struct judge *j, char **list, size_t n)
-{
-	size_t	 i, len = 0;
-	char	*buf, *p;
-	const char *out;
-
-	for (i = 0; i < n; i++)
-		len += strlen(list[i]) + 2;
-	p = buf = auth_malloc(len + 1);
-	for (i = 0; i < n; i++)
-		p += sprintf(p, "%s%s", i ? ", " : "", list[i]);
-	*p = '\0';
-	out = auth_verdict_strndup(j->v, buf, (size_t)(p - buf));
-	free(buf);
-	return out;
-}
-
 /* Step: iss. */
 static int
 step_issuer(struct judge *j)
@@ -937,12 +897,12 @@ step_issuer(struct judge *j)
 	for (i = 0; iss != NULL && i < j->r->nissuers; i++) {
 		if (strcmp(iss, j->r->issuers[i]) == 0) {
 			auth_verdict_check_add(j->v, "issuer", AUTH_CHECK_OK, "trusted issuer",
-			    judge_list(j, j->r->issuers, j->r->nissuers), iss);
+			    j->r->issuers_text, iss);
 			return 0;
 		}
 	}
 	auth_verdict_fail(j->v, AUTH_WRONG_ISSUER, "issuer", iss ? "issuer not trusted by the rule" :
-	    "token has no iss claim", judge_list(j, j->r->issuers, j->r->nissuers),
+	    "token has no iss claim", j->r->issuers_text,
 	    iss ? iss : "(absent)");
 	return -1;
 }
@@ -985,12 +945,12 @@ step_audience(struct judge *j)
 
 	if (aud >= 0 && judge_aud_match(j, aud)) {
 		auth_verdict_check_add(j->v, "audience", AUTH_CHECK_OK, "audience matches",
-		    judge_list(j, j->r->audiences, j->r->naudiences), judge_show(j, &j->cdoc, aud));
+		    j->r->audiences_text, judge_show(j, &j->cdoc, aud));
 		return 0;
 	}
 	auth_verdict_fail(j->v, AUTH_WRONG_AUDIENCE, "audience", aud >= 0 ?
 	    "token is not for this audience" : "token has no aud claim",
-	    judge_list(j, j->r->audiences, j->r->naudiences), judge_show(j, &j->cdoc, aud));
+	    j->r->audiences_text, judge_show(j, &j->cdoc, aud));
 	return -1;
 }
 
@@ -1044,12 +1004,12 @@ step_scope(struct judge *j)
 		if (!judge_has_scope(j, scope, j->r->scopes[i])) {
 			auth_verdict_fail(j->v, AUTH_INSUFFICIENT_SCOPE, "scope",
 			    auth_verdict_printf(j->v, "token lacks scope '%s'", j->r->scopes[i]),
-			    judge_list(j, j->r->scopes, j->r->nscopes), judge_token_scopes(j, scope));
+			    j->r->scopes_text, judge_token_scopes(j, scope));
 			return -1;
 		}
 	}
 	auth_verdict_check_add(j->v, "scope", AUTH_CHECK_OK, "required scopes granted",
-	    judge_list(j, j->r->scopes, j->r->nscopes), judge_token_scopes(j, scope));
+	    j->r->scopes_text, judge_token_scopes(j, scope));
 	return 0;
 }
 
@@ -1149,9 +1109,7 @@ judge_hash_bind(struct judge *j, const struct auth_bind *b)
 		    judge_show(j, &j->cdoc, ctok), shown);
 		return -1;
 	}
-	auth_verdict_check_add(j->v, "payload_hash", AUTH_CHECK_OK,
-	    auth_verdict_printf(j->v, "%s of the payload%s matches claim '%s'", b->digest,
-	    b->jcs ? " (JCS)" : " (exact bytes)", b->claim), claim, shown);
+	auth_verdict_check_add(j->v, "payload_hash", AUTH_CHECK_OK, b->ok_text, claim, shown);
 	return 0;
 }
 
@@ -1190,9 +1148,8 @@ step_event_id(struct judge *j)
 			    judge_show(j, &j->cdoc, cv), judge_show(j, &j->body, fv));
 			return -1;
 		}
-		auth_verdict_check_add(j->v, "event_id", AUTH_CHECK_OK,
-		    auth_verdict_printf(j->v, "claim '%s' equals the payload's %s", b->claim,
-		    b->equals->text), judge_show(j, &j->cdoc, cv), judge_show(j, &j->body, fv));
+		auth_verdict_check_add(j->v, "event_id", AUTH_CHECK_OK, b->ok_text,
+		    judge_show(j, &j->cdoc, cv), judge_show(j, &j->body, fv));
 	}
 	return 0;
 }
