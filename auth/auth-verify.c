@@ -407,8 +407,10 @@ judge_event_id(struct judge *j)
 	else if (j->r->event_id != NULL && j->payload >= 0)
 		id = jdoc_pointer(&j->body, j->payload, j->r->event_id);
 	type = judge_type(&j->body, id);
+	/* Whole, never cut for display: the verdict JSON embeds it as a value. */
 	if (type >= 0 && type != JDOC_OBJECT && type != JDOC_ARRAY)
-		j->v->event_id = judge_show(j, &j->body, id);
+		j->v->event_id = auth_verdict_strndup(j->v, j->body.text + j->body.toks[id].start,
+		    j->body.toks[id].end - j->body.toks[id].start);
 }
 
 /* Locate the payload: its token and its exact bytes in the body. */

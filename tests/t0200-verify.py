@@ -620,6 +620,17 @@ def signature_checked_before_time(env):
 
 
 @case
+def long_event_id_kept_whole(env):
+    """verdict JSON: a 5,000-byte event id stays whole and the line stays valid JSON"""
+    eid = "e" * 5000 + "\u00e9"
+    body = json.dumps({"eventID": eid}).encode()
+    v = expect(invoicing(env, invoicing_claims(event_id=eid), body=body), "pass", "ok")
+    eq(v["event_id"], eid, "event id")
+    v = expect(invoicing(env, invoicing_claims(event_id="x"), body=body), "fail", "event_id_mismatch")
+    eq(v["event_id"], eid, "event id of a failing verdict")
+
+
+@case
 def now_option_judges_history(env):
     """--now judges as of another time (an old token passes as of its day)"""
     t = int(time.time()) - 30 * 86400
