@@ -17,14 +17,17 @@
  * purpose down to its number limits (integers must fit int64_t, other
  * numbers must not overflow a double), so a text this file accepts is
  * one the rest of auth/ can hand to jansson.  tests/unit/test-jdoc.c
- * checks that against jansson itself.  The only deliberate difference is
- * depth: the caller's max_depth here, a fixed 2048 levels in jansson.
+ * checks that against jansson itself.  The differences: depth (the
+ * caller's max_depth here, a fixed 2048 levels counting scalars in
+ * jansson), and jansson 2.14 silently drops a NUL byte right after a
+ * number or a literal ("[1\0]" loads as [1]), which is refused here.
  *
  * Duplicate names are looked for when an object closes: pairwise for up
  * to JDOC_SMALL members (raw bytes compared when neither name is
  * escaped), otherwise by a stable merge sort of the names, so that huge
  * objects cost O(n log n) whatever their names are (a hash would let an
- * attacker choose colliding names).
+ * attacker choose colliding names).  So when a text has several faults,
+ * the one reported may not be the first in the text.
  */
 #include <float.h>
 #include <limits.h>
@@ -43,15 +46,15 @@
 #include "auth-jdoc.h"
 
 #define JDOC_NONE	UINT32_MAX	/* parent of the top level */
-#define JDOC_SMALL	16		/* objects checked pairwise for duplicates */
-#define JDOC_KEYSHOW	40		/* bytes of a name quoted in a message */
+#define JDOC_SMALL	16		/* objects checked pairwise */
+#define JDOC_KEYSHOW	40		/* bytes of a name in a message */
 #define JDOC_EXPCAP	1000000000000000LL	/* exponents saturate here */
 #define JDOC_MANT	(UINT64_C(1) << 53)	/* largest exact mantissa */
 
 #define JDOC_ONES	UINT64_C(0x0101010101010101)
 #define JDOC_HIGHS	UINT64_C(0x8080808080808080)
 
-/* Bytes that stand for themselves in a string: printable ASCII but '"' and '\'. */
+/* Bytes that stand for themselves in strings: printable ASCII but '"', '\'. */
 static const uint8_t jdoc_plain[256] = {
 	/* 0x00 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	/* 0x10 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -234,15 +237,15 @@ jdoc_overflows(const unsigned char *p, size_t n)
 }
 
 /*
- * Scan the string whose opening quote is at s[*ip]; set *ip past its
- * closing quote and *escaped if it holds an escape.  Returns 0, or -1
- * with *why and *at.
+ * Scan the string whose opening quote is at s[start]; set *escaped if it
+ * holds an escape.  Returns the offset past its closing quote, or 0 with
+ * *why and *at.
  */
-static int
-jdoc_scan_string(const unsigned char *s, size_t len, size_t *ip, uint8_t *escaped,
-    const char **why, size_t *at)
+static size_t
+jdoc_scan_string(const unsigned char *s, size_t len, size_t start,
+    uint8_t *escaped, const char **why, size_t *at)
 {
-	size_t		i = *ip + 1, n, k;
+	size_t		i = start + 1, n, k;
 	uint64_t	x, q, b, z;
 	unsigned int	c, lo, hi;
 	int		u, u2;
@@ -252,17 +255,18 @@ jdoc_scan_string(const unsigned char *s, size_t len, size_t *ip, uint8_t *escape
 #endif
 
 	for (;;) {
-		/* Skip bytes that are not '"', '\', < 0x20 or >= 0x80, in bulk. */
+		/* Skip all but '"', '\', < 0x20 and >= 0x80 in bulk. */
 #ifdef __SSE2__
 		while (len - i >= 16) {
 			v = _mm_loadu_si128((const __m128i *)(s + i));
+			/* The signed compare also catches bytes >= 0x80. */
 			mask = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
 			    _mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
 			    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-			    _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));	/* signed */
+			    _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
 			if (mask != 0) {
 				i += __builtin_ctz(mask);
-				break;
+				goto special;
 			}
 			i += 16;
 		}
@@ -279,23 +283,24 @@ jdoc_scan_string(const unsigned char *s, size_t len, size_t *ip, uint8_t *escape
 		}
 		while (i < len && jdoc_plain[s[i]])
 			i++;
+#ifdef __SSE2__
+special:
+#endif
 		if (i >= len) {
 			*why = "unterminated string";
-			*at = *ip;
-			return -1;
-		}
-		c = s[i];
-		if (c == '"') {
-			*ip = i + 1;
+			*at = start;
 			return 0;
 		}
+		c = s[i];
+		if (c == '"')
+			return i + 1;
 		*at = i;
 		if (c == '\\') {
 			*escaped = 1;
 			if (len - i < 2) {
 				*why = "unterminated string";
-				*at = *ip;
-				return -1;
+				*at = start;
+				return 0;
 			}
 			switch (s[i + 1]) {
 			case '"':
@@ -312,41 +317,43 @@ jdoc_scan_string(const unsigned char *s, size_t len, size_t *ip, uint8_t *escape
 				break;
 			default:
 				*why = "invalid escape";
-				return -1;
+				return 0;
 			}
 			if (len - i < 6 || (u = jdoc_hex4(s + i + 2)) < 0) {
 				*why = "invalid \\u escape";
-				return -1;
+				return 0;
 			}
 			if (u == 0) {
 				*why = "\\u0000 not allowed";
-				return -1;
+				return 0;
 			}
 			if (u >= 0xdc00 && u <= 0xdfff) {
 				*why = "lone low surrogate";
-				return -1;
+				return 0;
 			}
 			if (u < 0xd800 || u > 0xdbff) {
 				i += 6;
 				continue;
 			}
-			if (len - i < 12 || s[i + 6] != '\\' || s[i + 7] != 'u' ||
-			    (u2 = jdoc_hex4(s + i + 8)) < 0xdc00 || u2 > 0xdfff) {
+			if (len - i < 12 || s[i + 6] != '\\' ||
+			    s[i + 7] != 'u' ||
+			    (u2 = jdoc_hex4(s + i + 8)) < 0xdc00 ||
+			    u2 > 0xdfff) {
 				*why = "lone high surrogate";
-				return -1;
+				return 0;
 			}
 			i += 12;
 			continue;
 		}
 		if (c < 0x20) {
 			*why = "control character in string";
-			return -1;
+			return 0;
 		}
 
-		/* UTF-8 as in Unicode's table 3-7: no overlong forms or surrogates. */
+		/* UTF-8 as in Unicode's table 3-7 (no overlong forms). */
 		*why = "invalid UTF-8";
 		if (c < 0xc2 || c > 0xf4)
-			return -1;
+			return 0;
 		lo = 0x80;
 		hi = 0xbf;
 		if (c < 0xe0)
@@ -365,37 +372,37 @@ jdoc_scan_string(const unsigned char *s, size_t len, size_t *ip, uint8_t *escape
 				hi = 0x8f;
 		}
 		if (len - i < n || s[i + 1] < lo || s[i + 1] > hi)
-			return -1;
+			return 0;
 		for (k = 2; k < n; k++) {
 			if ((s[i + k] & 0xc0) != 0x80)
-				return -1;
+				return 0;
 		}
 		i += n;
 	}
 }
 
 /*
- * Scan the number at s[*ip]; set *ip past it and *real if it has a
- * fraction or an exponent.  Returns 0, or -1 with *why and *at.
+ * Scan the number at s[start]; set *real if it has a fraction or an
+ * exponent.  Returns the offset past it, or 0 with *why and *at.
  */
-static int
-jdoc_scan_number(const unsigned char *s, size_t len, size_t *ip, uint8_t *real,
-    const char **why, size_t *at)
+static size_t
+jdoc_scan_number(const unsigned char *s, size_t len, size_t start,
+    uint8_t *real, const char **why, size_t *at)
 {
-	size_t	i = *ip, j, k;
+	size_t	i = start, j, k;
 	int	neg, exp = 0;
 
-	*at = i;
+	*at = start;
 	*why = "invalid number";
 	if ((neg = s[i] == '-'))
 		i++;
 	j = i;
 	if (i >= len || !jdoc_digit(s[i]))
-		return -1;
+		return 0;
 	if (s[i] == '0') {
 		if (++i < len && jdoc_digit(s[i])) {
 			*why = "leading zero in number";
-			return -1;
+			return 0;
 		}
 	} else {
 		while (++i < len && jdoc_digit(s[i]))
@@ -405,7 +412,7 @@ jdoc_scan_number(const unsigned char *s, size_t len, size_t *ip, uint8_t *real,
 	if (i < len && s[i] == '.') {
 		*real = 1;
 		if (++i >= len || !jdoc_digit(s[i]))
-			return -1;
+			return 0;
 		while (++i < len && jdoc_digit(s[i]))
 			continue;
 	}
@@ -415,22 +422,21 @@ jdoc_scan_number(const unsigned char *s, size_t len, size_t *ip, uint8_t *real,
 		if (++i < len && (s[i] == '+' || s[i] == '-'))
 			i++;
 		if (i >= len || !jdoc_digit(s[i]))
-			return -1;
+			return 0;
 		while (++i < len && jdoc_digit(s[i]))
 			continue;
 	}
 	if (!*real) {
-		if (k > 19 || (k == 19 && memcmp(s + j, neg ? "9223372036854775808" :
-		    "9223372036854775807", 19) > 0)) {
+		if (k > 19 || (k == 19 && memcmp(s + j, neg ?
+		    "9223372036854775808" : "9223372036854775807", 19) > 0)) {
 			*why = "integer out of range";
-			return -1;
+			return 0;
 		}
-	} else if ((exp || k > 308) && jdoc_overflows(s + *ip, i - *ip)) {
+	} else if ((exp || k > 308) && jdoc_overflows(s + start, i - start)) {
 		*why = "number out of range";
-		return -1;
+		return 0;
 	}
-	*ip = i;
-	return 0;
+	return i;
 }
 
 /* Code point of the valid escape at *pp, which is moved past it. */
@@ -523,7 +529,7 @@ jdoc_rd_next(struct jdoc_rd *r)
 	return r->b[0];
 }
 
-/* Decode the valid contents p[0..n) into out (room for n); returns the length. */
+/* Decode the valid contents p[0..n) into out (room for n); returns its size. */
 static size_t
 jdoc_decode(const unsigned char *p, size_t n, char *out)
 {
@@ -544,7 +550,8 @@ jdoc_decode(const unsigned char *p, size_t n, char *out)
 
 /* Compare the decoded string tokens a of da and b of db like memcmp(). */
 static int
-jdoc_strcmp(const struct jdoc *da, uint32_t a, const struct jdoc *db, uint32_t b)
+jdoc_strcmp(const struct jdoc *da, uint32_t a, const struct jdoc *db,
+    uint32_t b)
 {
 	const struct jdoc_tok	*ta = &da->toks[a], *tb = &db->toks[b];
 	struct jdoc_rd		 ra, rb;
@@ -706,19 +713,20 @@ static int
 jdoc_fail_dup(struct jdoc *d, uint32_t k, char *err, size_t errlen)
 {
 	const struct jdoc_tok	*t = &d->toks[k];
-	const unsigned char	*p = (const unsigned char *)d->text + t->start + 1;
+	const char		*p = d->text + t->start + 1;
 	size_t			 n = t->end - t->start - 2;
 	uint32_t		 at = t->start;
 	const char		*more = "";
 
 	if (n > JDOC_KEYSHOW) {
 		n = JDOC_KEYSHOW;
-		while (n > 0 && (p[n] & 0xc0) == 0x80)	/* cut at a character */
+		/* Cut at a character boundary. */
+		while (n > 0 && ((unsigned char)p[n] & 0xc0) == 0x80)
 			n--;
 		more = "...";
 	}
 	return jdoc_fail(d, err, errlen, "duplicate key '%.*s%s' at byte %lu",
-	    (int)n, (const char *)p, more, (unsigned long)at);
+	    (int)n, p, more, (unsigned long)at);
 }
 
 /* Parse text[0..len) strictly into d. */
@@ -730,7 +738,7 @@ jdoc_parse(struct jdoc *d, const char *text, size_t len, size_t max_depth,
 	struct jdoc_tok		*toks, *t;
 	const char		*why;
 	size_t			 i = 0, at = 0, depth = 0, cap;
-	uint32_t		 ntoks = 0, cur = JDOC_NONE, parent, dup;
+	uint32_t		 ntoks = 0, cur = JDOC_NONE, parent, dup = 0;
 	int			 c, obj;
 
 	d->text = text;
@@ -741,8 +749,8 @@ jdoc_parse(struct jdoc *d, const char *text, size_t len, size_t max_depth,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (len > UINT32_MAX) {
-		return jdoc_fail(d, err, errlen, "document longer than 4 GiB - 1 "
-		    "(%zu bytes)", len);
+		return jdoc_fail(d, err, errlen,
+		    "document longer than 4 GiB - 1 (%zu bytes)", len);
 	}
 
 value:
@@ -763,8 +771,8 @@ value:
 	case '{':
 	case '[':
 		if (++depth > max_depth) {
-			return jdoc_fail(d, err, errlen, "nested deeper than %zu at "
-			    "byte %zu", max_depth, i);
+			return jdoc_fail(d, err, errlen,
+			    "nested deeper than %zu at byte %zu", max_depth, i);
 		}
 		t->type = c == '{' ? JDOC_OBJECT : JDOC_ARRAY;
 		t->skip = cur;
@@ -781,7 +789,8 @@ value:
 		goto value;
 	case '"':
 		t->type = JDOC_STRING;
-		if (jdoc_scan_string(s, len, &i, &t->escaped, &why, &at) != 0)
+		i = jdoc_scan_string(s, len, i, &t->escaped, &why, &at);
+		if (i == 0)
 			goto bad;
 		break;
 	case '-':
@@ -796,7 +805,8 @@ value:
 	case '8':
 	case '9':
 		t->type = JDOC_NUMBER;
-		if (jdoc_scan_number(s, len, &i, &t->real, &why, &at) != 0)
+		i = jdoc_scan_number(s, len, i, &t->real, &why, &at);
+		if (i == 0)
 			goto bad;
 		break;
 	case 't':
@@ -842,7 +852,8 @@ key:
 	t->start = i;
 	t->escaped = t->real = 0;
 	t->count = 0;
-	if (jdoc_scan_string(s, len, &i, &t->escaped, &why, &at) != 0)
+	i = jdoc_scan_string(s, len, i, &t->escaped, &why, &at);
+	if (i == 0)
 		goto bad;
 	t->end = i;
 	t->skip = ++ntoks;
@@ -887,7 +898,8 @@ close:
 	t->end = i;
 	parent = t->skip;
 	t->skip = ntoks;
-	if (t->type == JDOC_OBJECT && t->count > 1 && jdoc_dups(d, cur, &dup) != 0)
+	if (t->type == JDOC_OBJECT && t->count > 1 &&
+	    jdoc_dups(d, cur, &dup) != 0)
 		return jdoc_fail_dup(d, dup, err, errlen);
 	depth--;
 	cur = parent;
@@ -896,13 +908,16 @@ close:
 done:
 	while (i < len && jdoc_space(s[i]))
 		i++;
-	if (i < len)
-		return jdoc_fail(d, err, errlen, "trailing garbage at byte %zu", i);
+	if (i < len) {
+		return jdoc_fail(d, err, errlen, "trailing garbage at byte %zu",
+		    i);
+	}
 	d->ntoks = ntoks;
 	return 0;
 
 eof:
-	return jdoc_fail(d, err, errlen, "unexpected end of input at byte %zu", len);
+	return jdoc_fail(d, err, errlen, "unexpected end of input at byte %zu",
+	    len);
 literal:
 	return jdoc_fail(d, err, errlen, "invalid literal at byte %zu", i);
 unexpected:
@@ -910,7 +925,8 @@ unexpected:
 		return jdoc_fail(d, err, errlen, "unexpected '%c' at byte %zu",
 		    c, i);
 	}
-	return jdoc_fail(d, err, errlen, "unexpected byte 0x%02x at byte %zu", c, i);
+	return jdoc_fail(d, err, errlen, "unexpected byte 0x%02x at byte %zu",
+	    c, i);
 toomany:
 	return jdoc_fail(d, err, errlen, "too many values at byte %zu", i);
 bad:
@@ -1029,7 +1045,8 @@ jdoc_strdup(const struct jdoc *d, int tok, size_t *n)
 
 /* Decode string tok into buf. */
 int
-jdoc_string_copy(const struct jdoc *d, int tok, char *buf, size_t size, size_t *n)
+jdoc_string_copy(const struct jdoc *d, int tok, char *buf, size_t size,
+    size_t *n)
 {
 	const struct jdoc_tok	*t;
 	struct jdoc_rd		 r;
@@ -1047,7 +1064,8 @@ jdoc_string_copy(const struct jdoc *d, int tok, char *buf, size_t size, size_t *
 		if (size <= len)
 			return -1;
 	}
-	len = jdoc_decode((const unsigned char *)d->text + t->start + 1, raw, buf);
+	len = jdoc_decode((const unsigned char *)d->text + t->start + 1, raw,
+	    buf);
 	buf[len] = '\0';
 	if (n != NULL)
 		*n = len;
@@ -1066,8 +1084,10 @@ jdoc_string_equals(const struct jdoc *d, int tok, const char *s, size_t n)
 		return 0;
 	t = &d->toks[tok];
 	raw = t->end - t->start - 2;
-	if (!t->escaped)
-		return raw == n && (n == 0 || memcmp(d->text + t->start + 1, s, n) == 0);
+	if (!t->escaped) {
+		return raw == n &&
+		    (n == 0 || memcmp(d->text + t->start + 1, s, n) == 0);
+	}
 	if (n >= raw)				/* an escape always shrinks */
 		return 0;
 	jdoc_rd_init(&r, d, t);
@@ -1111,7 +1131,7 @@ jdoc_number(const struct jdoc *d, int tok)
 		}
 		if (q < e && *q == '.') {
 			for (q++; q < e && jdoc_digit(*q); q++, e10--) {
-				if (m > JDOC_MANT / 10)
+				if (m > JDOC_MANT / 10 || e10 < -400)
 					goto slow;
 				m = m * 10 + (*q - '0');
 			}
@@ -1154,7 +1174,7 @@ jdoc_int64(const struct jdoc *d, int tok, int64_t *v)
 	e = d->text + t->end;
 	if ((neg = *p == '-'))
 		p++;
-	for (; p < e; p++)			/* negative: reaches INT64_MIN */
+	for (; p < e; p++)		/* negative, to reach INT64_MIN */
 		acc = acc * 10 - (*p - '0');
 	*v = neg ? acc : -acc;
 	return 0;
@@ -1179,6 +1199,7 @@ jdoc_numeq(const struct jdoc *da, uint32_t a, const struct jdoc *db, uint32_t b)
 	jdoc_dec(pb, nb, &y);
 	if (x.zero || y.zero)
 		return x.zero && y.zero;
+	/* Exponents beyond 10^15 (tiny values) are equal only as written. */
 	if (x.huge || y.huge || x.neg != y.neg || x.exp != y.exp)
 		return 0;
 	pa = x.first;

@@ -46,18 +46,18 @@ enum jdoc_type {
 struct jdoc_tok {
 	uint8_t		 type;		/* enum jdoc_type */
 	uint8_t		 escaped;	/* string holds a backslash escape */
-	uint8_t		 real;		/* number has a fraction or an exponent */
-	uint32_t	 start;		/* offset of the first byte (a string's quote) */
-	uint32_t	 end;		/* offset past the last byte (past the quote) */
+	uint8_t		 real;		/* number with a fraction or exponent */
+	uint32_t	 start;		/* first byte (a string's quote) */
+	uint32_t	 end;		/* past the last byte (the quote) */
 	uint32_t	 count;		/* objects: members; arrays: elements */
-	uint32_t	 skip;		/* index of the first token after the subtree */
+	uint32_t	 skip;		/* first token after the subtree */
 };
 
 /* A parsed document.  All members are read-only for callers. */
 struct jdoc {
 	const char	*text;		/* borrowed */
 	size_t		 len;
-	struct jdoc_tok	*toks;		/* inline_toks or owned; never NULL after parse */
+	struct jdoc_tok	*toks;		/* inline_toks or owned; never NULL */
 	size_t		 ntoks;
 	size_t		 cap;
 	struct jdoc_tok	 inline_toks[JDOC_INLINE];
@@ -73,26 +73,33 @@ struct jdoc {
  * arrays nested deeper than max_depth (a scalar has depth 0, [] depth 1)
  * and texts longer than 4 GiB - 1.  Never recurses.  Returns 0, or -1
  * with a short reason in err[0..errlen) ("duplicate key 'alg' at byte
- * 17"; byte offsets count from 0).  err may be NULL.
+ * 17"; byte offsets count from 0).  err may be NULL; 128 bytes always
+ * suffice.  A reason quotes at most 40 bytes of a member name as written
+ * in the text, which are valid UTF-8 without control characters.
  */
 int		 jdoc_parse(struct jdoc *d, const char *text, size_t len,
 		     size_t max_depth, char *err, size_t errlen);
-/* Free what d holds; safe twice, after a failed parse or on a zeroed d. */
+/*
+ * Free what d holds.  Safe twice, after a failed parse, and on a d that
+ * was never parsed if d->toks is NULL.
+ */
 void		 jdoc_release(struct jdoc *d);
 
 /*
- * Lookups.  Token indexes are ints; every function below returns -1, 0
- * or "not equal" for an index that is out of range or of the wrong type.
+ * Lookups.  Token indexes are ints; the functions below return -1, NULL,
+ * 0 or "not equal" for an index out of range or of the wrong type.
  */
 /* Index of the value of member name (plain UTF-8) of object obj, or -1. */
 int		 jdoc_member(const struct jdoc *d, int obj, const char *name);
 /* Index of element i of array arr, or -1.  Takes O(i). */
 int		 jdoc_element(const struct jdoc *d, int arr, size_t i);
 /*
- * Resolve the RFC 6901 pointer p from token root; -1 when absent.  Array
- * steps are decimal without leading zeros ("-" is never present).
+ * Resolve the RFC 6901 pointer p (not NULL) from token root; -1 when
+ * absent.  Array steps are decimal without leading zeros ("-" is never
+ * present).
  */
-int		 jdoc_pointer(const struct jdoc *d, int root, const struct auth_pointer *p);
+int		 jdoc_pointer(const struct jdoc *d, int root,
+		     const struct auth_pointer *p);
 
 /*
  * Strings.  A string token's decoded value is valid UTF-8 without NUL
@@ -109,10 +116,11 @@ char		*jdoc_strdup(const struct jdoc *d, int tok, size_t *n);
  * not NULL) to its length.  Returns 0, or -1 if tok is not a string or
  * buf is too small; size >= end - start - 1 is always enough.
  */
-int		 jdoc_string_copy(const struct jdoc *d, int tok, char *buf, size_t size,
-		     size_t *n);
+int		 jdoc_string_copy(const struct jdoc *d, int tok, char *buf,
+		     size_t size, size_t *n);
 /* Whether string tok decodes to exactly s[0..n); decodes only when escaped. */
-int		 jdoc_string_equals(const struct jdoc *d, int tok, const char *s, size_t n);
+int		 jdoc_string_equals(const struct jdoc *d, int tok,
+		     const char *s, size_t n);
 
 /* Numbers. */
 /*
@@ -120,8 +128,10 @@ int		 jdoc_string_equals(const struct jdoc *d, int tok, const char *s, size_t n)
  * current locale is; 0.0 if tok is not a number.
  */
 double		 jdoc_number(const struct jdoc *d, int tok);
-/* Set *v to number tok if it is written as an integer (no fraction or
-   exponent) and return 0; else -1.  Integers always fit. */
+/*
+ * Set *v to number tok if it is written as an integer (no fraction or
+ * exponent) and return 0; else -1.  Such integers always fit.
+ */
 int		 jdoc_int64(const struct jdoc *d, int tok, int64_t *v);
 
 /*
@@ -132,6 +142,7 @@ int		 jdoc_int64(const struct jdoc *d, int tok, int64_t *v);
  * objects with many members are sorted, not scanned pairwise.
  * Returns 1 when equal, else 0.
  */
-int		 jdoc_equal(const struct jdoc *da, int a, const struct jdoc *db, int b);
+int		 jdoc_equal(const struct jdoc *da, int a, const struct jdoc *db,
+		     int b);
 
 #endif
