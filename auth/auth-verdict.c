@@ -7,23 +7,39 @@
  * header and claims go through jansson's dumper.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth-int.h"
 
-/* Under 1 KiB with its header: glibc serves it from the per-thread cache
-   instead of consolidating free lists on every verdict. */
-#define AUTH_ARENA_FIRST	(1000 - sizeof(struct auth_arena))
+/* The first arena block, allocated with the verdict; most verdicts need
+   no other. */
+#define AUTH_ARENA_FIRST	1024
+
+/* A verdict and its first arena block, allocated together. */
+struct verdict_block {
+	struct auth_verdict	v;
+	struct auth_arena	a;
+	char			data[AUTH_ARENA_FIRST];
+};
 
 /* A new, passing-so-far verdict for subject. */
 struct auth_verdict *
 auth_verdict_new(const char *subject)
 {
-	struct auth_verdict	*v = auth_calloc(1, sizeof *v);
+	struct verdict_block	*vb = auth_malloc(sizeof *vb);
+	struct auth_verdict	*v = &vb->v;
 
+	memset(v, 0, offsetof(struct auth_verdict, checks));
+	v->nchecks = v->nwarnings = 0;
+	v->has_replay_key = 0;
 	v->reason = AUTH_OK;
+	vb->a.next = NULL;
+	vb->a.used = 0;
+	vb->a.cap = AUTH_ARENA_FIRST;
+	v->arena = &vb->a;
 	v->subject = auth_verdict_strndup(v, subject ? subject : "",
 	    subject ? strlen(subject) : 0);
 	return v;
@@ -121,21 +137,22 @@ auth_verdict_warn(struct auth_verdict *v, const char *w)
 		v->warnings[v->nwarnings++] = w;
 }
 
-/* Free a verdict. */
+/* Free a verdict and the arena blocks it grew (the first lives inside it). */
 void
 auth_verdict_free(struct auth_verdict *v)
 {
+	struct verdict_block	*vb = (struct verdict_block *)v;
 	struct auth_arena	*a, *next;
 
 	if (v == NULL)
 		return;
-	for (a = v->arena; a != NULL; a = next) {
+	for (a = v->arena; a != NULL && a != &vb->a; a = next) {
 		next = a->next;
 		free(a);
 	}
 	json_decref(v->header);
 	json_decref(v->claims);
-	free(v);
+	free(vb);
 }
 
 int
@@ -281,9 +298,12 @@ jbuf_puts(struct jbuf *b, const char *s)
 /* Append a string literal, its length known at compile time. */
 #define JBUF_LIT(b, lit)	jbuf_add((b), (lit), sizeof(lit) - 1)
 
-/* Length of a valid UTF-8 sequence at s (max n), or 0. */
+/*
+ * Length of a valid UTF-8 sequence at s, or 0.  Stops at a NUL, which is
+ * never a continuation byte, so it needs no length.
+ */
 static size_t
-utf8_seq(const unsigned char *s, size_t n)
+utf8_seq(const unsigned char *s)
 {
 	size_t		len, i;
 	unsigned int	cp;
@@ -295,8 +315,6 @@ utf8_seq(const unsigned char *s, size_t n)
 	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
 		len = 4, cp = s[0] & 0x07;
 	else
-		return 0;
-	if (len > n)
 		return 0;
 	for (i = 1; i < len; i++) {
 		if ((s[i] & 0xc0) != 0x80)
@@ -335,19 +353,19 @@ static const unsigned char jbuf_plain[256] = {
 static void
 jbuf_string(struct jbuf *b, const char *str)
 {
-	const unsigned char	*s = (const unsigned char *)str, *p = s, *run;
-	size_t			 n = strlen(str), k;
-	const unsigned char	*end = s + n;
+	const unsigned char	*p = (const unsigned char *)str, *run;
 	char			 esc[8];
+	size_t			 k;
 
+	/* No strlen: NUL is not a plain byte, so each run stops there too. */
 	jbuf_add(b, "\"", 1);
-	while (p < end) {
-		for (run = p; p < end && jbuf_plain[*p]; p++)
+	for (;;) {
+		for (run = p; jbuf_plain[*p]; p++)
 			;
 		jbuf_add(b, (const char *)run, (size_t)(p - run));
-		if (p == end)
+		if (*p == '\0')
 			break;
-		if (*p >= 0x80 && (k = utf8_seq(p, (size_t)(end - p))) > 0) {
+		if (*p >= 0x80 && (k = utf8_seq(p)) > 0) {
 			jbuf_add(b, (const char *)p, k);
 			p += k;
 			continue;

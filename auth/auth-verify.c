@@ -29,6 +29,13 @@
 #define JUDGE_MAX_CANDIDATES	16
 #define JUDGE_SHOW_MAX		160	/* bytes of a value shown in a detail */
 
+/* Registered claims looked up by every event: indexed once per token. */
+enum judge_reg { REG_EXP, REG_NBF, REG_IAT, REG_ISS, REG_SUB, REG_JTI, REG_AUD,
+	REG_SCOPE, REG_SCP, JUDGE_NREG };
+static const char *const judge_reg_names[JUDGE_NREG] = {
+	"exp", "nbf", "iat", "iss", "sub", "jti", "aud", "scope", "scp"
+};
+
 /* Per-thread verification context: cached OpenSSL objects. */
 struct auth_verifier {
 	const struct auth_policy	*p;
@@ -58,6 +65,7 @@ struct judge {
 	const struct auth_key	*cand[JUDGE_MAX_CANDIDATES];
 	size_t			 ncand;
 	int			 event_auth;	/* seed: token in body */
+	int			 reg[JUDGE_NREG];	/* registered claims' tokens */
 	/* Last, and not zeroed per event: jdoc_parse() fills them. */
 	struct jdoc		 body;
 	struct jdoc		 hdoc;		/* JWT header, over v->header_text */
@@ -308,6 +316,26 @@ judge_claim(struct judge *j, const char *name)
 	return jdoc_member(&j->cdoc, 0, name);
 }
 
+/* One pass over the claims to find the registered ones. */
+static void
+judge_index_claims(struct judge *j)
+{
+	const struct jdoc	*c = &j->cdoc;
+	int			 k, r;
+
+	for (r = 0; r < JUDGE_NREG; r++)
+		j->reg[r] = -1;
+	for (k = 1; k < (int)c->toks[0].skip; k = (int)c->toks[k + 1].skip) {
+		for (r = 0; r < JUDGE_NREG; r++) {
+			if (j->reg[r] < 0 && jdoc_string_equals(c, k, judge_reg_names[r],
+			    strlen(judge_reg_names[r]))) {
+				j->reg[r] = k + 1;
+				break;
+			}
+		}
+	}
+}
+
 /* Type of token tok of d, or -1. */
 static int
 judge_type(const struct jdoc *d, int tok)
@@ -336,19 +364,58 @@ judge_time(struct judge *j, double t)
 	return auth_verdict_strndup(j->v, buf, strlen(buf));
 }
 
-/* A short age such as "3h12m". */
-static const char *
-judge_age(struct judge *j, double secs)
+/* Write v in decimal at p; returns the end.  (printf is slow on the hot path.) */
+static char *
+judge_put_num(char *p, unsigned long long v)
+{
+	char	tmp[24];
+	int	n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* Write s at p; returns the end. */
+static char *
+judge_put_str(char *p, const char *s)
+{
+	size_t	n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* Write an age such as "3h12m" at p (at most 48 bytes); returns the end. */
+static char *
+judge_put_age(char *p, double secs)
 {
 	long long	s = (long long)(secs < 0 ? -secs : secs);
 
 	if (s < 120)
-		return auth_verdict_printf(j->v, "%llds", s);
-	if (s < 7200)
-		return auth_verdict_printf(j->v, "%lldm%llds", s / 60, s % 60);
-	if (s < 172800)
-		return auth_verdict_printf(j->v, "%lldh%lldm", s / 3600, s / 60 % 60);
-	return auth_verdict_printf(j->v, "%lldd%lldh", s / 86400, s / 3600 % 24);
+		return judge_put_str(judge_put_num(p, (unsigned long long)s), "s");
+	if (s < 7200) {
+		p = judge_put_str(judge_put_num(p, (unsigned long long)s / 60), "m");
+		return judge_put_str(judge_put_num(p, (unsigned long long)s % 60), "s");
+	}
+	if (s < 172800) {
+		p = judge_put_str(judge_put_num(p, (unsigned long long)s / 3600), "h");
+		return judge_put_str(judge_put_num(p, (unsigned long long)s / 60 % 60), "m");
+	}
+	p = judge_put_str(judge_put_num(p, (unsigned long long)s / 86400), "d");
+	return judge_put_str(judge_put_num(p, (unsigned long long)s / 3600 % 24), "h");
+}
+
+/* A short age such as "3h12m". */
+static const char *
+judge_age(struct judge *j, double secs)
+{
+	char	buf[64];
+
+	return auth_verdict_strndup(j->v, buf, (size_t)(judge_put_age(buf, secs) - buf));
 }
 
 /* ---- the steps -------------------------------------------------------- */
@@ -455,7 +522,7 @@ judge_seed_envelope(struct judge *j)
 static int
 step_message(struct judge *j)
 {
-	char		err[160];
+	char		err[160], buf[96], *p;
 	const char	*first;
 	size_t		 n;
 
@@ -480,9 +547,11 @@ step_message(struct judge *j)
 	    j->r->payload_pointer->text) != 0)
 		return -1;
 	judge_event_id(j);
+	p = judge_put_num(buf, j->msg->body_len);
+	p = judge_put_str(p, "-byte JSON body, payload ");
+	p = judge_put_str(judge_put_num(p, j->payload_len), " bytes");
 	auth_verdict_check_add(j->v, "message", AUTH_CHECK_OK,
-	    auth_verdict_printf(j->v, "%zu-byte JSON body, payload %zu bytes",
-	    j->msg->body_len, j->payload_len), NULL, NULL);
+	    auth_verdict_strndup(j->v, buf, (size_t)(p - buf)), NULL, NULL);
 	return 0;
 }
 
@@ -601,16 +670,16 @@ judge_claim_types(struct judge *j)
 	size_t			 i;
 
 	for (i = 0; i < 3; i++) {
-		type = judge_type(c, judge_claim(j, dates[i]));
+		type = judge_type(c, j->reg[REG_EXP + i]);
 		if (type >= 0 && type != JDOC_NUMBER)
 			return judge_bad_token(j, auth_verdict_printf(j->v,
 			    "claim '%s' is not a NumericDate", dates[i]));
-		type = judge_type(c, judge_claim(j, strings[i]));
+		type = judge_type(c, j->reg[REG_ISS + i]);
 		if (type >= 0 && type != JDOC_STRING)
 			return judge_bad_token(j, auth_verdict_printf(j->v,
 			    "claim '%s' is not a string", strings[i]));
 	}
-	aud = judge_claim(j, "aud");
+	aud = j->reg[REG_AUD];
 	type = judge_type(c, aud);
 	if (type < 0 || type == JDOC_STRING)
 		return 0;
@@ -677,6 +746,7 @@ step_decode(struct judge *j)
 	if (j->sig == NULL)
 		return judge_bad_token(j, "signature is not strict base64url");
 	j->input_len = (size_t)(d2 - t);
+	judge_index_claims(j);
 	if (judge_header_members(j) != 0 || judge_claim_types(j) != 0)
 		return -1;
 	auth_verdict_check_add(j->v, "decode", AUTH_CHECK_OK,
@@ -859,8 +929,8 @@ static int
 step_time(struct judge *j)
 {
 	double	now = (double)j->now, lw = (double)j->r->leeway, t;
-	int	exp = judge_claim(j, "exp"), nbf = judge_claim(j, "nbf");
-	int	iat = judge_claim(j, "iat");
+	int	exp = j->reg[REG_EXP], nbf = j->reg[REG_NBF], iat = j->reg[REG_IAT];
+	char	buf[96], *p;
 
 	if (exp >= 0 && now >= (t = jdoc_number(&j->cdoc, exp)) + lw) {
 		auth_verdict_fail(j->v, AUTH_EXPIRED, "time", auth_verdict_printf(j->v,
@@ -883,9 +953,14 @@ step_time(struct judge *j)
 		    judge_time(j, t));
 		return -1;
 	}
-	auth_verdict_check_add(j->v, "time", AUTH_CHECK_OK, exp >= 0 ?
-	    auth_verdict_printf(j->v, "valid, expires in %s",
-	    judge_age(j, jdoc_number(&j->cdoc, exp) - now)) : "valid (no exp)", NULL, NULL);
+	if (exp < 0) {
+		auth_verdict_check_add(j->v, "time", AUTH_CHECK_OK, "valid (no exp)", NULL, NULL);
+		return 0;
+	}
+	p = judge_put_str(buf, "valid, expires in ");
+	p = judge_put_age(p, jdoc_number(&j->cdoc, exp) - now);
+	auth_verdict_check_add(j->v, "time", AUTH_CHECK_OK,
+	    auth_verdict_strndup(j->v, buf, (size_t)(p - buf)), NULL, NULL);
 	return 0;
 }
 
@@ -893,7 +968,7 @@ step_time(struct judge *j)
 static int
 step_issuer(struct judge *j)
 {
-	const char	*iss = judge_claim_str(j, "iss");
+	const char	*iss = judge_str(j, &j->cdoc, j->reg[REG_ISS]);
 	size_t		 i;
 
 	for (i = 0; iss != NULL && i < j->r->nissuers; i++) {
@@ -943,7 +1018,7 @@ judge_aud_match(struct judge *j, int aud)
 static int
 step_audience(struct judge *j)
 {
-	int	aud = judge_claim(j, "aud");
+	int	aud = j->reg[REG_AUD];
 
 	if (aud >= 0 && judge_aud_match(j, aud)) {
 		auth_verdict_check_add(j->v, "audience", AUTH_CHECK_OK, "audience matches",
@@ -962,7 +1037,7 @@ judge_has_scope(struct judge *j, const char *scope, const char *want)
 {
 	const struct jdoc	*c = &j->cdoc;
 	size_t			 n = strlen(want), len;
-	int			 scp = judge_claim(j, "scp"), e;
+	int			 scp = j->reg[REG_SCP], e;
 
 	while (scope != NULL && *scope != '\0') {
 		len = strcspn(scope, " ");
@@ -986,7 +1061,7 @@ judge_has_scope(struct judge *j, const char *scope, const char *want)
 static const char *
 judge_token_scopes(struct judge *j, const char *scope)
 {
-	int	scp = judge_claim(j, "scp");
+	int	scp = j->reg[REG_SCP];
 
 	if (scope != NULL)
 		return scope;
@@ -999,7 +1074,7 @@ judge_token_scopes(struct judge *j, const char *scope)
 static int
 step_scope(struct judge *j)
 {
-	const char	*scope = judge_claim_str(j, "scope");
+	const char	*scope = judge_str(j, &j->cdoc, j->reg[REG_SCOPE]);
 	size_t		 i;
 
 	for (i = 0; i < j->r->nscopes; i++) {
