@@ -173,28 +173,11 @@ int		 auth_subject_match(const char *pattern, const char *subject);
 /* Whether pattern is a valid subject or wildcard pattern. */
 int		 auth_subject_valid(const char *pattern, int wildcards);
 
-/* ---- JSON helpers (auth-json.c) ---------------------------------------- */
+/* ---- JSON pointers (auth-pointer.c) ---------------------------------- */
 
 /* Parse a JSON pointer; NULL with *cause set when it is malformed. */
 struct auth_pointer *auth_pointer_parse(const char *text, char **cause);
 void		 auth_pointer_free(struct auth_pointer *);
-/* Resolve p in a jansson tree; borrowed result or NULL. */
-json_t		*auth_pointer_get(json_t *root, const struct auth_pointer *p);
-/*
- * Find the exact bytes of the value p names in the JSON text
- * buf[0..len), which must already be valid JSON.  Returns 0 and sets
- * *off and *n, or -1 when there is no such value.
- */
-int		 auth_json_span(const char *buf, size_t len, const struct auth_pointer *p,
-		     size_t *off, size_t *n);
-/* Nesting depth of the JSON text, counting up to max + 1 at most. */
-size_t		 auth_json_depth(const char *buf, size_t len, size_t max);
-/*
- * Parse a JSON text strictly (duplicate keys rejected, depth capped).
- * Returns a new reference, or NULL with a short reason in err[0..errlen).
- */
-json_t		*auth_json_parse(const char *buf, size_t len, size_t max_depth,
-		     char *err, size_t errlen);
 
 /* ---- verdicts (auth-verdict.c) ------------------------------------------ */
 

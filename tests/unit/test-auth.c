@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auth-int.h"
+#include "auth-jdoc.h"
 #include "unit.h"
 
 /* NATS semantics: '*' one token, '>' one or more trailing tokens. */
@@ -70,23 +71,25 @@ test_base64_strict(void)
 	free(enc);
 }
 
-/* Raw span of the value ptr names in text. */
+/* Raw span of the value ptr names in text, as the verifier finds payloads. */
 static char *
 span(const char *text, const char *ptr)
 {
 	struct auth_pointer	*p;
+	struct jdoc		 d;
 	char			*cause = NULL, *out = NULL;
-	size_t			 off, n;
+	int			 t;
 
+	d.toks = NULL;
 	if ((p = auth_pointer_parse(ptr, &cause)) == NULL) {
 		free(cause);
 		return NULL;
 	}
-	if (auth_json_span(text, strlen(text), p, &off, &n) == 0) {
-		out = malloc(n + 1);
-		memcpy(out, text + off, n);
-		out[n] = '\0';
+	if (jdoc_parse(&d, text, strlen(text), 64, NULL, 0) == 0 &&
+	    (t = jdoc_pointer(&d, 0, p)) >= 0) {
+		out = strndup(text + d.toks[t].start, d.toks[t].end - d.toks[t].start);
 	}
+	jdoc_release(&d);
 	auth_pointer_free(p);
 	return out;
 }
@@ -131,22 +134,24 @@ test_json_span(void)
 	free(cause);
 }
 
-/* Depth is measured without recursion and stops early. */
+/* Hostile nesting is refused by depth, without recursion. */
 static void
 test_json_depth(void)
 {
-	size_t	 n = 200000, i;
-	char	*deep = malloc(n * 2);
-	char	 err[128];
+	size_t		 n = 200000, i;
+	char		*deep = malloc(n * 2), err[128];
+	struct jdoc	 d;
 
 	for (i = 0; i < n; i++) {
 		deep[i] = '[';
 		deep[n * 2 - 1 - i] = ']';
 	}
-	CHECK(auth_json_depth(deep, n * 2, 64) == 65);
-	CHECK(auth_json_parse(deep, n * 2, 64, err, sizeof err) == NULL);
-	CHECK(strstr(err, "deeper than 64") != NULL);
-	CHECK(auth_json_depth("{\"a\":\"[[[[[\"}", 12, 64) == 1);
+	d.toks = NULL;
+	CHECK(jdoc_parse(&d, deep, n * 2, 64, err, sizeof err) == -1);
+	CHECK(strstr(err, "64") != NULL);
+	jdoc_release(&d);
+	CHECK(jdoc_parse(&d, "{\"a\":\"[[[[[\"}", 13, 1, err, sizeof err) == 0);
+	jdoc_release(&d);
 	free(deep);
 }
 
