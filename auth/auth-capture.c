@@ -98,6 +98,27 @@ capture_body(struct auth_capture *c, const struct jdoc *d, size_t *used, const c
 	return 0;
 }
 
+/* The optional capture time, "received_at" in RFC 3339. */
+static int
+capture_received(struct auth_capture *c, const struct jdoc *d, size_t *used,
+    const char **error)
+{
+	int		 t = jdoc_member(d, 0, "received_at");
+	const char	*s;
+	double		 secs;
+
+	c->has_received = 0;
+	if (t < 0)
+		return 0;
+	if ((s = capture_string(c, d, t, used)) == NULL || auth_parse_rfc3339(s, &secs) != 0) {
+		*error = "input line 'received_at' is not an RFC 3339 time";
+		return -1;
+	}
+	c->received_us = (int64_t)(secs * 1e6 + (secs < 0 ? -0.5 : 0.5));
+	c->has_received = 1;
+	return 0;
+}
+
 /* Parse one capture line. */
 int
 auth_capture_parse(struct auth_capture *c, const char *line, size_t len, const char **error)
@@ -110,6 +131,7 @@ auth_capture_parse(struct auth_capture *c, const char *line, size_t len, const c
 	d.cap = 0;
 	memset(&c->msg, 0, sizeof c->msg);
 	c->msg.headers = c->headers;
+	c->has_received = 0;
 	/* Decoded strings are never longer than the line itself. */
 	if (c->cap < len + 1) {
 		c->buf = auth_realloc(c->buf, len + 1);
@@ -125,7 +147,7 @@ auth_capture_parse(struct auth_capture *c, const char *line, size_t len, const c
 		goto out;
 	}
 	if (capture_headers(c, &d, jdoc_member(&d, 0, "headers"), &used, error) != 0 ||
-	    capture_body(c, &d, &used, error) != 0)
+	    capture_body(c, &d, &used, error) != 0 || capture_received(c, &d, &used, error) != 0)
 		goto out;
 	rc = 0;
 out:

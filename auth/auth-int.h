@@ -168,10 +168,6 @@ struct auth_policy {
 	struct auth_limits	 limits;
 };
 
-/* Whether subject matches the NATS pattern (`*` one token, `>` the rest). */
-int		 auth_subject_match(const char *pattern, const char *subject);
-/* Whether pattern is a valid subject or wildcard pattern. */
-int		 auth_subject_valid(const char *pattern, int wildcards);
 
 /* ---- JSON pointers (auth-pointer.c) ---------------------------------- */
 
@@ -181,7 +177,9 @@ void		 auth_pointer_free(struct auth_pointer *);
 
 /* ---- verdicts (auth-verdict.c) ------------------------------------------ */
 
-#define AUTH_MAX_CHECKS		24
+#define AUTH_MAX_CHECKS		64	/* 16 steps + AUTH_MAX_BINDS */
+#define AUTH_MAX_BINDS		32
+#define AUTH_MAX_RULE_KEYS	64
 #define AUTH_MAX_WARNINGS	8
 
 /* A block of the verdict's string arena. */
@@ -205,6 +203,7 @@ struct auth_verdict {
 	size_t			 header_len;
 	const char		*claims_text;	/* decoded JSON of the claims */
 	size_t			 claims_len;
+	struct auth_facts	 facts;		/* registered claims */
 	json_t			*header;	/* built from the text on demand */
 	json_t			*claims;
 	struct auth_check	 checks[AUTH_MAX_CHECKS];

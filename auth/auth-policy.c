@@ -236,6 +236,10 @@ policy_rule_add_keys(struct policy_load *pl, struct auth_rule *r, const char *pa
 	for (i = 0; i < kr->nkeys; i++) {
 		if (strcmp(kr->keys[i]->name, name) != 0)
 			continue;
+		/* Every fitting key is tried; keep that bounded and whole. */
+		if (r->nkeys == AUTH_MAX_RULE_KEYS)
+			return policy_error(pl, path, "a rule may use at most %d keys",
+			    AUTH_MAX_RULE_KEYS);
 		r->keys = auth_realloc(r->keys, (r->nkeys + 1) * sizeof *r->keys);
 		r->keys[r->nkeys++] = i;
 	}
@@ -434,6 +438,8 @@ policy_rule_binds(struct policy_load *pl, struct auth_rule *r, const char *path,
 		return 0;
 	if (!json_is_array(binds))
 		return policy_error(pl, path, "'bind' must be an array");
+	if (json_array_size(binds) > AUTH_MAX_BINDS)
+		return policy_error(pl, path, "at most %d bindings per rule", AUTH_MAX_BINDS);
 	r->binds = auth_calloc(json_array_size(binds), sizeof *r->binds);
 	json_array_foreach(binds, i, e) {
 		sub = auth_printf("%s.bind[%zu]", path, i);

@@ -2,12 +2,14 @@
  * auth/auth-replay.c -- replay detection, bounded in memory.
  *
  * DESIGN: a hash table (linear probing, backward-shift deletion) of the
- * SHA-256 replay keys verdicts carry, plus a ring of the same keys in
- * arrival order.  Entries leave the ring from the oldest end once their
- * window has passed, so the table holds only live keys.  When the ring is
- * full the oldest key is forgotten early and counted: memory stays fixed
- * and the loss of protection is visible, never silent.
+ * SHA-256 replay keys verdicts carry, plus a min-heap of the same keys by
+ * expiry.  Expired keys leave from the top of the heap; when the cache is
+ * full, the key closest to expiry is forgotten early (and counted), never
+ * a key with a long window merely because it arrived first.  Rules with
+ * short windows therefore cannot flush the keys of rules with long ones.
+ * Memory stays fixed and any loss of protection is visible.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,14 +18,15 @@
 /* One remembered key. */
 struct replay_entry {
 	unsigned char	key[32];
-	long long	expires;	/* 0: empty slot */
+	long long	expires;
+	int		used;
 };
 
 struct auth_replay {
 	struct replay_entry	*table;
 	size_t			 mask;
-	struct replay_entry	*ring;		/* arrival order */
-	size_t			 ring_cap, head, count;
+	struct replay_entry	*heap;		/* by expires, soonest on top */
+	size_t			 heap_cap, count;
 	uint64_t		 evictions;
 };
 
@@ -40,8 +43,8 @@ auth_replay_new(size_t max_entries)
 		size *= 2;
 	rp->table = auth_calloc(size, sizeof *rp->table);
 	rp->mask = size - 1;
-	rp->ring = auth_calloc(max_entries, sizeof *rp->ring);
-	rp->ring_cap = max_entries;
+	rp->heap = auth_calloc(max_entries, sizeof *rp->heap);
+	rp->heap_cap = max_entries;
 	return rp;
 }
 
@@ -52,7 +55,7 @@ auth_replay_free(struct auth_replay *rp)
 	if (rp == NULL)
 		return;
 	free(rp->table);
-	free(rp->ring);
+	free(rp->heap);
 	free(rp);
 }
 
@@ -72,7 +75,7 @@ replay_find(const struct auth_replay *rp, const unsigned char *key)
 {
 	size_t	i = replay_home(rp, key);
 
-	while (rp->table[i].expires != 0 && memcmp(rp->table[i].key, key, 32) != 0)
+	while (rp->table[i].used && memcmp(rp->table[i].key, key, 32) != 0)
 		i = (i + 1) & rp->mask;
 	return i;
 }
@@ -85,7 +88,7 @@ replay_delete(struct auth_replay *rp, size_t i)
 
 	for (;;) {
 		j = (j + 1) & rp->mask;
-		if (rp->table[j].expires == 0)
+		if (!rp->table[j].used)
 			break;
 		home = replay_home(rp, rp->table[j].key);
 		/* Move j back to i unless its home lies cyclically in (i, j]. */
@@ -94,49 +97,95 @@ replay_delete(struct auth_replay *rp, size_t i)
 			i = j;
 		}
 	}
-	rp->table[i].expires = 0;
+	rp->table[i].used = 0;
 }
 
-/* Drop the oldest ring entry (and its table entry if still the same). */
+/* Swap heap entries a and b. */
+static void
+replay_swap(struct replay_entry *h, size_t a, size_t b)
+{
+	struct replay_entry	t = h[a];
+
+	h[a] = h[b];
+	h[b] = t;
+}
+
+/* Push e onto the heap (there is room). */
+static void
+replay_push(struct auth_replay *rp, const struct replay_entry *e)
+{
+	size_t	i = rp->count++, parent;
+
+	rp->heap[i] = *e;
+	while (i > 0 && rp->heap[parent = (i - 1) / 2].expires > rp->heap[i].expires) {
+		replay_swap(rp->heap, i, parent);
+		i = parent;
+	}
+}
+
+/* Drop the heap's top (and its table entry if it is still the same). */
 static void
 replay_pop(struct auth_replay *rp)
 {
-	struct replay_entry	*old = &rp->ring[rp->head];
-	size_t			 i = replay_find(rp, old->key);
+	struct replay_entry	*top = &rp->heap[0];
+	size_t			 slot = replay_find(rp, top->key), i = 0, l, r, m;
 
-	if (rp->table[i].expires == old->expires)
-		replay_delete(rp, i);
-	rp->head = (rp->head + 1) % rp->ring_cap;
-	rp->count--;
+	if (rp->table[slot].used && rp->table[slot].expires == top->expires)
+		replay_delete(rp, slot);
+	rp->heap[0] = rp->heap[--rp->count];
+	for (;;) {
+		l = 2 * i + 1;
+		r = l + 1;
+		m = i;
+		if (l < rp->count && rp->heap[l].expires < rp->heap[m].expires)
+			m = l;
+		if (r < rp->count && rp->heap[r].expires < rp->heap[m].expires)
+			m = r;
+		if (m == i)
+			break;
+		replay_swap(rp->heap, i, m);
+		i = m;
+	}
+}
+
+/* now + window without overflow. */
+static long long
+replay_expiry(time_t now, long long window)
+{
+	if ((long long)now > LLONG_MAX - window)
+		return LLONG_MAX;
+	return (long long)now + window;
 }
 
 /* The replay step. */
 void
 auth_replay_check(struct auth_replay *rp, struct auth_verdict *v, time_t now)
 {
-	size_t		i;
-	long long	expires;
+	struct replay_entry	e;
+	size_t			i;
 
 	if (v->failed || !v->has_replay_key)
 		return;
-	while (rp->count > 0 && rp->ring[rp->head].expires <= (long long)now)
+	while (rp->count > 0 && rp->heap[0].expires <= (long long)now)
 		replay_pop(rp);
 	i = replay_find(rp, v->replay_key);
-	if (rp->table[i].expires > (long long)now) {
+	if (rp->table[i].used && rp->table[i].expires > (long long)now) {
 		auth_verdict_fail(v, AUTH_REPLAY, "replay", auth_verdict_printf(v,
 		    "seen before within the %llds window", v->replay_window), NULL, NULL);
 		return;
 	}
-	if (rp->count == rp->ring_cap) {
+	if (rp->table[i].used)		/* expired but not yet popped: refresh */
+		replay_delete(rp, i);
+	if (rp->count == rp->heap_cap) {
 		replay_pop(rp);
 		rp->evictions++;
-		i = replay_find(rp, v->replay_key);
 	}
-	expires = (long long)now + v->replay_window;
-	memcpy(rp->table[i].key, v->replay_key, 32);
-	rp->table[i].expires = expires;
-	rp->ring[(rp->head + rp->count) % rp->ring_cap] = rp->table[i];
-	rp->count++;
+	i = replay_find(rp, v->replay_key);
+	memcpy(e.key, v->replay_key, 32);
+	e.expires = replay_expiry(now, v->replay_window);
+	e.used = 1;
+	rp->table[i] = e;
+	replay_push(rp, &e);
 	auth_verdict_check_add(v, "replay", AUTH_CHECK_OK,
 	    auth_verdict_printf(v, "first sighting within the %llds window", v->replay_window),
 	    NULL, NULL);

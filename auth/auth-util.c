@@ -4,13 +4,16 @@
  * Allocation failure aborts: a verifier that cannot allocate a few bytes
  * cannot judge anything, and half-judged verdicts are worse than a stop.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "auth-int.h"
 
@@ -150,4 +153,115 @@ auth_hex(const unsigned char *in, size_t len)
 	}
 	out[len * 2] = '\0';
 	return out;
+}
+
+/* SHA-256 of in[0..n). */
+void
+auth_sha256(const void *in, size_t n, unsigned char out[32])
+{
+	SHA256(in, n, out);
+}
+
+/* Parse RFC 3339 ("2026-11-24T01:02:03.123456789+01:00"); -1 if not. */
+int
+auth_parse_rfc3339(const char *s, double *out)
+{
+	struct tm	tm;
+	int		y, mo, d, h, mi, sec, n = 0, oh, om;
+	double		frac = 0, scale = 0.1;
+	time_t		t;
+
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 ||
+	    (s[10] != 'T' && s[10] != 't') ||
+	    sscanf(s + 11, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 || n != 8)
+		return -1;
+	s += 19;
+	if (*s == '.') {
+		if (!isdigit((unsigned char)s[1]))
+			return -1;
+		for (s++; isdigit((unsigned char)*s); s++, scale /= 10)
+			frac += (*s - '0') * scale;
+	}
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	t = timegm(&tm);
+	if (*s == 'Z' || *s == 'z') {
+		s++;
+	} else if ((*s == '+' || *s == '-') && sscanf(s + 1, "%2d:%2d%n", &oh, &om, &n) == 2 &&
+	    n == 5 && oh <= 23 && om <= 59) {
+		t -= (*s == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+		s += 6;
+	} else
+		return -1;
+	if (*s != '\0')
+		return -1;
+	*out = (double)t + frac;
+	return 0;
+}
+
+
+/* Whether p (n bytes left) starts a C1 control or U+2028/U+2029 in UTF-8. */
+static int
+auth_unsafe_seq(const unsigned char *p, size_t n)
+{
+	if (n >= 2 && p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+		return 1;
+	return n >= 3 && p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9);
+}
+
+/* Unsafe characters in JSON text? */
+int
+auth_json_unsafe(const char *text, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)text;
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == '\n' || p[i] == '\r' || p[i] == 0x7f ||
+		    ((p[i] == 0xc2 || p[i] == 0xe2) && auth_unsafe_seq(p + i, len - i)))
+			return 1;
+	}
+	return 0;
+}
+
+/* Re-encode JSON text with every non-ASCII character and DEL escaped. */
+char *
+auth_json_safe(const char *text, size_t len)
+{
+	json_t	*j;
+	char	*out, *p;
+	size_t	 n, dels = 0;
+
+	j = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	if (j == NULL)
+		return NULL;
+	out = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
+	json_decref(j);
+	if (out == NULL)
+		return NULL;
+	/* jansson leaves DEL raw; outside strings JSON has no DEL, so every
+	   one is inside a string and becomes \u007f. */
+	for (p = out; *p != '\0'; p++)
+		dels += *p == 0x7f;
+	if (dels == 0)
+		return out;
+	n = strlen(out);
+	p = auth_malloc(n + dels * 5 + 1);
+	for (len = 0, n = 0; out[n] != '\0'; n++) {
+		if (out[n] == 0x7f) {
+			memcpy(p + len, "\\u007f", 6);
+			len += 6;
+		} else
+			p[len++] = out[n];
+	}
+	p[len] = '\0';
+	free(out);
+	return p;
 }

@@ -45,6 +45,18 @@ auth_verdict_new(const char *subject)
 	return v;
 }
 
+/* A failing verdict for input that is not a message. */
+struct auth_verdict *
+auth_verdict_rejected(const char *subject, const char *check, const char *detail)
+{
+	struct auth_verdict	*v = auth_verdict_new(subject);
+
+	auth_verdict_fail(v, AUTH_MALFORMED_MESSAGE,
+	    auth_verdict_strndup(v, check, strlen(check)),
+	    auth_verdict_strndup(v, detail, strlen(detail)), NULL, NULL);
+	return v;
+}
+
 /* Room for n bytes in the arena. */
 static char *
 auth_arena_alloc(struct auth_verdict *v, size_t n)
@@ -366,7 +378,15 @@ jbuf_string(struct jbuf *b, const char *str)
 		if (*p == '\0')
 			break;
 		if (*p >= 0x80 && (k = utf8_seq(p)) > 0) {
-			jbuf_add(b, (const char *)p, k);
+			/* C1 controls and U+2028/9 are escaped like C0 ones. */
+			if (k == 2 && p[0] == 0xc2 && p[1] <= 0x9f) {
+				snprintf(esc, sizeof esc, "\\u%04x", p[1]);
+				jbuf_add(b, esc, 6);
+			} else if (k == 3 && p[0] == 0xe2 && p[1] == 0x80 &&
+			    (p[2] == 0xa8 || p[2] == 0xa9)) {
+				jbuf_add(b, p[2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+			} else
+				jbuf_add(b, (const char *)p, k);
 			p += k;
 			continue;
 		}
@@ -397,37 +417,36 @@ jbuf_member(struct jbuf *b, const char *key, const char *value)
 		jbuf_add(b, "null", 4);
 }
 
-/* jansson dump callback appending to a jbuf. */
-static int
-jbuf_dump(const char *s, size_t n, void *arg)
+/*
+ * Append validated JSON text as a value.  The decoded bytes go out as they
+ * are (faithful, and no re-serialization on the hot path) unless they hold
+ * a line break or a character a terminal might obey: then re-encoded.
+ */
+static void
+jbuf_raw_json(struct jbuf *b, const char *text, size_t len)
 {
-	jbuf_add(arg, s, n);
-	return 0;
+	char	*safe;
+
+	if (!auth_json_unsafe(text, len)) {
+		jbuf_add(b, text, len);
+	} else if ((safe = auth_json_safe(text, len)) != NULL) {
+		jbuf_puts(b, safe);
+		free(safe);
+	} else
+		JBUF_LIT(b, "null");
 }
 
-/*
- * Append validated JSON text as a member, or null.  The decoded bytes go
- * out as they are (faithful, and no re-serialization on the hot path)
- * unless they hold a line break, which would split the JSON line: then
- * the text is re-dumped compactly.
- */
+/* Append ,"key": and validated JSON text, or null. */
 static void
 jbuf_json(struct jbuf *b, const char *key, const char *text, size_t len)
 {
-	json_t	*j;
-
 	jbuf_add(b, ",\"", 2);
 	jbuf_puts(b, key);
 	jbuf_add(b, "\":", 2);
 	if (text == NULL)
-		jbuf_add(b, "null", 4);
-	else if (memchr(text, '\n', len) == NULL && memchr(text, '\r', len) == NULL)
-		jbuf_add(b, text, len);
-	else if ((j = json_loadb(text, len, JSON_DECODE_ANY, NULL)) != NULL) {
-		json_dump_callback(j, jbuf_dump, b, JSON_COMPACT | JSON_ENCODE_ANY);
-		json_decref(j);
-	} else
-		jbuf_add(b, "null", 4);
+		JBUF_LIT(b, "null");
+	else
+		jbuf_raw_json(b, text, len);
 }
 
 /* Append the trace. */
@@ -464,6 +483,73 @@ jbuf_checks(struct jbuf *b, const struct auth_verdict *v)
 	JBUF_LIT(b, "]");
 }
 
+/* The registered claims. */
+void
+auth_verdict_facts(const struct auth_verdict *v, struct auth_facts *f)
+{
+	*f = v->facts;
+}
+
+/* Decoded header text. */
+const char *
+auth_verdict_header_text(const struct auth_verdict *v, size_t *len)
+{
+	*len = v->header_len;
+	return v->header_text;
+}
+
+/* Decoded claims text. */
+const char *
+auth_verdict_claims_text(const struct auth_verdict *v, size_t *len)
+{
+	*len = v->claims_len;
+	return v->claims_text;
+}
+
+/* Copy a jbuf's result back to the caller's growable buffer. */
+static void
+jbuf_done(struct jbuf *b, char **buf, size_t *len, size_t *cap)
+{
+	if (b->cap - b->len < 1)
+		jbuf_grow(b, 1);
+	b->buf[b->len] = '\0';
+	*buf = b->buf;
+	*len = b->len;
+	*cap = b->cap;
+}
+
+/* The trace alone, as a JSON array. */
+int
+auth_verdict_checks_json(const struct auth_verdict *v, char **buf, size_t *len, size_t *cap)
+{
+	struct jbuf	b = { *buf, *len, *cap };
+
+	jbuf_checks(&b, v);
+	/* jbuf_checks writes ,"checks":[...]; keep only the array. */
+	memmove(b.buf + *len, b.buf + *len + 10, b.len - *len - 10);
+	b.len -= 10;
+	jbuf_done(&b, buf, len, cap);
+	return 0;
+}
+
+/* The warnings, as a JSON array. */
+int
+auth_verdict_warnings_json(const struct auth_verdict *v, char **buf, size_t *len, size_t *cap)
+{
+	struct jbuf	b = { *buf, *len, *cap };
+	size_t		i;
+
+	JBUF_LIT(&b, "[");
+	for (i = 0; i < v->nwarnings; i++) {
+		if (i)
+			JBUF_LIT(&b, ",");
+		jbuf_string(&b, v->warnings[i]);
+	}
+	JBUF_LIT(&b, "]");
+	jbuf_done(&b, buf, len, cap);
+	return 0;
+}
+
 /* The verdict's JSON form (DESIGN §2), one line. */
 int
 auth_verdict_json(const struct auth_verdict *v, char **buf, size_t *len, size_t *cap)
@@ -480,7 +566,10 @@ auth_verdict_json(const struct auth_verdict *v, char **buf, size_t *len, size_t 
 	jbuf_member(&b, "alg", v->alg);
 	jbuf_member(&b, "kid", v->kid);
 	jbuf_add(&b, ",\"event_id\":", 12);
-	jbuf_puts(&b, v->event_id ? v->event_id : "null");
+	if (v->event_id != NULL)
+		jbuf_raw_json(&b, v->event_id, strlen(v->event_id));
+	else
+		JBUF_LIT(&b, "null");
 	jbuf_json(&b, "header", v->header_text, v->header_len);
 	jbuf_json(&b, "claims", v->claims_text, v->claims_len);
 	jbuf_checks(&b, v);

@@ -26,7 +26,7 @@
 #include "auth-int.h"
 #include "auth-jdoc.h"
 
-#define JUDGE_MAX_CANDIDATES	16
+#define JUDGE_MAX_CANDIDATES	64	/* = AUTH_MAX_RULE_KEYS */
 #define JUDGE_SHOW_MAX		160	/* bytes of a value shown in a detail */
 
 /* Registered claims looked up by every event: indexed once per token. */
@@ -287,6 +287,14 @@ judge_show(struct judge *j, const struct jdoc *d, int tok)
 	return auth_verdict_strndup(j->v, d->text + t->start, n);
 }
 
+/* The whole raw JSON text of value tok of d, copied into the verdict. */
+static const char *
+judge_raw(struct judge *j, const struct jdoc *d, int tok)
+{
+	return auth_verdict_strndup(j->v, d->text + d->toks[tok].start,
+	    d->toks[tok].end - d->toks[tok].start);
+}
+
 /* Decoded string tok of d, copied into the verdict; NULL if not a string. */
 static const char *
 judge_str(struct judge *j, const struct jdoc *d, int tok)
@@ -343,6 +351,28 @@ judge_type(const struct jdoc *d, int tok)
 	return tok < 0 ? -1 : d->toks[tok].type;
 }
 
+/* Fill the verdict's facts from the indexed claims (for the trail). */
+static void
+judge_facts(struct judge *j)
+{
+	struct auth_facts	*f = &j->v->facts;
+	int			 aud = j->reg[REG_AUD];
+
+	f->iss = judge_str(j, &j->cdoc, j->reg[REG_ISS]);
+	f->sub = judge_str(j, &j->cdoc, j->reg[REG_SUB]);
+	f->jti = judge_str(j, &j->cdoc, j->reg[REG_JTI]);
+	f->scope = judge_str(j, &j->cdoc, j->reg[REG_SCOPE]);
+	if (f->scope == NULL && j->reg[REG_SCP] >= 0)
+		f->scope = judge_raw(j, &j->cdoc, j->reg[REG_SCP]);
+	if (aud >= 0)
+		f->aud = judge_type(&j->cdoc, aud) == JDOC_STRING ?
+		    judge_str(j, &j->cdoc, aud) : judge_raw(j, &j->cdoc, aud);
+	if ((f->has_exp = judge_type(&j->cdoc, j->reg[REG_EXP]) == JDOC_NUMBER))
+		f->exp = jdoc_number(&j->cdoc, j->reg[REG_EXP]);
+	if ((f->has_iat = judge_type(&j->cdoc, j->reg[REG_IAT]) == JDOC_NUMBER))
+		f->iat = jdoc_number(&j->cdoc, j->reg[REG_IAT]);
+}
+
 /* String claim, decoded, or NULL. */
 static const char *
 judge_claim_str(struct judge *j, const char *name)
@@ -355,10 +385,14 @@ static const char *
 judge_time(struct judge *j, double t)
 {
 	struct tm	tm;
-	time_t		tt = (time_t)t;
+	time_t		tt;
 	char		buf[64];
 
-	if (t < -62135596800.0 || t > 253402300799.0 || gmtime_r(&tt, &tm) == NULL)
+	/* Range first: casting a huge double to time_t is undefined. */
+	if (!(t >= -62135596800.0 && t <= 253402300799.0))
+		return auth_verdict_printf(j->v, "%.6g", t);
+	tt = (time_t)t;
+	if (gmtime_r(&tt, &tm) == NULL)
 		return auth_verdict_printf(j->v, "%.0f", t);
 	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return auth_verdict_strndup(j->v, buf, strlen(buf));
@@ -393,8 +427,12 @@ judge_put_str(char *p, const char *s)
 static char *
 judge_put_age(char *p, double secs)
 {
-	long long	s = (long long)(secs < 0 ? -secs : secs);
+	long long	s;
 
+	secs = secs < 0 ? -secs : secs;
+	if (!(secs < 1e15))		/* huge, infinite or NaN: clamp before casting */
+		secs = 1e15;
+	s = (long long)secs;
 	if (s < 120)
 		return judge_put_str(judge_put_num(p, (unsigned long long)s), "s");
 	if (s < 7200) {
@@ -476,8 +514,7 @@ judge_event_id(struct judge *j)
 	type = judge_type(&j->body, id);
 	/* Whole, never cut for display: the verdict JSON embeds it as a value. */
 	if (type >= 0 && type != JDOC_OBJECT && type != JDOC_ARRAY)
-		j->v->event_id = auth_verdict_strndup(j->v, j->body.text + j->body.toks[id].start,
-		    j->body.toks[id].end - j->body.toks[id].start);
+		j->v->event_id = judge_raw(j, &j->body, id);
 }
 
 /* Locate the payload: its token and its exact bytes in the body. */
@@ -749,6 +786,7 @@ step_decode(struct judge *j)
 	judge_index_claims(j);
 	if (judge_header_members(j) != 0 || judge_claim_types(j) != 0)
 		return -1;
+	judge_facts(j);
 	auth_verdict_check_add(j->v, "decode", AUTH_CHECK_OK,
 	    "three segments, strict base64url, JSON objects without duplicate keys", NULL, NULL);
 	return 0;
@@ -1115,6 +1153,14 @@ step_claims(struct judge *j)
 	}
 	if (j->r->replay_claim != NULL && judge_claim(j, j->r->replay_claim) < 0)
 		return judge_missing_claim(j, j->r->replay_claim, "replay detection needs it");
+	/* Fail closed: an event without its replay field cannot be checked. */
+	if (j->r->replay_field != NULL &&
+	    jdoc_pointer(&j->body, j->payload, j->r->replay_field) < 0) {
+		auth_verdict_fail(j->v, AUTH_MISSING_CLAIM, "claims", auth_verdict_printf(j->v,
+		    "the payload has no %s, which replay detection needs",
+		    j->r->replay_field->text), j->r->replay_field->text, NULL);
+		return -1;
+	}
 	auth_verdict_check_add(j->v, "claims", AUTH_CHECK_OK, "required claims present",
 	    NULL, NULL);
 	return 0;
@@ -1148,6 +1194,85 @@ judge_claimed_digest(const struct auth_bind *b, const char *text, size_t *len)
 	return out;
 }
 
+/*
+ * A number literal as (sign, significant digits, exponent): "42.0",
+ * "4.2e1" and "420e-1" all give +, "42", 0.  Writes digits into buf.
+ */
+static void
+judge_decimal(const char *s, size_t n, int *neg, char *buf, size_t size, long long *exp)
+{
+	size_t		i = 0, nd = 0;
+	long long	e = 0, frac = 0;
+	int		seen = 0, eneg = 0;
+
+	*neg = n > 0 && s[0] == '-';
+	i = *neg;
+	for (; i < n && s[i] != 'e' && s[i] != 'E'; i++) {
+		if (s[i] == '.') {
+			seen = 1;
+			continue;
+		}
+		if (nd > 0 || s[i] != '0') {
+			if (nd + 1 < size)
+				buf[nd++] = s[i];
+		}
+		if (seen)
+			frac++;
+	}
+	if (i < n) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			eneg = s[i++] == '-';
+		for (; i < n && e < 100000; i++)
+			e = e * 10 + (s[i] - '0');
+	}
+	while (nd > 0 && buf[nd - 1] == '0') {	/* trailing zeros move the exponent */
+		nd--;
+		e += eneg ? -1 : 1;
+	}
+	buf[nd] = '\0';
+	*exp = (eneg ? -e : e) - frac;
+	if (nd == 0)
+		*neg = 0, *exp = 0;
+}
+
+/*
+ * I-JSON for the JCS binding: every number in the payload must denote
+ * exactly the value its canonical form denotes.  Otherwise two payloads an
+ * application reads as different integers (9007199254740993 and
+ * 9007199254740992) would share one canonical form, and one hash.
+ */
+static int
+judge_numbers_exact(struct judge *j, const char **bad)
+{
+	const struct jdoc	*d = &j->body;
+	char			 a[64], b[64], *canon, *why = NULL;
+	long long		 ea, eb;
+	size_t			 n;
+	int			 t, na, nb, ok;
+
+	for (t = j->payload; t < (int)d->toks[j->payload].skip; t++) {
+		if (d->toks[t].type != JDOC_NUMBER)
+			continue;
+		n = d->toks[t].end - d->toks[t].start;
+		if ((canon = auth_jcs(d->text + d->toks[t].start, n, &n, &why)) == NULL) {
+			free(why);
+			*bad = judge_raw(j, d, t);
+			return -1;
+		}
+		judge_decimal(d->text + d->toks[t].start, d->toks[t].end - d->toks[t].start,
+		    &na, a, sizeof a, &ea);
+		judge_decimal(canon, n, &nb, b, sizeof b, &eb);
+		ok = na == nb && ea == eb && strcmp(a, b) == 0 && strlen(a) < sizeof a - 1;
+		free(canon);
+		if (!ok) {
+			*bad = judge_raw(j, d, t);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Check one hash binding; 0 ok, -1 failed. */
 static int
 judge_hash_bind(struct judge *j, const struct auth_bind *b)
@@ -1161,6 +1286,15 @@ judge_hash_bind(struct judge *j, const struct auth_bind *b)
 	int		 ok;
 
 	if (b->jcs) {
+		const char	*bad;
+
+		if (judge_numbers_exact(j, &bad) != 0) {
+			auth_verdict_fail(j->v, AUTH_PAYLOAD_HASH_MISMATCH, "payload_hash",
+			    auth_verdict_printf(j->v, "payload number %.60s is not exactly a "
+			    "double, so its canonical (JCS) form would stand for another value",
+			    bad), NULL, NULL);
+			return -1;
+		}
 		if ((canon = auth_jcs(in, inlen, &inlen, &why)) == NULL) {
 			auth_verdict_fail(j->v, AUTH_PAYLOAD_HASH_MISMATCH, "payload_hash",
 			    auth_verdict_printf(j->v, "payload cannot be canonicalized: %s", why),
@@ -1177,7 +1311,7 @@ judge_hash_bind(struct judge *j, const struct auth_bind *b)
 	free(mine);
 	if (claim != NULL)
 		claimed = judge_claimed_digest(b, claim, &clen);
-	ok = claimed != NULL && clen == mdlen && auth_ct_equal(claimed, md, mdlen);
+	ok = mdlen > 0 && claimed != NULL && clen == mdlen && auth_ct_equal(claimed, md, mdlen);
 	free(claimed);
 	if (!ok) {
 		auth_verdict_fail(j->v, AUTH_PAYLOAD_HASH_MISMATCH, "payload_hash",
@@ -1231,50 +1365,6 @@ step_event_id(struct judge *j)
 	return 0;
 }
 
-/* Parse RFC 3339 ("2026-11-24T01:02:03.123456789+01:00"); -1 if not. */
-static int
-judge_rfc3339(const char *s, double *out)
-{
-	struct tm	tm;
-	int		y, mo, d, h, mi, sec, n = 0, oh, om;
-	double		frac = 0, scale = 0.1;
-	time_t		t;
-
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 ||
-	    (s[10] != 'T' && s[10] != 't') ||
-	    sscanf(s + 11, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 || n != 8)
-		return -1;
-	s += 19;
-	if (*s == '.') {
-		if (!isdigit((unsigned char)s[1]))
-			return -1;
-		for (s++; isdigit((unsigned char)*s); s++, scale /= 10)
-			frac += (*s - '0') * scale;
-	}
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return -1;
-	t = timegm(&tm);
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if ((*s == '+' || *s == '-') && sscanf(s + 1, "%2d:%2d%n", &oh, &om, &n) == 2 &&
-	    n == 5 && oh <= 23 && om <= 59) {
-		t -= (*s == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-		s += 6;
-	} else
-		return -1;
-	if (*s != '\0')
-		return -1;
-	*out = (double)t + frac;
-	return 0;
-}
-
 /* A string member of the seed's event_auth, decoded into the verdict. */
 static const char *
 judge_event_auth(struct judge *j, const char *name)
@@ -1307,7 +1397,8 @@ step_event_token(struct judge *j)
 	double			 t;
 	int			 ok;
 
-	auth_verdict_warn(j->v, "event_auth.publisher_id and event_type are not covered by any MAC");
+	auth_verdict_warn(j->v, "the envelope's id and event_auth's publisher_id, event_type and "
+	    "expires_at are not covered by any MAC");
 	maclen = verifier_hmac(j->vf, ek, AUTH_ALG_HS256, j->payload_raw, j->payload_len, mac);
 	mine = auth_b64_encode(mac, maclen);
 	shown = auth_verdict_strndup(j->v, mine, strlen(mine));
@@ -1322,7 +1413,7 @@ step_event_token(struct judge *j)
 	if (j->r->bind_publisher && (iss == NULL || strcmp(iss, pub) != 0))
 		return judge_bad_event_token(j, AUTH_EVENT_TOKEN_INVALID,
 		    "event_auth.publisher_id is not the token's iss", iss ? iss : "(no iss)", pub);
-	if (judge_rfc3339(exp, &t) != 0)
+	if (auth_parse_rfc3339(exp, &t) != 0)
 		return judge_bad_event_token(j, AUTH_EVENT_TOKEN_INVALID,
 		    "event_auth.expires_at is not an RFC 3339 time", NULL, exp);
 	if ((double)j->now >= t + (double)j->r->leeway)
@@ -1332,39 +1423,59 @@ step_event_token(struct judge *j)
 		    auth_verdict_printf(j->v, "expires_at after %s", judge_time(j, (double)j->now)),
 		    exp);
 	auth_verdict_check_add(j->v, "event_token", AUTH_CHECK_OK, j->r->bind_publisher ?
-	    "HMAC over data verified, publisher is the issuer, not expired" :
-	    "HMAC over data verified, not expired", hash, shown);
+	    "HMAC over data verified; publisher is the issuer; expires_at (covered by no MAC) "
+	    "not passed" : "HMAC over data verified; expires_at (covered by no MAC) not passed",
+	    hash, shown);
 	return 0;
 }
 
 /*
- * Prepare the replay key: SHA-256 of the rule name and the claim or field
- * (strings decoded, so one value has one key however it is spelled).
+ * Prepare the replay key: SHA-256 of a scope and the canonical value.
+ * A claim is scoped by the token's issuer (one jti, one event, whichever
+ * rule the subject falls under); a payload field by the rule.  Strings
+ * are decoded and other values canonicalized (RFC 8785), so one value has
+ * one key however it is spelled: 42, 42.0 and 4.2e1 are the same event.
  */
 static void
 judge_replay_key(struct judge *j)
 {
 	const struct jdoc	*d = &j->cdoc;
-	const char		*text;
-	char			*buf;
+	const char		*scope, *text;
+	char			*canon = NULL, *why = NULL, *buf;
+	size_t			 n, tlen;
 	int			 tok;
-	size_t			 n;
 
-	if (j->r->replay_claim != NULL)
+	if (j->r->replay_claim != NULL) {
 		tok = judge_claim(j, j->r->replay_claim);
-	else if (j->r->replay_field != NULL) {
+		scope = auth_verdict_printf(j->v, "claim%c%s%c%s", '\0', j->r->replay_claim, '\0',
+		    j->v->facts.iss ? j->v->facts.iss : "");
+		n = strlen("claim") + 1 + strlen(j->r->replay_claim) + 1 +
+		    (j->v->facts.iss ? strlen(j->v->facts.iss) : 0);
+	} else if (j->r->replay_field != NULL) {
 		d = &j->body;
 		tok = jdoc_pointer(d, j->payload, j->r->replay_field);
+		scope = auth_verdict_printf(j->v, "rule%c%s", '\0', j->r->name);
+		n = strlen("rule") + 1 + strlen(j->r->name);
 	} else
 		return;
 	if (tok < 0)
-		return;
-	if ((text = judge_str(j, d, tok)) == NULL)
-		text = judge_show(j, d, tok);
-	n = strlen(j->r->name) + 1 + strlen(text);
-	buf = auth_printf("%s%c%s", j->r->name, '\0', text);
-	verifier_digest(j->vf, "SHA256", buf, n, j->v->replay_key);
+		return;			/* step_claims has failed the event already */
+	if ((text = judge_str(j, d, tok)) != NULL) {
+		tlen = strlen(text);
+	} else {
+		text = judge_raw(j, d, tok);
+		tlen = strlen(text);
+		if ((canon = auth_jcs(text, tlen, &tlen, &why)) != NULL)
+			text = canon;
+		free(why);
+	}
+	buf = auth_malloc(n + 1 + tlen);
+	memcpy(buf, scope, n);
+	buf[n] = '\0';
+	memcpy(buf + n + 1, text, tlen);
+	verifier_digest(j->vf, "SHA256", buf, n + 1 + tlen, j->v->replay_key);
 	free(buf);
+	free(canon);
 	j->v->has_replay_key = 1;
 	j->v->replay_window = j->r->replay_window;
 }

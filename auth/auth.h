@@ -116,6 +116,10 @@ void		 auth_policy_key_info(const struct auth_policy *, size_t i,
 size_t		 auth_policy_rule_count(const struct auth_policy *);
 /* Name of rule i. Borrowed. */
 const char	*auth_policy_rule_name(const struct auth_policy *, size_t i);
+/* Whether subject matches the NATS pattern (`*` one token, `>` the rest). */
+int		 auth_subject_match(const char *pattern, const char *subject);
+/* Whether pattern is a valid subject (wildcards allowed when wildcards). */
+int		 auth_subject_valid(const char *pattern, int wildcards);
 /* Index of the first rule matching subject, or -1. */
 int		 auth_policy_match(const struct auth_policy *, const char *subject);
 
@@ -168,6 +172,13 @@ void		 auth_verifier_free(struct auth_verifier *);
 struct auth_verdict *auth_verify(struct auth_verifier *, const struct auth_msg *msg,
 		     time_t now);
 void		 auth_verdict_free(struct auth_verdict *);
+/*
+ * A failing verdict (malformed_message) for input that is not a message
+ * at all, such as a capture line that does not parse: check names the
+ * step ("input") and detail says why.  Copies its arguments.
+ */
+struct auth_verdict *auth_verdict_rejected(const char *subject, const char *check,
+		     const char *detail);
 
 int		 auth_verdict_pass(const struct auth_verdict *);
 enum auth_reason auth_verdict_reason(const struct auth_verdict *);
@@ -185,6 +196,29 @@ size_t		 auth_verdict_check_count(const struct auth_verdict *);
 const struct auth_check *auth_verdict_check(const struct auth_verdict *, size_t i);
 size_t		 auth_verdict_warning_count(const struct auth_verdict *);
 const char	*auth_verdict_warning(const struct auth_verdict *, size_t i);
+
+/* Registered claims of a verdict's token, for the trail.  Borrowed strings,
+   NULL when absent; aud is the claim's JSON text (a string or an array). */
+struct auth_facts {
+	const char	*iss;
+	const char	*sub;
+	const char	*aud;
+	const char	*scope;
+	const char	*jti;
+	int		 has_exp, has_iat;
+	double		 exp, iat;
+};
+
+void		 auth_verdict_facts(const struct auth_verdict *, struct auth_facts *);
+/* The decoded header and claims JSON text (borrowed), NULL when not decoded. */
+const char	*auth_verdict_header_text(const struct auth_verdict *, size_t *len);
+const char	*auth_verdict_claims_text(const struct auth_verdict *, size_t *len);
+/* Append the trace alone (a JSON array) to the growable buffer. */
+int		 auth_verdict_checks_json(const struct auth_verdict *, char **buf,
+		     size_t *len, size_t *cap);
+/* Append the warnings (a JSON array, maybe empty) to the growable buffer. */
+int		 auth_verdict_warnings_json(const struct auth_verdict *, char **buf,
+		     size_t *len, size_t *cap);
 
 /*
  * Append the verdict's JSON form (DESIGN §2), one line without a newline,
@@ -238,6 +272,8 @@ struct auth_capture {
 	char			*buf;		/* decoded strings */
 	size_t			 cap;
 	unsigned char		*body;		/* decoded body */
+	int64_t			 received_us;	/* "received_at", when has_received */
+	int			 has_received;
 };
 
 /*
@@ -249,6 +285,20 @@ int		 auth_capture_parse(struct auth_capture *c, const char *line, size_t len,
 void		 auth_capture_release(struct auth_capture *c);
 
 /* ---- encoding helpers shared with the CLI ------------------------------ */
+
+/* Parse RFC 3339 ("2026-11-24T01:02:03.123456789+01:00") into seconds. */
+int		 auth_parse_rfc3339(const char *s, double *out);
+/*
+ * Whether JSON text holds characters unsafe to print raw on one line: line
+ * breaks, DEL, C1 controls (U+0080-U+009F, which terminals may obey) or
+ * U+2028/U+2029.  auth_json_safe() re-encodes valid JSON text compactly
+ * with all of them escaped; it returns an allocated string, or NULL when
+ * the text is not JSON.
+ */
+int		 auth_json_unsafe(const char *text, size_t len);
+char		*auth_json_safe(const char *text, size_t len);
+/* SHA-256 of in[0..n) into out[32]. */
+void		 auth_sha256(const void *in, size_t n, unsigned char out[32]);
 
 /* Strict base64url (no padding) decode; NULL on bad input. *out_len set. */
 unsigned char	*auth_b64url_decode(const char *in, size_t in_len, size_t *out_len);

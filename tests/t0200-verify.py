@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import socket
+import subprocess
 import sys
 import time
 
@@ -650,6 +651,149 @@ def verdict_json_is_one_line_and_escaped(env):
     raw = p.read()
     p.close()
     check("\x1b" not in raw and raw.count("\n") == 1, "no raw ESC, a single line")
+
+
+# ---- found in review: each of these let an event pass, or broke a verdict ----
+
+def hs_rule(env, **over):
+    rule = {"name": "r", "subjects": ["rv.>"], "token": {"header": "Authorization",
+            "scheme": "Bearer"}, "keys": ["hs"], "require": []}
+    rule.update(over)
+    return env.policy({"keys": {"hs": {"secret_file": "hs.secret"}}, "rules": [rule]})
+
+
+def hs_line(env, claims, body, subject="rv.a"):
+    from zt import batch_line
+    tok = hs_token(env.secrets["hs"], dict(claims, exp=int(time.time()) + 600))
+    return batch_line(subject, body, {"Authorization": "Bearer " + tok})
+
+
+@case
+def replay_key_is_canonical(env):
+    """review: a replayed event id respelled (42, 42.0, 4.2e1, reordered object) is a replay"""
+    pol = hs_rule(env, bind=[{"claim": "event_id", "equals": "/eventID"}],
+                  replay={"field": "/eventID", "window_s": 3600})
+    lines = [hs_line(env, {"event_id": 42}, b'{"eventID":%s}' % sp)
+             for sp in (b"42", b"42.0", b"4.2e1", b"420e-1")]
+    lines += [hs_line(env, {"event_id": {"a": 1, "b": 2}}, b'{"eventID":%s}' % sp)
+              for sp in (b'{"a":1,"b":2}', b'{"b":2,"a":1}', b'{"a":1, "b":2}')]
+    rc, out, err = env.batch(pol, lines)
+    eq([v["reason"] for v in out], ["ok", "replay", "replay", "replay", "ok", "replay", "replay"],
+       "reasons")
+
+
+@case
+def replay_field_missing_fails_closed(env):
+    """review: an event without its replay field fails instead of skipping replay detection"""
+    pol = hs_rule(env, replay={"field": "/eventID", "window_s": 3600})
+    rc, out, err = env.batch(pol, [hs_line(env, {}, b'{"other":1}')] * 2)
+    eq([(v["reason"], [c["check"] for c in v["checks"] if c["ok"] is False])
+        for v in out], [("missing_claim", ["claims"])] * 2, "reasons")
+
+
+@case
+def replay_key_is_the_whole_value(env):
+    """review: long replay values differing after 160 bytes are not false replays"""
+    pol = hs_rule(env, replay={"claim": "evt", "window_s": 3600})
+    lines = [hs_line(env, {"evt": {"source": "s" * 170, "seq": i}}, b"{}") for i in range(3)]
+    eq([v["reason"] for v in env.batch(pol, lines)[1]], ["ok"] * 3, "reasons")
+
+
+@case
+def replay_caught_across_rules(env):
+    """review: the same token (issuer and jti) replayed to a subject of another rule is caught"""
+    rule = {"token": {"header": "Authorization", "scheme": "Bearer"}, "keys": ["hs"],
+            "require": [], "replay": {"claim": "jti", "window_s": 3600}}
+    pol = env.policy({"keys": {"hs": {"secret_file": "hs.secret"}},
+                      "rules": [dict(rule, name="a", subjects=["a.>"]),
+                                dict(rule, name="b", subjects=["b.>"])]})
+    lines = [hs_line(env, {"iss": "x", "jti": "once"}, b"{}", subject=s) for s in ("a.1", "b.1")]
+    eq([v["reason"] for v in env.batch(pol, lines)[1]], ["ok", "replay"], "reasons")
+
+
+@case
+def jcs_refuses_inexact_integers(env):
+    """review: with canon jcs, an integer beyond 2^53 cannot be swapped for its neighbour"""
+    signed = b'{"amount":9007199254740992,"to":"alice"}'
+    tok = env.mint("RS256", "rsa", {"event_payload_hash": hashlib.sha256(signed).hexdigest()})
+    expect(env.verify(env.pol, "pjcs.x", payments_body(tok, signed)), "pass", "ok")
+    for forged in (b'{"amount":9007199254740993,"to":"alice"}',
+                   b'{"amount":9007199254740992.4,"to":"alice"}'):
+        expect(env.verify(env.pol, "pjcs.x", payments_body(tok, forged)), "fail",
+               "payload_hash_mismatch", "payload_hash")
+
+
+@case
+def verdict_escapes_terminal_controls(env):
+    """review: DEL, C1 controls (CSI, OSC) and U+2028 never reach the output raw"""
+    claims = {"sub": "a\u007fb\u009b2Jc\u009d0;x\u2028y", "n": "\u0085"}
+    tok = hs_token(env.secrets["hs"], dict(claims, exp=int(time.time()) + 600),
+                   header={"alg": "HS256", "kid": "k\u009bz"})
+    body = '{"eventID":"e\u009b\u2029"}'.encode()
+    pol = hs_rule(env, event_id="/eventID")
+    p = subprocess.run([os.environ.get("ZTWATCH", "./ztwatch"), "-p", pol, "verify",
+                        "--subject", "rv.a", "-H", "Authorization: Bearer " + tok],
+                       input=body, capture_output=True)
+    raw = p.stdout
+    for bad in (b"\x7f", b"\xc2\x9b", b"\xc2\x9d", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9"):
+        check(bad not in raw, "raw %r in the verdict" % bad)
+    eq(len(raw.decode().splitlines()), 1, "one line")
+    v = json.loads(raw)
+    eq(v["claims"]["sub"], claims["sub"], "value survives, escaped")
+    eq(v["kid"], "k\u009bz", "kid survives")
+
+
+@case
+def seed_warning_names_unauthenticated_fields(env):
+    """review: the seed's id and expires_at are named as covered by no MAC"""
+    msg = seed_event(env.secrets["seedjwt"], env.secrets["seedevt"], {"a": 1})
+    v = expect(env.verify(env.pol, "events", msg), "pass", "ok")
+    w = " ".join(v["warnings"])
+    check("expires_at" in w and "id" in w, w)
+
+
+@case
+def huge_times_are_sane(env):
+    """review: exp/nbf of 1e300 give sane details, no undefined casts"""
+    pol = hs_rule(env)
+    for claims, want in (({"exp": 1e300}, "ok"), ({"nbf": 1e300, "exp": 1e300}, "not_yet_valid"),
+                         ({"exp": -1e300}, "expired")):
+        tok = hs_token(env.secrets["hs"], claims)
+        rc, v, err = env.verify(pol, "rv.a", b"{}", {"Authorization": "Bearer " + tok})
+        eq(v["reason"], want, "reason for %r" % claims)
+        check("9223372036854775808" not in json.dumps(v), "no overflowed cast in details")
+
+
+@case
+def failing_check_always_in_trace(env):
+    """review: with 20 bindings, the failing one still appears in the trace"""
+    binds = [{"claim": "c%d" % i, "equals": "/f%d" % i} for i in range(20)]
+    pol = hs_rule(env, bind=binds)
+    claims = {"c%d" % i: i for i in range(20)}
+    body = json.dumps(dict({"f%d" % i: i for i in range(19)}, f19=99)).encode()
+    tok = hs_token(env.secrets["hs"], dict(claims, exp=int(time.time()) + 600))
+    rc, v, err = env.verify(pol, "rv.a", body, {"Authorization": "Bearer " + tok})
+    eq(v["reason"], "event_id_mismatch", "reason")
+    check(any(c["ok"] is False and c["check"] == "event_id" for c in v["checks"]),
+          "failing check present")
+
+
+@case
+def every_fitting_key_is_tried(env):
+    """review: a rule's 17th key is tried; more than 64 keys is a policy error"""
+    keys = {"k%d" % i: {"secret": "secret-number-%02d-of-the-keyring-xyz" % i} for i in range(17)}
+    pol = env.policy({"keys": keys, "rules": [{"name": "r", "subjects": ["rv.>"],
+                      "token": {"header": "Authorization", "scheme": "Bearer"},
+                      "keys": sorted(keys), "require": []}]})
+    tok = hs_token(b"secret-number-16-of-the-keyring-xyz", {"sub": "x"})
+    expect(env.verify(pol, "rv.a", b"{}", {"Authorization": "Bearer " + tok}), "pass", "ok")
+    keys = {"k%d" % i: {"secret": "s-%d-long-enough-secret-value" % i} for i in range(65)}
+    pol = env.policy({"keys": keys, "rules": [{"name": "r", "subjects": ["rv.>"],
+                      "token": {"header": "Authorization", "scheme": "Bearer"},
+                      "keys": sorted(keys)}]})
+    p = subprocess.run([os.environ.get("ZTWATCH", "./ztwatch"), "-p", pol, "policy"],
+                       capture_output=True, text=True)
+    check(p.returncode == 2 and "at most 64 keys" in p.stderr, p.stderr)
 
 
 if __name__ == "__main__":

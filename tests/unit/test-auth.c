@@ -200,7 +200,7 @@ test_replay_window(void)
 	auth_replay_free(rp);
 }
 
-/* Memory is bounded: past capacity the oldest keys go, and are counted. */
+/* Memory is bounded: past capacity the keys closest to expiry go, counted. */
 static void
 test_replay_bounded(void)
 {
@@ -209,14 +209,45 @@ test_replay_bounded(void)
 	int			 all_replays = 1;
 
 	for (k = 0; k < 5000; k++)
-		CHECK(replay_pass(rp, k, 3600, 100));
+		CHECK(replay_pass(rp, k, 3600, 100 + k / 10));
 	CHECK(auth_replay_evictions(rp) == 4000);
-	/* The newest 1000 are still remembered, in a table that survived
-	   thousands of backward-shift deletions. */
+	/* The newest 1000 (latest expiries) are still remembered, in a table
+	   that survived thousands of backward-shift deletions. */
 	for (k = 4000; k < 5000; k++)
-		all_replays &= !replay_pass(rp, k, 3600, 101);
+		all_replays &= !replay_pass(rp, k, 3600, 600);
 	CHECK(all_replays);
-	CHECK(replay_pass(rp, 10, 3600, 101));		/* forgotten early */
+	CHECK(replay_pass(rp, 10, 3600, 600));		/* forgotten early */
+	auth_replay_free(rp);
+}
+
+/* Short-window keys cannot flush a long-window key out of a full cache. */
+static void
+test_replay_mixed_windows(void)
+{
+	struct auth_replay	*rp = auth_replay_new(4);
+
+	CHECK(replay_pass(rp, 1, 1000, 100));		/* long window */
+	CHECK(replay_pass(rp, 2, 1, 100));
+	CHECK(replay_pass(rp, 3, 1, 100));
+	CHECK(replay_pass(rp, 4, 1, 100));
+	CHECK(replay_pass(rp, 5, 1, 110));		/* cache full: expired ones go */
+	CHECK(replay_pass(rp, 6, 1, 110));
+	CHECK(replay_pass(rp, 7, 1, 110));
+	CHECK(replay_pass(rp, 8, 1, 110));
+	CHECK(!replay_pass(rp, 1, 1000, 111));		/* still caught */
+	auth_replay_free(rp);
+}
+
+/* Extreme clocks: no false replay before the epoch, no overflow at the end. */
+static void
+test_replay_extreme_times(void)
+{
+	struct auth_replay	*rp = auth_replay_new(8);
+
+	CHECK(replay_pass(rp, 1, 60, -1));
+	CHECK(!replay_pass(rp, 1, 60, 0));
+	CHECK(replay_pass(rp, 2, 600, (time_t)(INT64_MAX - 100)));	/* clamped expiry */
+	CHECK(!replay_pass(rp, 2, 600, (time_t)(INT64_MAX - 50)));
 	auth_replay_free(rp);
 }
 
@@ -244,6 +275,8 @@ main(void)
 	UNIT_RUN(test_json_depth);
 	UNIT_RUN(test_replay_window);
 	UNIT_RUN(test_replay_bounded);
+	UNIT_RUN(test_replay_mixed_windows);
+	UNIT_RUN(test_replay_extreme_times);
 	UNIT_RUN(test_replay_skips_failures);
 	UNIT_DONE();
 }
