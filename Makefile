@@ -8,15 +8,15 @@
 # Dependencies come from Debian packages (scripts/setup-deps.sh installs them).
 
 PKGS      := libnats jansson libjwt sqlite3 libcrypto ncursesw libcurl
-PKG_CFLAGS := $(shell pkg-config --cflags jansson libcrypto 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs jansson libcrypto 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags jansson libcrypto sqlite3 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs jansson libcrypto sqlite3 2>/dev/null)
 JWT_LIBS   := $(shell pkg-config --libs libjwt 2>/dev/null)
 
 CC       ?= cc
 WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes \
             -Wstrict-prototypes -Wwrite-strings -Wvla -Wno-unused-parameter
 CSTD     := -std=c11 -D_GNU_SOURCE
-INCS     := -I. -Iauth
+INCS     := -I. -Iauth -Istore
 
 REL_CFLAGS  := $(CSTD) -O2 -g $(WARN) $(INCS) $(PKG_CFLAGS)
 TEST_CFLAGS := $(CSTD) -O1 -g -Werror $(WARN) $(INCS) $(PKG_CFLAGS) \
@@ -25,8 +25,9 @@ TEST_CFLAGS := $(CSTD) -O1 -g -Werror $(WARN) $(INCS) $(PKG_CFLAGS) \
 TEST_LDFLAGS := -fsanitize=address,undefined
 
 AUTH_SRCS := $(sort $(wildcard auth/*.c))
+STORE_SRCS := $(sort $(wildcard store/*.c))
 CLI_SRCS  := $(sort $(wildcard cli/*.c))
-SRCS      := $(AUTH_SRCS) $(CLI_SRCS)
+SRCS      := $(AUTH_SRCS) $(STORE_SRCS) $(CLI_SRCS)
 LIBS      := $(PKG_LIBS) -lpthread
 
 REL_OBJS  := $(SRCS:%.c=build/rel/%.o)
@@ -47,11 +48,11 @@ deps:
 ztwatch: $(REL_OBJS)
 	$(CC) -o $@ $(REL_OBJS) $(LIBS)
 
-build/rel/%.o: %.c $(wildcard auth/*.h cli/*.h)
+build/rel/%.o: %.c $(wildcard auth/*.h store/*.h cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -c -o $@ $<
 
-build/test/%.o: %.c $(wildcard auth/*.h cli/*.h)
+build/test/%.o: %.c $(wildcard auth/*.h store/*.h cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -c -o $@ $<
 

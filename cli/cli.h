@@ -5,9 +5,12 @@
 #define CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "auth.h"
+
+#define ZTWATCH_VERSION "0.1.0"
 
 /* Exit codes of every command. */
 #define CLI_EXIT_OK	0
@@ -29,7 +32,20 @@ struct cli_command {
 	const char	*summary;
 };
 
+struct store;
+
 int	cmd_verify(struct cli_globals *, int, char **);
+int	cmd_import(struct cli_globals *, int, char **);
+int	cmd_export(struct cli_globals *, int, char **);
+int	cmd_audit(struct cli_globals *, int, char **);
+
+/*
+ * Judge every line of a capture file (verify --batch format) on jobs
+ * threads (0: every CPU); print verdicts, or record them in st.
+ * Returns an exit code.
+ */
+int	cli_batch_run(struct auth_policy *, const char *file, int jobs, int fixed_now,
+	    time_t now, struct store *st);
 int	cmd_policy(struct cli_globals *, int, char **);
 int	cmd_keys(struct cli_globals *, int, char **);
 
@@ -39,6 +55,9 @@ void	cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct auth_policy *cli_load_policy(const struct cli_globals *);
 /* Parse "RFC 3339" or "@EPOCH" or plain epoch seconds; -1 if neither. */
 int	cli_parse_time(const char *s, time_t *out);
+/* Same, plus relative times ("-30s", "-15m", "-2h", "-7d", "now"), to
+   microseconds since the epoch. */
+int	cli_parse_when(const char *s, int64_t *us);
 /* Number of CPUs to use. */
 int	cli_ncpu(void);
 

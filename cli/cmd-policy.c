@@ -43,6 +43,49 @@ cli_parse_time(const char *s, time_t *out)
 	return -1;
 }
 
+/* Parse a time for filters: absolute, or relative to now ("-2h"). */
+int
+cli_parse_when(const char *s, int64_t *us)
+{
+	struct timespec	 ts;
+	char		*end;
+	long long	 n;
+	time_t		 t;
+	int64_t		 unit;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (strcmp(s, "now") == 0) {
+		*us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+		return 0;
+	}
+	if (s[0] == '-' && isdigit((unsigned char)s[1])) {
+		n = strtoll(s + 1, &end, 10);
+		switch (*end) {
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
+		default: return -1;
+		}
+		if (end[1] != '\0' || n > 100LL * 365 * 86400)
+			return -1;
+		*us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - n * unit * 1000000;
+		return 0;
+	}
+	if (cli_parse_time(s, &t) != 0)
+		return -1;
+	*us = (int64_t)t * 1000000;
+	/* Keep an RFC 3339 fraction: "…:03.250Z" is 250 ms after the second. */
+	if ((end = strchr(s, '.')) != NULL && isdigit((unsigned char)end[1])) {
+		int64_t	frac = 0, scale = 100000;
+
+		for (end++; isdigit((unsigned char)*end) && scale > 0; end++, scale /= 10)
+			frac += (*end - '0') * scale;
+		*us += frac;
+	}
+	return 0;
+}
+
 /* Print the keyring. */
 static void
 policy_print_keys(const struct auth_policy *p)

@@ -20,6 +20,7 @@
 #include <sys/time.h>
 
 #include "cli.h"
+#include "store.h"
 
 #define VERIFY_BLOCK		2048
 #define VERIFY_MAX_STDIN	(256u << 20)
@@ -221,8 +222,7 @@ struct batch_item {
 	unsigned long		 lineno;
 	struct auth_verdict	*v;
 	struct auth_capture	 capture;	/* the decoded line */
-	const char		*error;		/* input line error, static text */
-	char			*subject;	/* for an input error line */
+	int			 rejected;	/* the line is not a message */
 	char			*out;
 	size_t			 out_len, out_cap;
 };
@@ -242,48 +242,31 @@ struct batch {
 	struct auth_verifier	**vfs;
 };
 
-/* Decode and judge one line. */
+/* Decode and judge one line; a line that is not a message gets a verdict too. */
 static void
 batch_judge(struct batch *b, struct auth_verifier *vf, struct batch_item *it)
 {
-	it->error = NULL;
-	if (auth_capture_parse(&it->capture, it->line, it->len, &it->error) != 0) {
-		if (it->capture.msg.subject != NULL)
-			it->subject = strdup(it->capture.msg.subject);
+	char		detail[160];
+	const char	*error = NULL;
+
+	if (auth_capture_parse(&it->capture, it->line, it->len, &error) != 0) {
+		snprintf(detail, sizeof detail, "line %lu: %s", it->lineno, error);
+		it->v = auth_verdict_rejected(it->capture.msg.subject, "input", detail);
+		it->rejected = 1;
 		return;
 	}
+	it->rejected = 0;
 	it->v = auth_verify(vf, &it->capture.msg, b->o->fixed_now ? b->o->now : time(NULL));
 }
 
-/* Format one item's output line. */
+/* Format one item's output line, then free its verdict (in parallel). */
 static void
 batch_format(struct batch_item *it)
 {
-	json_t	*js;
-	char	*esc;
-
 	it->out_len = 0;
-	if (it->v != NULL) {
-		auth_verdict_json(it->v, &it->out, &it->out_len, &it->out_cap);
-		auth_verdict_free(it->v);	/* here, in parallel, not in the writer */
-		it->v = NULL;
-		return;
-	}
-	/* An input error: a failing verdict that says which line and why. */
-	js = json_string(it->subject ? it->subject : "");
-	esc = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
-	json_decref(js);
-	free(it->out);
-	it->out_cap = 0;
-	if (asprintf(&it->out, "{\"verdict\":\"fail\",\"reason\":\"malformed_message\","
-	    "\"subject\":%s,\"rule\":null,\"alg\":null,\"kid\":null,\"event_id\":null,"
-	    "\"header\":null,\"claims\":null,\"checks\":[{\"check\":\"input\",\"ok\":false,"
-	    "\"detail\":\"line %lu: %s\"}]}", it->subject && esc ? esc : "null", it->lineno,
-	    it->error) < 0)
-		it->out = NULL;
-	else
-		it->out_len = strlen(it->out);
-	free(esc);
+	auth_verdict_json(it->v, &it->out, &it->out_len, &it->out_cap);
+	auth_verdict_free(it->v);
+	it->v = NULL;
 }
 
 /* Work through the block in the current phase. */
@@ -367,8 +350,6 @@ batch_read(struct batch *b, FILE *f, unsigned long *lineno)
 		it->len = (size_t)r;
 		it->lineno = *lineno;
 		it->v = NULL;
-		free(it->subject);
-		it->subject = NULL;
 		n++;
 	}
 	return ferror(f) ? (size_t)-1 : n;
@@ -390,10 +371,6 @@ batch_replay(struct batch *b, struct auth_replay *rp, struct batch_counts *c)
 		struct batch_item	*it = &b->items[i];
 
 		c->total++;
-		if (it->v == NULL) {
-			c->reasons[AUTH_MALFORMED_MESSAGE]++;
-			continue;
-		}
 		auth_replay_check(rp, it->v, b->o->fixed_now ? b->o->now : time(NULL));
 		if (auth_verdict_pass(it->v))
 			c->pass++;
@@ -416,6 +393,40 @@ batch_write(struct batch *b)
 		}
 	}
 	return ferror(stdout) ? -1 : 0;
+}
+
+/* Record the block's events in input order, then free their verdicts. */
+static int
+batch_record(struct batch *b, struct store *st, char **cause)
+{
+	struct store_origin	 o;
+	struct auth_msg		 raw;
+	struct timespec		 ts;
+	size_t			 i;
+	int			 rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	memset(&o, 0, sizeof o);
+	for (i = 0; i < b->n; i++) {
+		struct batch_item	*it = &b->items[i];
+		const struct auth_msg	*msg = &it->capture.msg;
+
+		if (it->rejected) {
+			/* Not a message: keep the line itself, so nothing is lost. */
+			memset(&raw, 0, sizeof raw);
+			raw.subject = it->capture.msg.subject ? it->capture.msg.subject : "";
+			raw.body = (const unsigned char *)it->line;
+			raw.body_len = it->len;
+			msg = &raw;
+		}
+		o.received_us = !it->rejected && it->capture.has_received ?
+		    it->capture.received_us : (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+		if (rc == 0 && store_append_event(st, msg, it->v, &o, NULL, cause) != 0)
+			rc = -1;
+		auth_verdict_free(it->v);
+		it->v = NULL;
+	}
+	return rc;
 }
 
 /* CPU seconds used by the process so far. */
@@ -441,13 +452,14 @@ batch_wall_seconds(void)
 
 /* Print the summary line with rates. */
 static void
-batch_summary(const struct batch_counts *c, double wall, double cpu, int jobs)
+batch_summary(const struct batch_counts *c, const char *verb, double wall, double cpu,
+    int jobs)
 {
 	int	r, first = 1;
 
-	fprintf(stderr, "ztwatch: verified %llu events in %.3f s with %d threads: "
+	fprintf(stderr, "ztwatch: %s %llu events in %.3f s with %d threads: "
 	    "%.0f/s, %.0f per CPU-second; %llu pass, %llu fail",
-	    c->total, wall, jobs, wall > 0 ? (double)c->total / wall : 0.0,
+	    verb, c->total, wall, jobs, wall > 0 ? (double)c->total / wall : 0.0,
 	    cpu > 0 ? (double)c->total / cpu : 0.0, c->pass, c->total - c->pass);
 	for (r = 1; r < AUTH_REASON_COUNT; r++) {
 		if (c->reasons[r] == 0)
@@ -474,10 +486,16 @@ batch_start(struct batch *b, pthread_t *tids, void *(*args)[2], int jobs)
 	return i;
 }
 
-/* Judge a whole batch file. */
-static int
-verify_batch(struct auth_policy *p, struct verify_opts *o)
+/*
+ * Judge a whole capture file: print the verdicts, or, with st, record
+ * them in the trail (import).  Shared by verify --batch and import.
+ */
+int
+cli_batch_run(struct auth_policy *p, const char *file, int jobs_opt, int fixed_now,
+    time_t now, struct store *st)
 {
+	struct verify_opts	 opts, *o = &opts;
+	char			*cause = NULL;
 	struct batch		*b = calloc(1, sizeof *b);
 	struct batch_counts	 c;
 	struct auth_replay	*rp;
@@ -486,8 +504,15 @@ verify_batch(struct auth_policy *p, struct verify_opts *o)
 	FILE			*f;
 	unsigned long		 lineno = 0;
 	double			 wall0 = batch_wall_seconds(), cpu0 = batch_cpu_seconds();
-	int			 jobs = o->jobs ? o->jobs : cli_ncpu(), i, rc = CLI_EXIT_OK;
+	int			 jobs, i, rc = CLI_EXIT_OK;
+	unsigned		 pending;
 
+	memset(o, 0, sizeof *o);
+	o->batch = file;
+	o->jobs = jobs_opt;
+	o->fixed_now = fixed_now;
+	o->now = now;
+	jobs = o->jobs ? o->jobs : cli_ncpu();
 	if (b == NULL)
 		return CLI_EXIT_USAGE;
 	/* Each block allocates and frees the same few megabytes: keep them
@@ -497,7 +522,8 @@ verify_batch(struct auth_policy *p, struct verify_opts *o)
 	if (strcmp(o->batch, "-") == 0)
 		f = stdin;
 	else if ((f = fopen(o->batch, "r")) == NULL) {
-		cli_error("verify: cannot open '%s': %s", o->batch, strerror(errno));
+		cli_error("%s: cannot open '%s': %s", st ? "import" : "verify", o->batch,
+		    strerror(errno));
 		free(b);
 		return CLI_EXIT_USAGE;
 	}
@@ -521,6 +547,16 @@ verify_batch(struct auth_policy *p, struct verify_opts *o)
 	while ((b->n = batch_read(b, f, &lineno)) > 0 && b->n != (size_t)-1) {
 		batch_phase(b, jobs, 1);
 		batch_replay(b, rp, &c);
+		if (st != NULL) {
+			if (batch_record(b, st, &cause) != 0) {
+				cli_error("import: %s; events from line %lu on are not recorded",
+				    cause, b->items[0].lineno);
+				free(cause);
+				rc = CLI_EXIT_FAIL;
+				break;
+			}
+			continue;
+		}
 		batch_phase(b, jobs, 2);
 		if (batch_write(b) != 0) {
 			cli_error("verify: cannot write the verdicts: %s", strerror(errno));
@@ -529,29 +565,40 @@ verify_batch(struct auth_policy *p, struct verify_opts *o)
 		}
 	}
 	if (b->n == (size_t)-1) {
-		cli_error("verify: cannot read '%s': %s", o->batch, strerror(errno));
+		cli_error("%s: cannot read '%s': %s", st ? "import" : "verify", o->batch,
+		    strerror(errno));
 		rc = CLI_EXIT_USAGE;
 	}
 	fflush(stdout);
 	batch_phase(b, jobs, 3);
 	for (i = 1; i < jobs; i++)
 		pthread_join(tids[i], NULL);
-	batch_summary(&c, batch_wall_seconds() - wall0, batch_cpu_seconds() - cpu0, jobs);
+	pending = st != NULL ? store_pending(st) : 0;
+	if (st != NULL && rc == CLI_EXIT_OK && store_commit(st, &cause) != 0) {
+		cli_error("import: %s; the last %u events are not recorded", cause, pending);
+		free(cause);
+		rc = CLI_EXIT_FAIL;
+	}
+	/* After a failure the one line said what happened; no summary to confuse. */
+	if (rc == CLI_EXIT_OK || st == NULL)
+		batch_summary(&c, st ? "recorded" : "verified", batch_wall_seconds() - wall0,
+		    batch_cpu_seconds() - cpu0, jobs);
 	if (auth_replay_evictions(rp) > 0)
 		cli_error("verify: replay cache full: %llu keys forgotten early",
 		    (unsigned long long)auth_replay_evictions(rp));
-	if (rc == CLI_EXIT_OK && c.pass != c.total)
+	if (rc == CLI_EXIT_OK && c.pass != c.total && st == NULL)
 		rc = CLI_EXIT_FAIL;
 
 	auth_replay_free(rp);
 	for (i = 0; i < VERIFY_BLOCK; i++) {
 		free(b->items[i].line);
 		free(b->items[i].out);
-		free(b->items[i].subject);
 		auth_capture_release(&b->items[i].capture);
 	}
 	for (i = 0; i < (o->jobs ? o->jobs : cli_ncpu()); i++)
 		auth_verifier_free(b->vfs[i]);
+	for (i = 0; i < VERIFY_BLOCK; i++)
+		auth_verdict_free(b->items[i].v);
 	free(b->vfs);
 	free(tids);
 	free(args);
@@ -577,7 +624,8 @@ cmd_verify(struct cli_globals *g, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if ((p = cli_load_policy(g)) == NULL)
 		return CLI_EXIT_USAGE;
-	rc = o.batch != NULL ? verify_batch(p, &o) : verify_one(p, &o);
+	rc = o.batch != NULL ? cli_batch_run(p, o.batch, o.jobs, o.fixed_now, o.now, NULL) :
+	    verify_one(p, &o);
 	auth_policy_free(p);
 	return rc;
 }

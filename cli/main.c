@@ -10,13 +10,17 @@
 
 #include "cli.h"
 
-#define ZTWATCH_VERSION "0.1.0"
-
 static const struct cli_command cli_commands[] = {
 	{ "verify", cmd_verify,
 	    "verify [--subject S] [-H 'K: V']... [--now T] [FILE|-]\n"
 	    "  verify --batch FILE.jsonl [--jobs N] [--now T]",
 	    "judge one message (or a batch) and print the verdict JSON" },
+	{ "import", cmd_import, "import [--now T] FILE.jsonl",
+	    "verify a capture and record it in the audit trail" },
+	{ "export", cmd_export, "export --format jsonl|csv [filters] [-o FILE]",
+	    "export trail rows as JSON lines or CSV" },
+	{ "audit", cmd_audit, "audit verify",
+	    "verify the trail's hash chain" },
 	{ "policy", cmd_policy, "policy",
 	    "check the policy file and list its rules and keys" },
 	{ "keys", cmd_keys, "keys",

@@ -269,3 +269,79 @@ def expect(result, verdict, reason, check_name=None):
         failing = [c["check"] for c in v["checks"] if c["ok"] is False]
         eq(failing[:1], [check_name], "failing check")
     return v
+
+
+# ---- the audit trail (import, export, audit verify) -------------------------
+
+def zt(args, input=None, timeout=120, extra_env=None):
+    """Run ztwatch with args; returns (rc, stdout bytes, stderr text).
+
+    A sanitizer report on stderr is a failure of its own."""
+    envv = None
+    if extra_env:
+        envv = dict(os.environ)
+        envv.update(extra_env)
+    p = subprocess.run([ZTWATCH] + list(args), input=input, capture_output=True,
+                       timeout=timeout, env=envv)
+    err = p.stderr.decode(errors="replace")
+    if "Sanitizer" in err or "runtime error" in err:
+        raise Failure("sanitizer report:\n" + sanitizer_summary(err))
+    return p.returncode, p.stdout, err
+
+
+def rfc3339_us(text):
+    """An RFC 3339 time (any fraction, Z or an offset) as microseconds since the epoch."""
+    import calendar
+    import re
+    m = re.match(r"^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(\.\d+)?([Zz]|[+-]\d\d:\d\d)$",
+                 text or "")
+    if not m:
+        raise Failure("not an RFC 3339 time: %r" % (text,))
+    y, mo, d, h, mi, s = (int(x) for x in m.groups()[:6])
+    secs = calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0))
+    frac = m.group(7)
+    us = int((frac[1:] + "000000")[:6]) if frac else 0
+    off = m.group(8)
+    if off not in ("Z", "z"):
+        sign = 1 if off[0] == "+" else -1
+        secs -= sign * (int(off[1:3]) * 3600 + int(off[4:6]) * 60)
+    return secs * 1000000 + us
+
+
+def us_rfc3339(us, offset_minutes=0, digits=6):
+    """Microseconds since the epoch as RFC 3339 (digits of fraction, 0 for none)."""
+    secs, frac = divmod(us, 1000000)
+    lt = time.gmtime(secs + offset_minutes * 60)
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", lt)
+    if digits:
+        text += "." + ("%06d" % frac)[:digits]
+    if offset_minutes == 0:
+        return text + "Z"
+    sign = "+" if offset_minutes > 0 else "-"
+    off = abs(offset_minutes)
+    return text + "%s%02d:%02d" % (sign, off // 60, off % 60)
+
+
+def nats_match(pattern, subject):
+    """NATS subject matching: '*' is one token, '>' the rest (one or more)."""
+    p, s = pattern.split("."), subject.split(".")
+    for i, tok in enumerate(p):
+        if tok == ">":
+            return len(s) > i
+        if i >= len(s) or (tok != "*" and tok != s[i]):
+            return False
+    return len(p) == len(s)
+
+
+def read_csv_rows(data):
+    """An export in CSV (bytes) as a list of dicts, through Python's csv module."""
+    import csv
+    import io
+    text = data.decode("utf-8")
+    rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    check(rows, "CSV has a header row")
+    head = rows[0]
+    eq(len(set(head)), len(head), "CSV column names are unique")
+    for i, r in enumerate(rows[1:]):
+        eq(len(r), len(head), "CSV record %d field count" % (i + 1))
+    return head, [dict(zip(head, r)) for r in rows[1:]]

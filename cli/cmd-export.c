@@ -1,0 +1,495 @@
+/*
+ * cli/cmd-export.c -- `ztwatch export`: trail rows as JSON lines or CSV.
+ *
+ * Rows stream from one cursor to the output in constant memory.  JSON
+ * lines carry every column under its stable name (README, "The audit
+ * trail"); CSV follows RFC 4180 with the same names as columns.  Bodies go
+ * out as text when they are UTF-8 without NUL bytes, else as base64, so
+ * any body survives the round trip.  With -o, the file appears whole or
+ * not at all: rows go to FILE.partial, renamed at the end.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "store.h"
+
+/* Column names, in output order (CSV header; JSON member names). */
+static const char *const export_columns[] = {
+	"kind", "id", "received_at", "session", "subject", "stream", "stream_seq", "rule",
+	"verdict", "reason", "alg", "kid", "iss", "sub", "aud", "scope", "jti", "event_id",
+	"exp", "iat", "headers", "body", "body_b64", "token", "checks", "claims", "warnings",
+	"gap_count", "detail", "prev_hash", "hash"
+};
+#define EXPORT_NCOLS (sizeof export_columns / sizeof export_columns[0])
+
+/* Columns holding JSON text, written as JSON values in JSON lines. */
+static int
+export_is_json(const char *name)
+{
+	return strcmp(name, "headers") == 0 || strcmp(name, "checks") == 0 ||
+	    strcmp(name, "claims") == 0 || strcmp(name, "warnings") == 0 ||
+	    strcmp(name, "detail") == 0;
+}
+
+/* One output field: text (or NULL), and whether it is a number or JSON. */
+struct export_field {
+	const char	*text;
+	size_t		 len;
+	int		 raw;		/* JSON value, number, or JSON text */
+	char		 small[72];	/* storage for numbers, times, hashes */
+	char		*owned;		/* storage for base64 */
+};
+
+/* Length of a valid UTF-8 sequence at s (n left), or 0. */
+static size_t
+export_utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t		len, i;
+	unsigned int	cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/* Whether p[0..n) is UTF-8 text (NULs included: JSON escapes them). */
+static int
+export_is_text(const unsigned char *p, size_t n)
+{
+	size_t	i = 0, k;
+
+	while (i < n) {
+		if ((k = export_utf8_seq(p + i, n - i)) == 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+/* Write s[0..n) as a JSON string. */
+static void
+export_json_string(FILE *f, const char *s, size_t n)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i, k;
+
+	fputc('"', f);
+	for (i = 0; i < n; i++) {
+		if (p[i] == '"' || p[i] == '\\') {
+			fputc('\\', f);
+			fputc(p[i], f);
+		} else if (p[i] < 0x20 || p[i] == 0x7f) {
+			fprintf(f, "\\u%04x", p[i]);
+		} else if (p[i] >= 0x80) {
+			if ((k = export_utf8_seq(p + i, n - i)) == 0) {
+				fputs("\\ufffd", f);	/* only a non-UTF-8 subject can get here */
+				continue;
+			}
+			/* C1 controls and U+2028/9, escaped as in verdicts. */
+			if (k == 2 && p[i] == 0xc2 && p[i + 1] <= 0x9f)
+				fprintf(f, "\\u%04x", p[i + 1]);
+			else if (k == 3 && p[i] == 0xe2 && p[i + 1] == 0x80 &&
+			    (p[i + 2] == 0xa8 || p[i + 2] == 0xa9))
+				fputs(p[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", f);
+			else
+				fwrite(p + i, 1, k, f);
+			i += k - 1;
+		} else
+			fputc(p[i], f);
+	}
+	fputc('"', f);
+}
+
+/* Write JSON text as a value, re-encoded when it holds unsafe characters. */
+static void
+export_json_value(FILE *f, const char *text, size_t n)
+{
+	char	*safe;
+
+	if (!auth_json_unsafe(text, n)) {
+		fwrite(text, 1, n, f);
+	} else if ((safe = auth_json_safe(text, n)) != NULL) {
+		fputs(safe, f);
+		free(safe);
+	} else
+		export_json_string(f, text, n);
+}
+
+/* RFC 3339 with microseconds, UTC. */
+static void
+export_time(char *buf, size_t size, int64_t us)
+{
+	time_t		t = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
+	struct tm	tm;
+	size_t		n;
+
+	gmtime_r(&t, &tm);
+	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, size - n, ".%06lldZ", (long long)(us - (int64_t)t * 1000000));
+}
+
+/* A JSON number for a NumericDate: integral values without a fraction. */
+static void
+export_number(char *buf, size_t size, double d)
+{
+	if (d == (double)(long long)d && d > -1e15 && d < 1e15)
+		snprintf(buf, size, "%lld", (long long)d);
+	else
+		snprintf(buf, size, "%.17g", d);
+}
+
+/* Fill field i of row r. */
+static void
+export_field(const struct store_row *r, size_t i, struct export_field *fl)
+{
+	const char	*name = export_columns[i];
+	const char	*s = NULL;
+	int		 k;
+
+	memset(fl, 0, sizeof *fl);
+	if (strcmp(name, "id") == 0 || (strcmp(name, "session") == 0 && r->session) ||
+	    (strcmp(name, "stream_seq") == 0 && r->stream) ||
+	    (strcmp(name, "gap_count") == 0 && strcmp(r->kind, "gap") == 0)) {
+		long long	v = strcmp(name, "id") == 0 ? r->id : strcmp(name, "session") == 0 ?
+			    r->session : strcmp(name, "stream_seq") == 0 ? r->stream_seq :
+			    r->gap_count;
+
+		snprintf(fl->small, sizeof fl->small, "%lld", v);
+		s = fl->small;
+		fl->raw = 1;
+	} else if (strcmp(name, "received_at") == 0) {
+		export_time(fl->small, sizeof fl->small, r->received_us);
+		s = fl->small;
+	} else if ((strcmp(name, "exp") == 0 && r->has_exp) ||
+	    (strcmp(name, "iat") == 0 && r->has_iat)) {
+		export_number(fl->small, sizeof fl->small, name[0] == 'e' ? r->exp : r->iat);
+		s = fl->small;
+		fl->raw = 1;
+	} else if (strcmp(name, "hash") == 0 || strcmp(name, "prev_hash") == 0) {
+		const unsigned char	*h = name[0] == 'h' ? r->hash : r->prev_hash;
+
+		for (k = 0; h != NULL && k < 32; k++)
+			snprintf(fl->small + 2 * k, 3, "%02x", h[k]);
+		s = h != NULL ? fl->small : NULL;
+	} else if (strcmp(name, "body") == 0 || strcmp(name, "body_b64") == 0) {
+		int	text = r->has_body && export_is_text(r->body, r->body_len);
+
+		if (r->has_body && name[4] == '\0' && text) {
+			fl->text = (const char *)r->body;
+			fl->len = r->body_len;
+			return;
+		}
+		if (r->has_body && name[4] != '\0' && !text)
+			s = fl->owned = auth_b64_encode(r->body, r->body_len);
+	} else {
+		const char *const *cols[] = {
+			&r->kind, &r->subject, &r->stream, &r->rule, &r->verdict, &r->reason,
+			&r->alg, &r->kid, &r->iss, &r->sub, &r->aud, &r->scope, &r->jti,
+			&r->event_id, &r->headers, &r->token, &r->checks, &r->claims,
+			&r->warnings, &r->detail
+		};
+		static const char *const names[] = {
+			"kind", "subject", "stream", "rule", "verdict", "reason", "alg", "kid",
+			"iss", "sub", "aud", "scope", "jti", "event_id", "headers", "token",
+			"checks", "claims", "warnings", "detail"
+		};
+
+		for (k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
+			if (strcmp(names[k], name) == 0)
+				s = *cols[k];
+		}
+		fl->raw = s != NULL && export_is_json(name) &&
+		    (strcmp(name, "detail") != 0 || s[0] == '{' || s[0] == '[');
+	}
+	fl->text = s;
+	fl->len = s != NULL ? strlen(s) : 0;
+}
+
+/* One row as a JSON line: every column, null when it has no value. */
+static void
+export_jsonl(FILE *f, const struct store_row *r)
+{
+	struct export_field	fl;
+	size_t			i;
+	int			first = 1;
+
+	fputc('{', f);
+	for (i = 0; i < EXPORT_NCOLS; i++) {
+		export_field(r, i, &fl);
+		fprintf(f, "%s\"%s\":", first ? "" : ",", export_columns[i]);
+		first = 0;
+		if (fl.text == NULL)
+			fputs("null", f);
+		else {
+			if (fl.raw && strcmp(export_columns[i], "id") != 0 &&
+			    strcmp(export_columns[i], "session") != 0 &&
+			    strcmp(export_columns[i], "stream_seq") != 0 &&
+			    strcmp(export_columns[i], "gap_count") != 0 &&
+			    strcmp(export_columns[i], "exp") != 0 &&
+			    strcmp(export_columns[i], "iat") != 0)
+				export_json_value(f, fl.text, fl.len);
+			else if (fl.raw)
+				fwrite(fl.text, 1, fl.len, f);
+			else
+				export_json_string(f, fl.text, fl.len);
+		}
+		free(fl.owned);
+	}
+	fputs("}\n", f);
+}
+
+/* One CSV field (RFC 4180): quoted when it holds a comma, quote or break. */
+static void
+export_csv_field(FILE *f, const char *s, size_t n)
+{
+	size_t	i;
+
+	if (s == NULL)
+		return;
+	if (memchr(s, ',', n) == NULL && memchr(s, '"', n) == NULL &&
+	    memchr(s, '\n', n) == NULL && memchr(s, '\r', n) == NULL) {
+		fwrite(s, 1, n, f);
+		return;
+	}
+	fputc('"', f);
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"')
+			fputc('"', f);
+		fputc(s[i], f);
+	}
+	fputc('"', f);
+}
+
+/* One row as a CSV record. */
+static void
+export_csv(FILE *f, const struct store_row *r)
+{
+	struct export_field	fl;
+	size_t			i;
+
+	for (i = 0; i < EXPORT_NCOLS; i++) {
+		export_field(r, i, &fl);
+		if (i > 0)
+			fputc(',', f);
+		export_csv_field(f, fl.text, fl.len);
+		free(fl.owned);
+	}
+	fputs("\r\n", f);
+}
+
+/* Options of export. */
+struct export_opts {
+	struct store_filter	 f;
+	int			 csv;
+	const char		*out;
+};
+
+/* Print the usage of export. */
+static void
+export_usage(FILE *f)
+{
+	fputs("usage: ztwatch [-d DB] export --format jsonl|csv [--since T] [--until T]\n"
+	    "           [--subject P] [--verdict pass|fail] [--reason R] [--iss I] [--kid K]\n"
+	    "           [-o FILE]\n\n"
+	    "Write trail rows in chain order.  T is RFC 3339, epoch seconds, or relative\n"
+	    "(-30s, -15m, -2h, -7d); P is a NATS subject pattern.  Event filters leave out\n"
+	    "session and gap rows.  Without -o, rows go to stdout.\n", f);
+}
+
+/* Parse export's command line; -1 on a usage error (message printed). */
+static int
+export_parse(struct cli_globals *g, struct export_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, 'F' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'U' },
+		{ "subject", required_argument, NULL, 's' },
+		{ "verdict", required_argument, NULL, 'v' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "iss", required_argument, NULL, 'i' },
+		{ "kid", required_argument, NULL, 'k' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*format = NULL;
+	int		 ch;
+
+	while ((ch = getopt_long(argc, argv, "o:d:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'F':
+			format = optarg;
+			break;
+		case 'S':
+		case 'U':
+			if (cli_parse_when(optarg, ch == 'S' ? &o->f.since_us : &o->f.until_us)) {
+				cli_error("export: '%s' is not a time (RFC 3339, epoch seconds, -2h)",
+				    optarg);
+				return -1;
+			}
+			break;
+		case 's':
+			if (!auth_subject_valid(optarg, 1)) {
+				cli_error("export: '%s' is not a subject pattern", optarg);
+				return -1;
+			}
+			o->f.subject = optarg;
+			break;
+		case 'v':
+			if (strcmp(optarg, "pass") != 0 && strcmp(optarg, "fail") != 0) {
+				cli_error("export: --verdict is pass or fail");
+				return -1;
+			}
+			o->f.verdict = optarg;
+			break;
+		case 'r':
+			if (auth_reason_from_name(optarg) < 0) {
+				cli_error("export: '%s' is not a reason code", optarg);
+				return -1;
+			}
+			o->f.reason = optarg;
+			break;
+		case 'i':
+			o->f.iss = optarg;
+			break;
+		case 'k':
+			o->f.kid = optarg;
+			break;
+		case 'o':
+			o->out = optarg;
+			break;
+		case 'd':
+			g->db = optarg;
+			break;
+		case 'h':
+			export_usage(stdout);
+			exit(CLI_EXIT_OK);
+		default:
+			export_usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc || format == NULL ||
+	    (strcmp(format, "jsonl") != 0 && strcmp(format, "csv") != 0)) {
+		cli_error("export: give --format jsonl or --format csv (and no other arguments)");
+		return -1;
+	}
+	o->csv = strcmp(format, "csv") == 0;
+	return 0;
+}
+
+/* Write the rows; returns the count, or -1 with *cause. */
+static long long
+export_rows(struct store *st, struct export_opts *o, FILE *f, char **cause)
+{
+	struct store_cursor	*c;
+	const struct store_row	*r;
+	long long		 n = 0;
+	time_t			 shown = time(NULL);
+	int			 tty = isatty(STDERR_FILENO), rc;
+	size_t			 i;
+
+	if ((c = store_query(st, &o->f, STORE_OLDEST_FIRST, 0, 0, cause)) == NULL)
+		return -1;
+	if (o->csv) {
+		for (i = 0; i < EXPORT_NCOLS; i++)
+			fprintf(f, "%s%s", i ? "," : "", export_columns[i]);
+		fputs("\r\n", f);
+	}
+	while ((rc = store_next(c, &r, cause)) == 1) {
+		if (o->csv)
+			export_csv(f, r);
+		else
+			export_jsonl(f, r);
+		if (++n % 4096 == 0 && tty && time(NULL) != shown) {
+			shown = time(NULL);
+			fprintf(stderr, "\rexport: %lld rows", n);
+		}
+	}
+	store_cursor_free(c);
+	if (tty && n >= 4096)
+		fprintf(stderr, "\rexport: %lld rows\n", n);
+	return rc < 0 ? -1 : n;
+}
+
+/* ztwatch export. */
+int
+cmd_export(struct cli_globals *g, int argc, char **argv)
+{
+	struct export_opts	 o;
+	struct store		*st;
+	FILE			*f = stdout;
+	char			*cause = NULL, *partial = NULL;
+	long long		 n;
+
+	memset(&o, 0, sizeof o);
+	if (export_parse(g, &o, argc, argv) != 0)
+		return CLI_EXIT_USAGE;
+	if ((st = store_open_reader(g->db, &cause)) == NULL) {
+		cli_error("export: %s", cause);
+		free(cause);
+		return CLI_EXIT_USAGE;
+	}
+	if (o.out != NULL && strcmp(o.out, "-") != 0) {
+		if (asprintf(&partial, "%s.partial", o.out) < 0 ||
+		    (f = fopen(partial, "w")) == NULL) {
+			cli_error("export: cannot write '%s': %s", partial ? partial : o.out,
+			    strerror(errno));
+			free(partial);
+			store_close(st, NULL);
+			return CLI_EXIT_FAIL;
+		}
+	}
+	setvbuf(f, NULL, _IOFBF, 1 << 20);
+	n = export_rows(st, &o, f, &cause);
+	store_close(st, NULL);
+	if (n >= 0 && (fflush(f) != 0 || ferror(f))) {
+		cause = strdup(strerror(errno));
+		n = -1;
+	}
+	if (f != stdout && fclose(f) != 0 && n >= 0) {
+		cause = strdup(strerror(errno));
+		n = -1;
+	}
+	if (n >= 0 && partial != NULL && rename(partial, o.out) != 0) {
+		cause = strdup(strerror(errno));
+		n = -1;
+	}
+	if (n < 0) {
+		cli_error("export: %s%s", cause ? cause : "failed",
+		    partial ? " (nothing written)" : "");
+		if (partial != NULL)
+			unlink(partial);
+		free(cause);
+		free(partial);
+		return CLI_EXIT_FAIL;
+	}
+	free(partial);
+	return CLI_EXIT_OK;
+}

@@ -1,0 +1,444 @@
+/*
+ * store/store-read.c -- reading the trail: filtered queries, counts, and the
+ * walk that verifies the hash chain.
+ *
+ * Queries are built from a fixed set of clauses with bound parameters
+ * (never text pasted into SQL).  Subject patterns use NATS semantics
+ * through the nats_match() SQL function; a pattern's literal prefix also
+ * bounds the subject range so the index narrows the scan.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-int.h"
+
+#define STORE_SQL_MAX 1024
+
+struct store_cursor {
+	struct store	*st;
+	sqlite3_stmt	*stmt;
+	struct store_row row;
+};
+
+/* nats_match(pattern, subject) for SQL. */
+static void
+store_sql_nats_match(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char	*pat = sqlite3_value_text(argv[0]);
+	const unsigned char	*subj = sqlite3_value_text(argv[1]);
+
+	sqlite3_result_int(ctx, pat != NULL && subj != NULL &&
+	    auth_subject_match((const char *)pat, (const char *)subj));
+}
+
+/* Register ztwatch's SQL functions. */
+int
+store_register_functions(sqlite3 *db)
+{
+	return sqlite3_create_function(db, "nats_match", 2,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+	    store_sql_nats_match, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+/* Length of the pattern's literal prefix, up to the first wildcard token. */
+static size_t
+store_literal_prefix(const char *pat)
+{
+	const char	*p = pat, *tok = pat;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '.')
+			tok = p + 1;
+		else if ((*p == '*' || *p == '>') && p == tok)
+			return (size_t)(tok - pat);
+	}
+	return strlen(pat);
+}
+
+/* Which kinds a filter admits (event filters exclude the others). */
+static int
+store_filter_kinds(const struct store_filter *f)
+{
+	int	kinds = f->kinds ? f->kinds : STORE_KIND_ALL;
+
+	if (f->verdict || f->reason || f->iss || f->kid)
+		kinds &= STORE_KIND_EVENT;
+	if (f->subject)
+		kinds &= ~STORE_KIND_SESSION;
+	return kinds;
+}
+
+/* Append a clause to the SQL under construction. */
+static void
+store_clause(char *sql, const char *clause)
+{
+	strcat(sql, strstr(sql, " WHERE ") ? " AND " : " WHERE ");
+	strcat(sql, clause);
+}
+
+/*
+ * Build "... WHERE ..." for f into sql (of STORE_SQL_MAX) and bind its
+ * values starting at parameter *n on s (s NULL: only build).
+ */
+static void
+store_where(const struct store_filter *f, char *sql, sqlite3_stmt *s, int *n)
+{
+	char	kinds[96] = "";
+	int	k = store_filter_kinds(f);
+
+	if (f->since_us) {
+		if (s) sqlite3_bind_int64(s, (*n)++, f->since_us);
+		else store_clause(sql, "received_at >= ?");
+	}
+	if (f->until_us) {
+		if (s) sqlite3_bind_int64(s, (*n)++, f->until_us);
+		else store_clause(sql, "received_at < ?");
+	}
+	if (f->subject) {
+		size_t	plen = store_literal_prefix(f->subject);
+
+		if (s) {
+			sqlite3_bind_text(s, (*n)++, f->subject, -1, SQLITE_STATIC);
+			if (plen > 0) {
+				sqlite3_bind_text(s, (*n)++, f->subject, (int)plen, SQLITE_STATIC);
+				sqlite3_bind_text(s, (*n)++, f->subject, (int)plen, SQLITE_STATIC);
+			}
+		} else {
+			store_clause(sql, "nats_match(?, subject)");
+			/* subject BETWEEN prefix and prefix + U+10FFFF uses the index. */
+			if (plen > 0)
+				store_clause(sql, "subject >= ? AND subject < (? || char(1114111))");
+		}
+	}
+	if (f->verdict) {
+		if (s) sqlite3_bind_text(s, (*n)++, f->verdict, -1, SQLITE_STATIC);
+		else store_clause(sql, "verdict = ?");
+	}
+	if (f->reason) {
+		if (s) sqlite3_bind_text(s, (*n)++, f->reason, -1, SQLITE_STATIC);
+		else store_clause(sql, "reason = ?");
+	}
+	if (f->iss) {
+		if (s) sqlite3_bind_text(s, (*n)++, f->iss, -1, SQLITE_STATIC);
+		else store_clause(sql, "iss = ?");
+	}
+	if (f->kid) {
+		if (s) sqlite3_bind_text(s, (*n)++, f->kid, -1, SQLITE_STATIC);
+		else store_clause(sql, "kid = ?");
+	}
+	if (!s && k != STORE_KIND_ALL) {
+		strcpy(kinds, "kind IN (''");
+		if (k & STORE_KIND_EVENT)
+			strcat(kinds, ",'event'");
+		if (k & STORE_KIND_GAP)
+			strcat(kinds, ",'gap'");
+		if (k & STORE_KIND_SESSION)
+			strcat(kinds, ",'session'");
+		strcat(kinds, ")");
+		store_clause(sql, kinds);
+	}
+}
+
+/* Rows matching f. */
+struct store_cursor *
+store_query(struct store *st, const struct store_filter *f, enum store_order order,
+    int64_t from, int64_t limit, char **cause)
+{
+	struct store_cursor	*c;
+	char			 sql[STORE_SQL_MAX];
+	int			 n = 1;
+
+	snprintf(sql, sizeof sql, "SELECT " STORE_COLUMNS ", prev_hash, hash FROM trail");
+	store_where(f, sql, NULL, &n);
+	if (from > 0)
+		store_clause(sql, order == STORE_NEWEST_FIRST ? "id < ?" : "id > ?");
+	strcat(sql, order == STORE_NEWEST_FIRST ? " ORDER BY id DESC" : " ORDER BY id");
+	if (limit > 0)
+		strcat(sql, " LIMIT ?");
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		*cause = strdup("out of memory");
+		return NULL;
+	}
+	c->st = st;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &c->stmt, NULL) != SQLITE_OK) {
+		store_fail(st, "cannot query trail", cause);
+		free(c);
+		return NULL;
+	}
+	store_where(f, sql, c->stmt, &n);
+	if (from > 0)
+		sqlite3_bind_int64(c->stmt, n++, from);
+	if (limit > 0)
+		sqlite3_bind_int64(c->stmt, n++, limit);
+	return c;
+}
+
+/* Text of column i, or NULL. */
+static const char *
+store_col_text(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+/* Fill the cursor's row from the stepped statement. */
+static void
+store_fill_row(struct store_cursor *c)
+{
+	sqlite3_stmt		*s = c->stmt;
+	struct store_row	*r = &c->row;
+
+	memset(r, 0, sizeof *r);
+	r->id = sqlite3_column_int64(s, COL_ID);
+	r->kind = store_col_text(s, COL_KIND);
+	r->received_us = sqlite3_column_int64(s, COL_RECEIVED);
+	r->session = sqlite3_column_int64(s, COL_SESSION);
+	r->subject = store_col_text(s, COL_SUBJECT);
+	r->stream = store_col_text(s, COL_STREAM);
+	r->stream_seq = sqlite3_column_int64(s, COL_SEQ);
+	r->rule = store_col_text(s, COL_RULE);
+	r->verdict = store_col_text(s, COL_VERDICT);
+	r->reason = store_col_text(s, COL_REASON);
+	r->alg = store_col_text(s, COL_ALG);
+	r->kid = store_col_text(s, COL_KID);
+	r->iss = store_col_text(s, COL_ISS);
+	r->sub = store_col_text(s, COL_SUB);
+	r->aud = store_col_text(s, COL_AUD);
+	r->scope = store_col_text(s, COL_SCOPE);
+	r->jti = store_col_text(s, COL_JTI);
+	r->event_id = store_col_text(s, COL_EVENT_ID);
+	if ((r->has_exp = sqlite3_column_type(s, COL_EXP) != SQLITE_NULL))
+		r->exp = sqlite3_column_double(s, COL_EXP);
+	if ((r->has_iat = sqlite3_column_type(s, COL_IAT) != SQLITE_NULL))
+		r->iat = sqlite3_column_double(s, COL_IAT);
+	r->headers = store_col_text(s, COL_HEADERS);
+	if ((r->has_body = sqlite3_column_type(s, COL_BODY) != SQLITE_NULL)) {
+		r->body = sqlite3_column_blob(s, COL_BODY);
+		r->body_len = (size_t)sqlite3_column_bytes(s, COL_BODY);
+		if (r->body == NULL)
+			r->body = (const unsigned char *)"";
+	}
+	r->token = store_col_text(s, COL_TOKEN);
+	r->checks = store_col_text(s, COL_CHECKS);
+	r->claims = store_col_text(s, COL_CLAIMS);
+	r->warnings = store_col_text(s, COL_WARNINGS);
+	r->gap_count = sqlite3_column_int64(s, COL_GAP_COUNT);
+	r->detail = store_col_text(s, COL_DETAIL);
+	r->prev_hash = sqlite3_column_blob(s, STORE_NCOLS);
+	r->hash = sqlite3_column_blob(s, STORE_NCOLS + 1);
+}
+
+/* Next row. */
+int
+store_next(struct store_cursor *c, const struct store_row **row, char **cause)
+{
+	int	rc = sqlite3_step(c->stmt);
+
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return store_fail(c->st, "cannot read trail", cause);
+	store_fill_row(c);
+	*row = &c->row;
+	return 1;
+}
+
+/* Free a cursor. */
+void
+store_cursor_free(struct store_cursor *c)
+{
+	if (c == NULL)
+		return;
+	sqlite3_finalize(c->stmt);
+	free(c);
+}
+
+/* The row with this id. */
+int
+store_get(struct store *st, int64_t id, struct store_cursor **cp,
+    const struct store_row **row, char **cause)
+{
+	struct store_filter	f;
+	struct store_cursor	*c;
+	int			 rc;
+
+	memset(&f, 0, sizeof f);
+	/* Rows after id - 1, oldest first, one: the row itself if it exists. */
+	if ((c = store_query(st, &f, STORE_OLDEST_FIRST, id - 1, 1, cause)) == NULL)
+		return -1;
+	rc = store_next(c, row, cause);
+	if (rc == 1 && (*row)->id != id)
+		rc = 0;
+	*cp = c;
+	return rc;
+}
+
+/* Per-subject counts. */
+int
+store_count_subjects(struct store *st, const struct store_filter *f,
+    void (*fn)(const struct store_subject_count *, void *), void *arg, char **cause)
+{
+	struct store_subject_count	 sc;
+	sqlite3_stmt			*s;
+	char				 sql[STORE_SQL_MAX];
+	int				 n = 1, rc;
+
+	snprintf(sql, sizeof sql, "SELECT subject, sum(kind = 'event'), sum(verdict = 'pass'),"
+	    " sum(verdict = 'fail'), sum(CASE WHEN kind = 'gap' THEN gap_count ELSE 0 END)"
+	    " FROM trail");
+	store_where(f, sql, NULL, &n);
+	store_clause(sql, "subject IS NOT NULL");
+	strcat(sql, " GROUP BY subject ORDER BY subject");
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, "cannot query trail", cause);
+	n = 1;
+	store_where(f, sql, s, &n);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		sc.subject = store_col_text(s, 0);
+		sc.events = sqlite3_column_int64(s, 1);
+		sc.pass = sqlite3_column_int64(s, 2);
+		sc.fail = sqlite3_column_int64(s, 3);
+		sc.gaps = sqlite3_column_int64(s, 4);
+		fn(&sc, arg);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "cannot query trail", cause);
+}
+
+/* ---- the audit ------------------------------------------------------------- */
+
+/* Record the first problem. */
+static void
+audit_bad(struct store_audit *a, int64_t id, char *problem)
+{
+	a->intact = 0;
+	a->bad_id = id;
+	a->problem = problem;
+}
+
+/* Check one row against its predecessor; 0 intact, else audit_bad called. */
+static int
+audit_row(struct store_audit *a, sqlite3_stmt *s, struct store_buf *scratch,
+    int64_t prev_id, const unsigned char *prev_hash)
+{
+	struct store_value	 vals[STORE_NCOLS];
+	unsigned char		 hash[STORE_HASH_LEN];
+	const void		*stored_prev = sqlite3_column_blob(s, STORE_NCOLS);
+	const void		*stored = sqlite3_column_blob(s, STORE_NCOLS + 1);
+	int64_t			 id = sqlite3_column_int64(s, COL_ID);
+	char			*msg = NULL;
+	int			 i;
+
+	for (i = 0; i < STORE_NCOLS; i++)
+		store_value_from_column(s, i, &vals[i]);
+	store_chain_hash(scratch, stored_prev && sqlite3_column_bytes(s, STORE_NCOLS) ==
+	    STORE_HASH_LEN ? stored_prev : prev_hash, vals, hash);
+	if (stored == NULL || sqlite3_column_bytes(s, STORE_NCOLS + 1) != STORE_HASH_LEN ||
+	    memcmp(hash, stored, STORE_HASH_LEN) != 0) {
+		if (asprintf(&msg, "row %lld was edited: its contents no longer give its hash",
+		    (long long)id) < 0)
+			msg = NULL;
+	} else if (stored_prev == NULL || memcmp(stored_prev, prev_hash, STORE_HASH_LEN) != 0) {
+		if (id != prev_id + 1) {
+			if (asprintf(&msg, id == prev_id + 2 ? "row %lld was deleted: row %lld "
+			    "does not follow row %lld" : "rows %lld to %lld were deleted: "
+			    "row %lld does not follow row %lld", (long long)prev_id + 1,
+			    (long long)id - 1, (long long)id, (long long)prev_id) < 0)
+				msg = NULL;
+			if (msg != NULL && id == prev_id + 2) {
+				free(msg);
+				if (asprintf(&msg, "row %lld was deleted: row %lld does not follow "
+				    "row %lld", (long long)prev_id + 1, (long long)id,
+				    (long long)prev_id) < 0)
+					msg = NULL;
+			}
+		} else if (asprintf(&msg, "row %lld was inserted or replaced: it does not "
+		    "follow row %lld", (long long)id, (long long)prev_id) < 0)
+			msg = NULL;
+	} else
+		return 0;
+	audit_bad(a, id, msg ? msg : strdup("chain broken"));
+	return -1;
+}
+
+/* Check every session's recorded head against the chain. */
+static int
+audit_heads(struct store *st, struct store_audit *a, int64_t last_id, char **cause)
+{
+	sqlite3_stmt	*s, *g;
+	int64_t		 sid, head, max_head = 0;
+	char		*msg = NULL;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT id, head_id, head_hash FROM sessions ORDER BY id",
+	    -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "SELECT hash FROM trail WHERE id = ?", -1, &g,
+	    NULL) != SQLITE_OK)
+		return store_fail(st, "cannot read trail", cause);
+	while (a->intact && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		sid = sqlite3_column_int64(s, 0);
+		head = sqlite3_column_int64(s, 1);
+		if (head > max_head)
+			max_head = head;
+		if (head == 0)
+			continue;
+		sqlite3_bind_int64(g, 1, head);
+		if (sqlite3_step(g) != SQLITE_ROW || sqlite3_column_bytes(g, 0) != STORE_HASH_LEN ||
+		    sqlite3_column_bytes(s, 2) != STORE_HASH_LEN ||
+		    memcmp(sqlite3_column_blob(g, 0), sqlite3_column_blob(s, 2),
+		    STORE_HASH_LEN) != 0) {
+			if (asprintf(&msg, "rows at the end were deleted: session %lld recorded "
+			    "row %lld as its newest, and %s", (long long)sid, (long long)head,
+			    head > last_id ? "the trail now ends before it" :
+			    "that row has another hash now") < 0)
+				msg = NULL;
+			audit_bad(a, head, msg ? msg : strdup("truncated"));
+		}
+		sqlite3_reset(g);
+	}
+	if (a->intact && last_id > max_head) {
+		if (asprintf(&msg, "row %lld was added outside the writer: the newest session "
+		    "vouches only for rows up to %lld", (long long)max_head + 1,
+		    (long long)max_head) < 0)
+			msg = NULL;
+		audit_bad(a, max_head + 1, msg ? msg : strdup("rows appended"));
+	}
+	sqlite3_finalize(s);
+	sqlite3_finalize(g);
+	return 0;
+}
+
+/* Walk the chain. */
+int
+store_audit(struct store *st, struct store_audit *a, void (*progress)(int64_t, void *),
+    void *arg, char **cause)
+{
+	sqlite3_stmt		*s;
+	struct store_buf	 scratch = { NULL, 0, 0 };
+	unsigned char		 prev[STORE_HASH_LEN];
+	int64_t			 prev_id = 0;
+	int			 rc;
+
+	memset(a, 0, sizeof *a);
+	a->intact = 1;
+	memset(prev, 0, sizeof prev);
+	if (sqlite3_prepare_v2(st->db, "SELECT " STORE_COLUMNS ", prev_hash, hash FROM trail"
+	    " ORDER BY id", -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, "cannot read trail", cause);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (audit_row(a, s, &scratch, prev_id, prev) != 0)
+			break;
+		prev_id = sqlite3_column_int64(s, COL_ID);
+		memcpy(prev, sqlite3_column_blob(s, STORE_NCOLS + 1), STORE_HASH_LEN);
+		if (++a->rows % 100000 == 0 && progress != NULL)
+			progress(a->rows, arg);
+	}
+	sqlite3_finalize(s);
+	free(scratch.p);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(st, "cannot read trail", cause);
+	memcpy(a->head, prev, STORE_HASH_LEN);
+	if (a->intact)
+		return audit_heads(st, a, prev_id, cause);
+	return 0;
+}

@@ -1,0 +1,160 @@
+/*
+ * store/store.h -- the audit trail; the only place that includes sqlite3.h.
+ *
+ * One writer per database (struct store opened with store_open), any
+ * number of readers on their own connections (store_open_reader).  Rows
+ * form a hash chain in id order (README, "The audit trail").  Every
+ * function returns 0/-1 or NULL and sets *cause to an allocated message
+ * on error; nothing here prints.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+
+struct store;				/* opaque */
+
+/* ---- opening ------------------------------------------------------------ */
+
+/* Open or create the trail at path for writing (migrating it if older). */
+struct store	*store_open(const char *path, char **cause);
+/* Open an existing trail read-only. */
+struct store	*store_open_reader(const char *path, char **cause);
+/* Commit what is pending, close the session if one is open, and close. */
+int		 store_close(struct store *, char **cause);
+
+/* ---- writing ----------------------------------------------------------- */
+
+/* What a session row says about the run that records. Borrowed. */
+struct store_session_info {
+	const char		*version;
+	const char		*command;	/* "import", "record" */
+	const char		*server;	/* or NULL */
+	const char		*subjects;	/* or NULL */
+	const char		*source;	/* file name, or NULL */
+	const struct auth_policy *policy;	/* hash and key fingerprints */
+};
+
+/* Start a session: writes its row. */
+int		 store_session_begin(struct store *, const struct store_session_info *,
+		     int64_t now_us, char **cause);
+
+/* Where an event came from, besides the message itself. */
+struct store_origin {
+	int64_t		 received_us;	/* microseconds since the epoch */
+	const char	*stream;	/* JetStream stream, or NULL */
+	uint64_t	 stream_seq;	/* its sequence, or 0 */
+};
+
+/*
+ * Append the event msg judged v (both borrowed).  Rows are committed in
+ * batches (store_set_batch); a JetStream message already recorded (same
+ * stream and sequence) is skipped and *dup set, when dup is not NULL.
+ */
+int		 store_append_event(struct store *, const struct auth_msg *msg,
+		     const struct auth_verdict *v, const struct store_origin *,
+		     int *dup, char **cause);
+/* Append a gap: count messages lost on subject (stream and first seq). */
+int		 store_append_gap(struct store *, int64_t received_us, const char *subject,
+		     const char *stream, uint64_t first_seq, uint64_t count,
+		     const char *detail, char **cause);
+/* Commit after count rows or ms milliseconds, whichever comes first. */
+void		 store_set_batch(struct store *, unsigned count, unsigned ms);
+/* Commit the pending batch now. */
+int		 store_commit(struct store *, char **cause);
+/* Rows appended but not yet committed. */
+unsigned	 store_pending(const struct store *);
+/* Rows appended by this writer so far (committed or pending). */
+uint64_t	 store_appended(const struct store *);
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* Row kinds. */
+#define STORE_KIND_EVENT	0x1
+#define STORE_KIND_GAP		0x2
+#define STORE_KIND_SESSION	0x4
+#define STORE_KIND_ALL		0x7
+
+/* A filter; zero/NULL members match everything. Borrowed strings. */
+struct store_filter {
+	int64_t		 since_us;	/* received_at >= since (0: no bound) */
+	int64_t		 until_us;	/* received_at < until (0: no bound) */
+	const char	*subject;	/* NATS pattern */
+	const char	*verdict;	/* "pass" or "fail" */
+	const char	*reason;
+	const char	*iss;
+	const char	*kid;
+	int		 kinds;		/* STORE_KIND_*; 0 means all that fit */
+};
+
+/* One row as read; pointers valid until the next step of its cursor. */
+struct store_row {
+	int64_t			 id;
+	const char		*kind;		/* "event", "gap", "session" */
+	int64_t			 received_us;
+	int64_t			 session;
+	const char		*subject, *stream;
+	int64_t			 stream_seq;	/* 0 when none */
+	const char		*rule, *verdict, *reason, *alg, *kid, *iss, *sub, *aud;
+	const char		*scope, *jti, *event_id;
+	int			 has_exp, has_iat;
+	double			 exp, iat;
+	const char		*headers, *token, *checks, *claims, *warnings, *detail;
+	const unsigned char	*body;
+	size_t			 body_len;
+	int			 has_body;
+	int64_t			 gap_count;
+	const unsigned char	*prev_hash, *hash;	/* 32 bytes each */
+};
+
+struct store_cursor;
+
+/* Order of a query. */
+enum store_order {
+	STORE_OLDEST_FIRST,
+	STORE_NEWEST_FIRST
+};
+
+/*
+ * Rows matching f, in order, starting after row id from (0: from the
+ * start); at most limit rows (0: no limit).  Newest-first pages for the
+ * console: pass the last id of a page as from.
+ */
+struct store_cursor *store_query(struct store *, const struct store_filter *f,
+		     enum store_order, int64_t from, int64_t limit, char **cause);
+/* Next row: 1 and *row set, 0 at the end, -1 with *cause on error. */
+int		 store_next(struct store_cursor *, const struct store_row **row, char **cause);
+void		 store_cursor_free(struct store_cursor *);
+/* The row with this id: 1 found, 0 none, -1 error; the cursor holds it. */
+int		 store_get(struct store *, int64_t id, struct store_cursor **c,
+		     const struct store_row **row, char **cause);
+
+/* Per-subject counts for the console's streams pane. */
+struct store_subject_count {
+	const char	*subject;
+	int64_t		 events, pass, fail, gaps;
+};
+/* Call fn for each subject with events or gaps; returns 0 or -1. */
+int		 store_count_subjects(struct store *, const struct store_filter *f,
+		     void (*fn)(const struct store_subject_count *, void *), void *arg,
+		     char **cause);
+
+/* ---- the chain ------------------------------------------------------- */
+
+/* What the audit found. */
+struct store_audit {
+	int		 intact;
+	int64_t		 rows;
+	int64_t		 bad_id;	/* first bad row, or 0 */
+	char		*problem;	/* allocated description when !intact */
+	unsigned char	 head[32];	/* hash of the newest row */
+};
+
+/* Walk the chain. Returns 0 (see a->intact) or -1 with *cause. */
+int		 store_audit(struct store *, struct store_audit *a,
+		     void (*progress)(int64_t rows, void *), void *arg, char **cause);
+
+#endif

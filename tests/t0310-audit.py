@@ -1,0 +1,650 @@
+"""t0310-audit.py -- ztwatch audit verify: the hash chain catches edits.
+
+Trails are made by `ztwatch import`; then they are tampered with directly,
+with Python's sqlite3 module on the database file (table `trail`, the
+`sessions` table), as someone with write access to the file would.  Any
+triggers are dropped first: such a person can do that too.
+
+Contract (README, "The audit trail"): exit 0 and the head hash printed when
+intact; exit 1 naming the first bad row when a row was edited, deleted,
+inserted or replaced, or when rows at the end were deleted; exit 2 when the
+database cannot be read.  What is NOT detected, by design: a rewrite that
+recomputes every hash after the edit and updates the sessions table -- the
+test for that asserts exit 0 and shows that the head hash printed before
+(kept elsewhere) no longer matches.
+"""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from zt import Env, Failure, batch_line, case, check, eq, hs_token, run, zt  # noqa: E402
+
+SESSION_SIZES = (150, 150)
+EDITED = ["edit", "modif", "chang"]
+DELETED = ["delet", "missing", "removed"]
+INSERTED = ["insert", "replac"]
+
+
+class AuditEnv(Env):
+    def __init__(self):
+        super().__init__()
+        self.pol = self.policy({
+            "keys": {"hs": {"secret_file": "hs.secret"}},
+            "rules": [{"name": "bulk", "subjects": ["bulk.>"],
+                       "token": {"header": "Authorization", "scheme": "Bearer"},
+                       "keys": ["hs"], "require": []}]})
+        self.ncopy = 0
+        self._dbs = {}
+        self._enc = None
+
+    def pristine(self, name, extra=0):
+        """A trail of two imports (tag name), built once; returns its path."""
+        if name in self._dbs:
+            return self._dbs[name]
+        db = self.path("pristine-%s.db" % name)
+        now = int(time.time())
+        tok = hs_token(self.secrets["hs"], {"sub": name, "exp": now + 3600})
+        for s, size in enumerate(SESSION_SIZES):
+            size += extra if s == len(SESSION_SIZES) - 1 else 0
+            text = "".join(json.dumps(batch_line(
+                "bulk.%s.%d" % (name, s), b'{"n":%d,"who":"%s","pad":"%s"}' % (i, name.encode(),
+                                                                             b"x" * (i % 7)),
+                {"Authorization": "Bearer " + tok})) + "\n" for i in range(size))
+            cap = self.write("cap-%s-%d.jsonl" % (name, s), text)
+            rc, out, err = zt(["-p", self.pol, "-d", db, "import", cap])
+            eq(rc, 0, "import %s (stderr: %s)" % (cap, err.strip()[-300:]))
+        self._dbs[name] = db
+        return db
+
+    def copy(self, name="a"):
+        """A fresh copy of a pristine trail (with its -wal, if any)."""
+        src = self.pristine(name)
+        self.ncopy += 1
+        dst = self.path("copy%d.db" % self.ncopy)
+        for suffix in ("", "-wal"):
+            if os.path.exists(src + suffix):
+                shutil.copyfile(src + suffix, dst + suffix)
+        return dst
+
+
+def connect(db):
+    con = sqlite3.connect(db, isolation_level=None)
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        con.execute('DROP TRIGGER "%s"' % name)
+    return con
+
+
+def tamper(db, *sql):
+    """Run SQL statements (text, or (text, params)) on the database file, as an attacker."""
+    con = connect(db)
+    try:
+        con.execute("BEGIN")
+        for st in sql:
+            if isinstance(st, tuple):
+                con.execute(*st)
+            else:
+                con.execute(st)
+        con.execute("COMMIT")
+    finally:
+        con.close()
+
+
+def audit(db):
+    rc, out, err = zt(["-d", db, "audit", "verify"])
+    return rc, out.decode(errors="replace") + err
+
+
+def names(text, row_id):
+    return re.search(r"(?<![0-9A-Za-z])%d(?![0-9A-Za-z])" % row_id, text) is not None
+
+
+def expect_bad(db, row_ids, words, what):
+    """Exit 1, a message naming one of row_ids and containing one of words."""
+    rc, text = audit(db)
+    eq(rc, 1, "%s: exit code (output: %s)" % (what, text.strip()[-400:]))
+    check(any(names(text, i) for i in row_ids),
+          "%s: the message names row %s: %r" % (what, " or ".join(map(str, row_ids)),
+                                                 text.strip()[-400:]))
+    if words:
+        check(any(w in text.lower() for w in words),
+              "%s: the message says %s: %r" % (what, " or ".join(words), text.strip()[-400:]))
+    return text
+
+
+def ids(db):
+    con = sqlite3.connect(db)
+    try:
+        return [r[0] for r in con.execute("SELECT id FROM trail ORDER BY id")]
+    finally:
+        con.close()
+
+
+def columns(con, table):
+    return [r[1] for r in con.execute('PRAGMA table_info("%s")' % table)]
+
+
+def hexhash(v):
+    if isinstance(v, bytes) and len(v) == 32:
+        return v.hex()
+    if isinstance(v, bytes):
+        return v.decode().lower()
+    return str(v).lower()
+
+
+def event_ids(db):
+    con = sqlite3.connect(db)
+    try:
+        return [r[0] for r in con.execute("SELECT id FROM trail WHERE kind = 'event' ORDER BY id")]
+    finally:
+        con.close()
+
+
+# ---- an independent implementation of the README's row hash ------------------
+#
+# The README gives the scheme but not every detail (the column order, the
+# type byte values, whether a null or an integer carries a length).  The
+# plausible readings are tried against rows ztwatch wrote; the one that
+# reproduces them is used to rewrite a chain.
+
+TYPEMAPS = [
+    {"null": 0, "integer": 1, "real": 2, "text": 3, "blob": 4},
+    {"null": 5, "integer": 1, "real": 2, "text": 3, "blob": 4},
+    {"null": 1, "integer": 2, "real": 3, "text": 4, "blob": 5},
+    {"null": ord("n"), "integer": ord("i"), "real": ord("r"), "text": ord("t"), "blob": ord("b")},
+    {"null": ord("N"), "integer": ord("I"), "real": ord("R"), "text": ord("T"), "blob": ord("B")},
+]
+
+
+class Encoding:
+    def __init__(self, prefix, types, null_len, int_len, exclude, prev_raw):
+        self.prefix, self.types, self.null_len, self.int_len = prefix, types, null_len, int_len
+        self.exclude, self.prev_raw = exclude, prev_raw
+
+    def value(self, typ, v):
+        t = bytes([self.types[typ]])
+        if typ == "null":
+            return t + (struct.pack(">Q", 0) if self.null_len else b"")
+        if typ == "integer":
+            return t + (struct.pack(">Q", 8) if self.int_len else b"") + struct.pack(">q", v)
+        if typ == "real":
+            return t + (struct.pack(">Q", 8) if self.int_len else b"") + struct.pack(">d", v)
+        data = v if isinstance(v, bytes) else str(v).encode()
+        return t + struct.pack(">Q", len(data)) + data
+
+    def row_hash(self, cols, typed_row, prev_stored):
+        """typed_row: {column: (sqlite type, value)}; prev_stored as stored (or None)."""
+        if isinstance(prev_stored, str):
+            prev_stored = prev_stored.encode()
+        if prev_stored is None:
+            prev = b"\0" * 32
+        elif self.prev_raw:
+            prev = prev_stored if len(prev_stored) == 32 else bytes.fromhex(prev_stored.decode())
+        else:
+            prev = prev_stored
+        h = hashlib.sha256(self.prefix + prev)
+        for c in cols:
+            if c not in self.exclude:
+                h.update(self.value(*typed_row[c]))
+        return h.digest()
+
+
+def typed_rows(con, where=""):
+    cols = columns(con, "trail")
+    con.text_factory = bytes
+    sel = ", ".join('typeof("%s"), "%s"' % (c, c) for c in cols)
+    out = []
+    for r in con.execute('SELECT %s FROM trail %s ORDER BY id' % (sel, where)):
+        out.append({c: (r[2 * i].decode() if isinstance(r[2 * i], bytes) else r[2 * i],
+                        r[2 * i + 1]) for i, c in enumerate(cols)})
+    con.text_factory = str
+    return cols, out
+
+
+def stored(digest, like, typ=None):
+    """A digest in the representation the database uses (like: a stored hash of type typ)."""
+    if typ == "text" or isinstance(like, str):
+        text = like.decode() if isinstance(like, bytes) else like
+        return digest.hex().upper() if text.isupper() else digest.hex()
+    if len(like) == 32:
+        return digest
+    return digest.hex().encode()
+
+
+def same(digest, like):
+    if isinstance(like, bytes) and len(like) == 32:
+        return digest == like
+    text = like.decode() if isinstance(like, bytes) else str(like)
+    return digest.hex() == text.lower()
+
+
+def discover_encoding(env):
+    if env._enc is not None:
+        return env._enc
+    con = sqlite3.connect(env.pristine("a"))
+    try:
+        cols, rows = typed_rows(con)
+    finally:
+        con.close()
+    sample = [0, 1, 2, len(rows) // 2, len(rows) - 1]
+    for prefix in (b"ztwatch-trail-v1", b"ztwatch-trail-v1\0"):
+        for types in TYPEMAPS:
+            for null_len in (False, True):
+                for int_len in (False, True):
+                    for exclude in (("hash",), ("hash", "prev_hash"), ("hash", "id"),
+                                    ("hash", "prev_hash", "id")):
+                        for prev_raw in (True, False):
+                            enc = Encoding(prefix, types, null_len, int_len, exclude, prev_raw)
+                            ok = True
+                            for i in sample:
+                                prev = rows[i - 1]["hash"][1] if i else None
+                                want = rows[i]["hash"][1]
+                                got = enc.row_hash(cols, rows[i], prev)
+                                if not same(got, want):
+                                    ok = False
+                                    break
+                            if ok:
+                                env._enc = enc
+                                return enc
+    raise Failure("could not reproduce a row hash from the README's description "
+                  "(column order, type bytes, lengths); columns: %s" % ", ".join(cols))
+
+
+def rehash_from(db, enc, first_id):
+    """Recompute prev_hash and hash of every row from first_id on; map old -> new."""
+    con = connect(db)
+    try:
+        cols, rows = typed_rows(con)
+        con.execute("BEGIN")
+        mapping = {}
+        prev = None
+        for r in rows:
+            old = r["hash"][1]
+            if r["id"][1] >= first_id:
+                newprev = prev
+                if newprev is not None:
+                    r["prev_hash"] = (r["prev_hash"][0], newprev)
+                else:
+                    newprev = r["prev_hash"][1]
+                digest = enc.row_hash(cols, r, newprev)
+                new = stored(digest, old, r["hash"][0])
+                if not same(digest, old):
+                    mapping[old] = new
+                pt, pv = r["prev_hash"]
+                if pt == "text" and isinstance(pv, bytes):
+                    pv = pv.decode()
+                con.execute('UPDATE trail SET prev_hash = ?, hash = ? WHERE id = ?',
+                            (pv, new, r["id"][1]))
+                prev = new
+            else:
+                prev = old
+        scols = columns(con, "sessions")
+        con.text_factory = bytes
+        srows = con.execute('SELECT rowid, %s FROM sessions' %
+                            ", ".join('"%s"' % c for c in scols)).fetchall()
+        con.text_factory = str
+        for sr in srows:
+            for c, v in zip(scols, sr[1:]):
+                if v in mapping:
+                    con.execute('UPDATE sessions SET "%s" = ? WHERE rowid = ?' % c,
+                                (mapping[v], sr[0]))
+        con.execute("COMMIT")
+        return mapping
+    finally:
+        con.close()
+
+
+def head_of(db):
+    con = sqlite3.connect(db)
+    try:
+        return hexhash(con.execute("SELECT hash FROM trail ORDER BY id DESC LIMIT 1").fetchone()[0])
+    finally:
+        con.close()
+
+
+# ---- intact -------------------------------------------------------------------
+
+@case
+def intact_trail_verifies(env):
+    """intact: exit 0, prints the row count and the head hash"""
+    db = env.copy()
+    rc, text = audit(db)
+    eq(rc, 0, "exit code (output: %s)" % text.strip()[-300:])
+    n = len(ids(db))
+    eq(n, sum(SESSION_SIZES) + len(SESSION_SIZES), "rows in the trail")
+    check(names(text, n), "the row count %d is printed: %r" % (n, text))
+    check(head_of(db) in text.lower(), "the head hash %s is printed: %r" % (head_of(db), text))
+
+
+@case
+def verify_is_read_only(env):
+    """intact: audit verify changes nothing in the database"""
+    db = env.copy()
+    con = sqlite3.connect(db)
+    before = con.execute("SELECT group_concat(hex(hash), '') FROM trail").fetchone()
+    before_s = con.execute("SELECT * FROM sessions ORDER BY 1").fetchall()
+    con.close()
+    for _ in range(2):
+        eq(audit(db)[0], 0, "exit code")
+    con = sqlite3.connect(db)
+    eq(con.execute("SELECT group_concat(hex(hash), '') FROM trail").fetchone(), before, "trail")
+    eq(con.execute("SELECT * FROM sessions ORDER BY 1").fetchall(), before_s, "sessions")
+    con.close()
+
+
+@case
+def schema_has_the_readme_columns(env):
+    """schema: table trail has the README's columns (received_at in microseconds) and sessions"""
+    con = sqlite3.connect(env.pristine("a"))
+    try:
+        cols = columns(con, "trail")
+        check(columns(con, "sessions"), "a sessions table")
+        want = ["id", "kind", "received_at", "session", "prev_hash", "hash", "subject", "stream",
+                "stream_seq", "rule", "verdict", "reason", "alg", "kid", "iss", "sub", "aud",
+                "scope", "jti", "event_id", "exp", "iat", "headers", "body", "token", "checks",
+                "claims", "warnings", "gap_count", "detail"]
+        eq([c for c in want if c not in cols], [], "README columns missing from trail %r" % cols)
+        t = con.execute("SELECT typeof(received_at), received_at FROM trail LIMIT 1").fetchone()
+        eq(t[0], "integer", "received_at type")
+        check(abs(t[1] / 1e6 - time.time()) < 3600, "received_at in microseconds: %r" % t[1])
+    finally:
+        con.close()
+
+
+# ---- edited -------------------------------------------------------------------
+
+@case
+def edited_reason_is_named(env):
+    """edited: a changed reason is caught and the row named"""
+    db = env.copy()
+    target = event_ids(db)[100]
+    con = sqlite3.connect(db)
+    eq(con.execute("SELECT reason FROM trail WHERE id = ?", (target,)).fetchone()[0], "ok",
+       "reason before")
+    con.close()
+    tamper(db, ("UPDATE trail SET reason = 'replay', verdict = 'fail' WHERE id = ?", (target,)))
+    expect_bad(db, [target], EDITED, "edited reason")
+
+
+@case
+def edited_body_byte_is_named(env):
+    """edited: one byte of a body changed is caught and the row named"""
+    db = env.copy()
+    target = event_ids(db)[222]
+    con = connect(db)
+    body = con.execute("SELECT body FROM trail WHERE id = ?", (target,)).fetchone()[0]
+    check(body, "row %d has a body" % target)
+    if isinstance(body, bytes):
+        new = body[:5] + bytes([body[5] ^ 0x01]) + body[6:]
+    else:
+        new = body[:5] + chr(ord(body[5]) ^ 0x01) + body[6:]
+    con.execute("UPDATE trail SET body = ? WHERE id = ?", (new, target))
+    con.close()
+    expect_bad(db, [target], EDITED, "edited body")
+
+
+@case
+def edited_time_and_session_detail(env):
+    """edited: a changed received_at, and a changed session detail, are each named"""
+    db = env.copy()
+    target = event_ids(db)[7]
+    con = sqlite3.connect(db)
+    col = "received_at" if "received_at" in columns(con, "trail") else "received_us"
+    con.close()
+    tamper(db, ('UPDATE trail SET "%s" = "%s" + 1 WHERE id = ?' % (col, col), (target,)))
+    expect_bad(db, [target], EDITED, "edited received_at")
+    db = env.copy()
+    con = sqlite3.connect(db)
+    sid = con.execute("SELECT id FROM trail WHERE kind = 'session' ORDER BY id DESC").fetchone()[0]
+    con.close()
+    tamper(db, ("UPDATE trail SET detail = replace(detail, 'import', 'imp0rt') WHERE id = ?",
+                (sid,)))
+    expect_bad(db, [sid], EDITED, "edited session detail")
+
+
+@case
+def first_bad_row_is_named(env):
+    """edited: of two edits, the earlier row is the one named"""
+    db = env.copy()
+    ev = event_ids(db)
+    early, late = ev[40], ev[260]
+    tamper(db, ("UPDATE trail SET subject = 'bulk.evil' WHERE id = ?", (late,)),
+           ("UPDATE trail SET subject = 'bulk.evil' WHERE id = ?", (early,)))
+    text = expect_bad(db, [early], EDITED, "two edits")
+    check(not names(text, late), "names the first bad row only: %r" % text)
+
+
+# ---- deleted ------------------------------------------------------------------
+
+@case
+def deleted_rows_in_the_middle_are_named(env):
+    """deleted: rows deleted in the middle are caught and the missing ids named"""
+    db = env.copy()
+    ev = event_ids(db)
+    a = ev[120]
+    tamper(db, ("DELETE FROM trail WHERE id IN (?, ?)", (a, a + 1)))
+    expect_bad(db, [a, a + 1], DELETED, "two rows deleted")
+    db = env.copy()
+    one = ev[77]
+    tamper(db, ("DELETE FROM trail WHERE id = ?", (one,)))
+    expect_bad(db, [one], DELETED, "one row deleted")
+
+
+@case
+def deleted_session_row_is_named(env):
+    """deleted: the second session's session row deleted is caught"""
+    db = env.copy()
+    con = sqlite3.connect(db)
+    sid = con.execute("SELECT id FROM trail WHERE kind = 'session' ORDER BY id DESC").fetchone()[0]
+    con.close()
+    tamper(db, ("DELETE FROM trail WHERE id = ?", (sid,)))
+    expect_bad(db, [sid], DELETED, "session row deleted")
+
+
+# ---- inserted or replaced -----------------------------------------------------
+
+@case
+def inserted_row_shifting_ids_is_named(env):
+    """inserted: a foreign row slipped in between two others (ids shifted) is named"""
+    db = env.copy()
+    other = env.pristine("b", extra=10)
+    ev = event_ids(db)
+    k = ev[150]                    # the new row goes in at id k + 1
+    con = sqlite3.connect(other)
+    cols = columns(con, "trail")
+    row = con.execute('SELECT %s FROM trail WHERE id = ?' % ", ".join('"%s"' % c for c in cols),
+                      (k + 1,)).fetchone()
+    con.close()
+    check(row is not None, "the other trail has row %d" % (k + 1))
+    tamper(db, ("UPDATE trail SET id = id + 1000000 WHERE id > ?", (k,)),
+           "UPDATE trail SET id = id - 999999 WHERE id > 1000000",
+           ('INSERT INTO trail (%s) VALUES (%s)' % (", ".join('"%s"' % c for c in cols),
+                                                    ", ".join("?" * len(cols))), row))
+    eq(ids(db), list(range(ids(db)[0], ids(db)[0] + len(ids(db)))), "no jump in ids")
+    expect_bad(db, [k + 1], INSERTED, "inserted row")
+
+
+@case
+def replaced_row_is_named(env):
+    """replaced: a row swapped for another trail's row at the same id is named"""
+    db = env.copy()
+    other = env.pristine("b", extra=10)
+    k = event_ids(db)[180]
+    con = sqlite3.connect(other)
+    cols = columns(con, "trail")
+    row = con.execute('SELECT %s FROM trail WHERE id = ?' % ", ".join('"%s"' % c for c in cols),
+                      (k,)).fetchone()
+    con.close()
+    tamper(db, ("DELETE FROM trail WHERE id = ?", (k,)),
+           ('INSERT INTO trail (%s) VALUES (%s)' % (", ".join('"%s"' % c for c in cols),
+                                                    ", ".join("?" * len(cols))), row))
+    expect_bad(db, [k], INSERTED, "replaced row")
+
+
+@case
+def replaced_with_own_hash_recomputed(env):
+    """replaced: content changed and its own hash recomputed; the broken link is named"""
+    enc = discover_encoding(env)
+    db = env.copy()
+    k = event_ids(db)[90]
+    con = connect(db)
+    cols, rows = typed_rows(con, "WHERE id = %d" % k)
+    r = rows[0]
+    r["reason"] = ("text", b"replay")
+    r["subject"] = ("text", b"bulk.replaced")
+    digest = enc.row_hash(cols, r, r["prev_hash"][1])
+    con.execute("UPDATE trail SET reason = 'replay', subject = 'bulk.replaced', hash = ? "
+                "WHERE id = ?",
+                (stored(digest, r["hash"][1], r["hash"][0]), k))
+    con.close()
+    expect_bad(db, [k, k + 1], INSERTED, "own hash recomputed")
+
+
+@case
+def rows_added_after_the_head_are_named(env):
+    """inserted: a row appended after the newest session's head, outside the writer"""
+    db = env.copy()
+    other = env.pristine("b", extra=10)
+    last = ids(db)[-1]
+    con = sqlite3.connect(other)
+    cols = columns(con, "trail")
+    row = con.execute('SELECT %s FROM trail WHERE id = ?' % ", ".join('"%s"' % c for c in cols),
+                      (last + 1,)).fetchone()
+    con.close()
+    tamper(db, ('INSERT INTO trail (%s) VALUES (%s)' % (", ".join('"%s"' % c for c in cols),
+                                                        ", ".join("?" * len(cols))), row))
+    expect_bad(db, [last + 1], None, "row appended outside the writer")
+
+
+@case
+def well_chained_row_added_after_the_head_is_named(env):
+    """inserted: a row appended with a correct prev_hash and hash, outside the writer"""
+    enc = discover_encoding(env)
+    db = env.copy()
+    con = connect(db)
+    cols, rows = typed_rows(con)
+    last = rows[-1]
+    new = dict(last)
+    new_id = last["id"][1] + 1
+    new["id"] = ("integer", new_id)
+    new["subject"] = ("text", b"bulk.appended")
+    new["prev_hash"] = last["hash"]
+    digest = enc.row_hash(cols, new, last["hash"][1])
+    new["hash"] = (last["hash"][0], stored(digest, last["hash"][1], last["hash"][0]))
+    vals = []
+    for c in cols:
+        typ, v = new[c]
+        vals.append(v.decode() if typ == "text" and isinstance(v, bytes) else v)
+    con.execute('INSERT INTO trail (%s) VALUES (%s)' % (", ".join('"%s"' % c for c in cols),
+                                                        ", ".join("?" * len(cols))), vals)
+    con.close()
+    expect_bad(db, [new_id], ["outside", "after", "added"], "well-chained row appended")
+
+
+# ---- truncated ----------------------------------------------------------------
+
+@case
+def truncated_newest_rows_are_caught(env):
+    """truncated: the newest rows deleted; says rows at the end were deleted, names the id"""
+    db = env.copy()
+    all_ids = ids(db)
+    gone = all_ids[-3:]
+    tamper(db, ("DELETE FROM trail WHERE id >= ?", (gone[0],)))
+    expect_bad(db, gone + [all_ids[-4]], ["end", "truncat"], "newest 3 rows deleted")
+
+
+@case
+def truncated_whole_newest_session_is_caught(env):
+    """truncated: the whole newest session (its session row too) deleted is caught"""
+    db = env.copy()
+    con = sqlite3.connect(db)
+    sid = con.execute("SELECT id FROM trail WHERE kind = 'session' ORDER BY id DESC").fetchone()[0]
+    last = con.execute("SELECT max(id) FROM trail").fetchone()[0]
+    con.close()
+    tamper(db, ("DELETE FROM trail WHERE id >= ?", (sid,)))
+    expect_bad(db, [sid, last, sid - 1], ["end", "truncat", "delet", "missing"],
+               "newest session deleted")
+
+
+@case
+def changed_head_in_sessions_is_caught(env):
+    """truncated: a session's recorded head hash changed is caught and the row named"""
+    db = env.copy()
+    last = ids(db)[-1]
+    con = connect(db)
+    last_hash = con.execute("SELECT hash FROM trail WHERE id = ?", (last,)).fetchone()[0]
+    scols = columns(con, "sessions")
+    hit = 0
+    for c in scols:
+        cur = con.execute('UPDATE sessions SET "%s" = ? WHERE "%s" = ?' % (c, c),
+                          (stored(b"\x11" * 32, last_hash), last_hash))
+        hit += cur.rowcount
+    con.close()
+    eq(hit, 1, "the sessions table holds the newest row's hash once")
+    expect_bad(db, [last], None, "head hash changed in sessions")
+
+
+# ---- not detected, by design --------------------------------------------------
+
+@case
+def full_rewrite_is_not_detected_but_changes_the_head(env):
+    """not detected (README): an edit with every later hash and the sessions table recomputed
+    verifies (exit 0); only the head hash kept elsewhere shows it"""
+    enc = discover_encoding(env)
+    db = env.copy()
+    rc, text = audit(db)
+    eq(rc, 0, "intact first")
+    pinned = head_of(db)
+    check(pinned in text.lower(), "head printed")
+    k = event_ids(db)[50]
+    tamper(db, ("UPDATE trail SET reason = 'replay', verdict = 'fail', subject = 'bulk.rewritten' "
+                "WHERE id = ?", (k,)))
+    expect_bad(db, [k], EDITED, "edit before the rewrite")
+    mapping = rehash_from(db, enc, k)
+    check(len(mapping) >= len(ids(db)) - k, "every later hash changed")
+    rc, text = audit(db)
+    eq(rc, 0, "a full rewrite verifies -- by design, README 'What it cannot detect' (%s)" %
+       text.strip()[-300:])
+    check(pinned not in text.lower(), "the pinned head hash no longer matches")
+    check(head_of(db) in text.lower(), "the new head is printed")
+
+
+# ---- cannot read ----------------------------------------------------------------
+
+@case
+def missing_database_is_exit_2(env):
+    """cannot read: a missing database is exit 2, names the path, creates nothing"""
+    db = env.path("no-such.db")
+    rc, out, err = zt(["-d", db, "audit", "verify"])
+    eq(rc, 2, "exit code (%s)" % err.strip())
+    check(db in err or "no-such.db" in err, "names the path: %r" % err)
+    check(not os.path.exists(db), "the database was not created")
+    rc, out, err = zt(["-d", env.path("no-such-dir/x.db"), "audit", "verify"])
+    eq(rc, 2, "missing folder: exit code (%s)" % err.strip())
+
+
+@case
+def not_a_trail_is_exit_2(env):
+    """cannot read: an SQLite file without a trail, or random bytes, is exit 2"""
+    other = env.path("other.db")
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    rc, out, err = zt(["-d", other, "audit", "verify"])
+    eq(rc, 2, "an unrelated SQLite file: exit (%s)" % err.strip())
+    junk = env.write("junk.db", os.urandom(8192))
+    rc, out, err = zt(["-d", junk, "audit", "verify"])
+    eq(rc, 2, "random bytes: exit (%s)" % err.strip())
+    check("junk.db" in err, "names the path: %r" % err)
+
+
+if __name__ == "__main__":
+    run(AuditEnv)
