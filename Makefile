@@ -66,9 +66,17 @@ build/test/ztmint: build/test/tests/tools/ztmint.o $(TEST_AUTH_OBJS)
 build/rel/ztmint: build/rel/tests/tools/ztmint.o $(REL_AUTH_OBJS)
 	$(CC) -o $@ $^ $(JWT_LIBS) $(LIBS)
 
-build/test/unit/%: tests/unit/%.c tests/unit/unit.h $(TEST_AUTH_OBJS)
+TEST_STORE_OBJS := $(STORE_SRCS:%.c=build/test/%.o)
+
+build/test/unit/%: tests/unit/%.c tests/unit/unit.h $(TEST_AUTH_OBJS) $(TEST_STORE_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(TEST_LDFLAGS) -o $@ $< $(TEST_AUTH_OBJS) $(JWT_LIBS) $(LIBS)
+	$(CC) $(TEST_CFLAGS) $(TEST_LDFLAGS) -o $@ $< $(TEST_AUTH_OBJS) $(TEST_STORE_OBJS) \
+	    $(JWT_LIBS) $(LIBS)
+
+REL_STORE_OBJS := $(STORE_SRCS:%.c=build/rel/%.o)
+
+build/rel/bench-store: build/rel/bench/bench-store.o $(REL_AUTH_OBJS) $(REL_STORE_OBJS)
+	$(CC) -o $@ $^ $(LIBS)
 
 tools: build/test/ztmint
 
@@ -76,8 +84,9 @@ test: build/test/ztwatch build/test/ztmint $(UNIT_BINS)
 	ZTWATCH=$(CURDIR)/build/test/ztwatch ZTMINT=$(CURDIR)/build/test/ztmint \
 	    ./tests/run-tests.sh $(UNIT_BINS)
 
-bench: ztwatch build/rel/ztmint
-	ZTWATCH=$(CURDIR)/ztwatch ZTMINT=$(CURDIR)/build/rel/ztmint python3 bench/bench.py
+bench: ztwatch build/rel/ztmint build/rel/bench-store
+	ZTWATCH=$(CURDIR)/ztwatch ZTMINT=$(CURDIR)/build/rel/ztmint \
+	    BENCH_STORE=$(CURDIR)/build/rel/bench-store python3 bench/bench.py
 
 clean:
 	rm -rf build ztwatch

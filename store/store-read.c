@@ -95,7 +95,11 @@ store_where(const struct store_filter *f, char *sql, sqlite3_stmt *s, int *n)
 		if (s) sqlite3_bind_int64(s, (*n)++, f->until_us);
 		else store_clause(sql, "received_at < ?");
 	}
-	if (f->subject) {
+	if (f->subject && store_literal_prefix(f->subject) == strlen(f->subject)) {
+		/* No wildcard: equality, so the (subject, id) index gives id order. */
+		if (s) sqlite3_bind_text(s, (*n)++, f->subject, -1, SQLITE_STATIC);
+		else store_clause(sql, "subject = ?");
+	} else if (f->subject) {
 		size_t	plen = store_literal_prefix(f->subject);
 
 		if (s) {
