@@ -310,35 +310,6 @@ jbuf_puts(struct jbuf *b, const char *s)
 /* Append a string literal, its length known at compile time. */
 #define JBUF_LIT(b, lit)	jbuf_add((b), (lit), sizeof(lit) - 1)
 
-/*
- * Length of a valid UTF-8 sequence at s, or 0.  Stops at a NUL, which is
- * never a continuation byte, so it needs no length.
- */
-static size_t
-utf8_seq(const unsigned char *s)
-{
-	size_t		len, i;
-	unsigned int	cp;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /* Bytes that go out as they are inside a JSON string: printable ASCII
    other than '"' and '\\'.  Everything else takes the slow path. */
 static const unsigned char jbuf_plain[256] = {
@@ -377,7 +348,7 @@ jbuf_string(struct jbuf *b, const char *str)
 		jbuf_add(b, (const char *)run, (size_t)(p - run));
 		if (*p == '\0')
 			break;
-		if (*p >= 0x80 && (k = utf8_seq(p)) > 0) {
+		if (*p >= 0x80 && (k = auth_utf8_seq(p, 4)) > 0) {
 			/* C1 controls and U+2028/9 are escaped like C0 ones. */
 			if (k == 2 && p[0] == 0xc2 && p[1] <= 0x9f) {
 				snprintf(esc, sizeof esc, "\\u%04x", p[1]);

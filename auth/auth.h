@@ -297,6 +297,9 @@ int		 auth_parse_rfc3339(const char *s, double *out);
  */
 int		 auth_json_unsafe(const char *text, size_t len);
 char		*auth_json_safe(const char *text, size_t len);
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when
+   there is none (an invalid byte, an overlong form, a surrogate, a NUL). */
+size_t		 auth_utf8_seq(const unsigned char *s, size_t n);
 /* SHA-256 of in[0..n) into out[32]. */
 void		 auth_sha256(const void *in, size_t n, unsigned char out[32]);
 

@@ -46,36 +46,6 @@ struct export_field {
 	char		*owned;		/* storage for base64 */
 };
 
-/* Length of a valid UTF-8 sequence at s (n left), or 0. */
-static size_t
-export_utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t		len, i;
-	unsigned int	cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /* Whether p[0..n) is UTF-8 text (NULs included: JSON escapes them). */
 static int
 export_is_text(const unsigned char *p, size_t n)
@@ -83,7 +53,11 @@ export_is_text(const unsigned char *p, size_t n)
 	size_t	i = 0, k;
 
 	while (i < n) {
-		if ((k = export_utf8_seq(p + i, n - i)) == 0)
+		if (p[i] == 0) {		/* NUL is text too: JSON escapes it */
+			i++;
+			continue;
+		}
+		if ((k = auth_utf8_seq(p + i, n - i)) == 0)
 			return 0;
 		i += k;
 	}
@@ -105,7 +79,7 @@ export_json_string(FILE *f, const char *s, size_t n)
 		} else if (p[i] < 0x20 || p[i] == 0x7f) {
 			fprintf(f, "\\u%04x", p[i]);
 		} else if (p[i] >= 0x80) {
-			if ((k = export_utf8_seq(p + i, n - i)) == 0) {
+			if ((k = auth_utf8_seq(p + i, n - i)) == 0) {
 				fputs("\\ufffd", f);	/* only a non-UTF-8 subject can get here */
 				continue;
 			}
