@@ -425,6 +425,13 @@ cmd_export(struct cli_globals *g, int argc, char **argv)
 	memset(&o, 0, sizeof o);
 	if (export_parse(g, &o, argc, argv) != 0)
 		return CLI_EXIT_USAGE;
+	/* CSV keeps event bytes as they are (that is its point), so it never goes
+	   to a terminal, where a hostile body could retitle or clear it. */
+	if (o.csv && (o.out == NULL || strcmp(o.out, "-") == 0) && isatty(STDOUT_FILENO)) {
+		cli_error("export: CSV carries raw event bytes; write it with -o FILE or "
+		    "through a pipe (JSON lines are safe on a terminal)");
+		return CLI_EXIT_USAGE;
+	}
 	if ((st = store_open_reader(g->db, &cause)) == NULL) {
 		cli_error("export: %s", cause);
 		free(cause);

@@ -18,11 +18,12 @@ import hashlib
 import json
 import os
 import sqlite3
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from zt import (Env, Failure, batch_line, case, check, eq,  # noqa: E402
+from zt import (ZTWATCH, Env, Failure, batch_line, case, check, eq,  # noqa: E402
                 hs_token, nats_match, read_csv_rows, rfc3339_us, run, seed_event,
                 us_rfc3339, zt)
 
@@ -799,6 +800,36 @@ def import_usage_errors(env):
     rc, out, err = zt(["-p", bad, "-d", db2, "import", cap])
     eq(rc, 2, "bad policy: exit (stderr %s)" % err.strip())
     eq(trail_rows(db2), 0, "rows recorded when the policy is bad")
+
+
+@case
+def export_to_a_terminal_is_safe(env):
+    """export on a terminal: CSV refused (raw bytes), JSON lines escape every control byte"""
+    import pty
+    db = env.path("tty.db")
+    pol = env.policy({"keys": {"hs": {"secret_file": "hs.secret"}},
+                      "rules": [{"name": "r", "subjects": ["t.>"], "token": {"header": "A"},
+                                 "keys": ["hs"], "require": []}]})
+    cap = env.write("tty.jsonl", json.dumps(batch_line(
+        "t.x", b'{"evil":"\x1b]2;pwned\x07\x1b[2J\xc2\x9b31m"}', {})) + "\n")
+    subprocess.run([ZTWATCH, "-p", pol, "-d", db, "import", cap], check=True,
+                   capture_output=True)
+    for fmt, want_rc in (("csv", 2), ("jsonl", 0)):
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(ZTWATCH, [ZTWATCH, "-d", db, "export", "--format", fmt])
+        out = b""
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, status = os.waitpid(pid, 0)
+        eq(os.waitstatus_to_exitcode(status), want_rc, "exit code for %s" % fmt)
+        check(b"\x1b" not in out and b"\xc2\x9b" not in out, "raw escapes on the tty: %r" % out[:200])
 
 
 if __name__ == "__main__":
