@@ -86,17 +86,50 @@ cli_parse_when(const char *s, int64_t *us)
 	return 0;
 }
 
+/*
+ * A copy of s safe for a terminal: control bytes (C0, DEL, and the bytes
+ * of C1 controls) shown as \xNN.  Key names and kids can come from a JWKS
+ * file written by someone else.  Allocated.
+ */
+static char *
+policy_visible(const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)(s ? s : "-");
+	char			*out = malloc(strlen((const char *)p) * 4 + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	for (; *p != '\0'; p++) {
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {	/* C1 control */
+			o += sprintf(o, "\\xc2\\x%02x", p[1]);
+			p++;
+		} else if (*p < 0x20 || *p == 0x7f)
+			o += sprintf(o, "\\x%02x", *p);
+		else
+			*o++ = (char)*p;
+	}
+	*o = '\0';
+	return out;
+}
+
 /* Print the keyring. */
 static void
 policy_print_keys(const struct auth_policy *p)
 {
 	struct auth_key_info	ki;
+	char			*name, *kid, *source;
 	size_t			i;
 
 	for (i = 0; i < auth_policy_key_count(p); i++) {
 		auth_policy_key_info(p, i, &ki);
-		printf("  %-12s %-10s %-6s %-24s %s\n    %s\n", ki.name, ki.type,
-		    ki.alg ? ki.alg : "-", ki.kid ? ki.kid : "-", ki.fingerprint, ki.source);
+		name = policy_visible(ki.name);
+		kid = policy_visible(ki.kid);
+		source = policy_visible(ki.source);
+		printf("  %-12s %-10s %-6s %-24s %s\n    %s\n", name ? name : "?", ki.type,
+		    ki.alg ? ki.alg : "-", kid ? kid : "?", ki.fingerprint, source ? source : "?");
+		free(name);
+		free(kid);
+		free(source);
 	}
 }
 
@@ -128,8 +161,12 @@ cmd_policy(struct cli_globals *g, int argc, char **argv)
 	if ((p = cli_load_policy(g)) == NULL)
 		return CLI_EXIT_USAGE;
 	printf("policy %s: valid, sha256 %s\nrules:\n", g->policy, auth_policy_hash(p));
-	for (i = 0; i < auth_policy_rule_count(p); i++)
-		printf("  %zu. %s\n", i + 1, auth_policy_rule_name(p, i));
+	for (i = 0; i < auth_policy_rule_count(p); i++) {
+		char	*name = policy_visible(auth_policy_rule_name(p, i));
+
+		printf("  %zu. %s\n", i + 1, name ? name : "?");
+		free(name);
+	}
 	puts("keys:");
 	policy_print_keys(p);
 	auth_policy_free(p);

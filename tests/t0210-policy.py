@@ -96,6 +96,20 @@ def fingerprint_matches_openssl(env):
 
 
 @case
+def keys_listing_escapes_hostile_kids(env):
+    """keys: a JWKS kid carrying terminal escapes is shown escaped, never raw"""
+    jwk = env.jwk("rsa", kid="k\u001b]2;pwned\u0007\u001b[2J\u009b")
+    env.write("hostile.jwks.json", json.dumps({"keys": [jwk]}))
+    pol = {"keys": {"idsvr": {"jwks_file": "hostile.jwks.json"}},
+           "rules": [{"name": "r", "subjects": ["a"], "token": BEARER, "keys": ["idsvr"]}]}
+    for cmd in ("keys", "policy"):
+        rc, out, err, _ = policy_run(env, pol, (cmd,))
+        eq(rc, 0, "exit: " + err)
+        check("\x1b" not in out and "\x07" not in out and "\u009b" not in out, repr(out))
+        check("\\x1b]2;pwned" in out, "shown escaped: " + out)
+
+
+@case
 def missing_policy_file(env):
     """bad policy: the file does not exist"""
     p = subprocess.run([ZTWATCH, "-p", env.path("nope.json"), "policy"], capture_output=True,
