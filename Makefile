@@ -10,13 +10,16 @@
 PKGS      := libnats jansson libjwt sqlite3 libcrypto ncursesw libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags jansson libcrypto sqlite3 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs jansson libcrypto sqlite3 2>/dev/null)
+NATS_LIBS  := $(shell pkg-config --libs libnats 2>/dev/null || echo -lnats)
+CURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
+CURSES_LIBS   := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
 JWT_LIBS   := $(shell pkg-config --libs libjwt 2>/dev/null)
 
 CC       ?= cc
 WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes \
             -Wstrict-prototypes -Wwrite-strings -Wvla -Wno-unused-parameter
 CSTD     := -std=c11 -D_GNU_SOURCE
-INCS     := -I. -Iauth -Istore
+INCS     := -I. -Iauth -Istore -Iingest -Itui
 
 REL_CFLAGS  := $(CSTD) -O2 -g $(WARN) $(INCS) $(PKG_CFLAGS)
 TEST_CFLAGS := $(CSTD) -O1 -g -Werror $(WARN) $(INCS) $(PKG_CFLAGS) \
@@ -27,8 +30,12 @@ TEST_LDFLAGS := -fsanitize=address,undefined
 AUTH_SRCS := $(sort $(wildcard auth/*.c))
 STORE_SRCS := $(sort $(wildcard store/*.c))
 CLI_SRCS  := $(sort $(wildcard cli/*.c))
-SRCS      := $(AUTH_SRCS) $(STORE_SRCS) $(CLI_SRCS)
-LIBS      := $(PKG_LIBS) -lpthread
+INGEST_SRCS := $(sort $(wildcard ingest/*.c))
+# tui/screen*.c call curses; the rest of tui/ are plain models, unit-tested.
+TUI_SRCS  := $(sort $(wildcard tui/*.c))
+TUI_MODEL_SRCS := $(filter-out tui/screen%,$(TUI_SRCS))
+SRCS      := $(AUTH_SRCS) $(STORE_SRCS) $(INGEST_SRCS) $(TUI_SRCS) $(CLI_SRCS)
+LIBS      := $(PKG_LIBS) $(NATS_LIBS) $(CURSES_LIBS) -lpthread -lm
 
 REL_OBJS  := $(SRCS:%.c=build/rel/%.o)
 TEST_OBJS := $(SRCS:%.c=build/test/%.o)
@@ -48,11 +55,11 @@ deps:
 ztwatch: $(REL_OBJS)
 	$(CC) -o $@ $(REL_OBJS) $(LIBS)
 
-build/rel/%.o: %.c $(wildcard auth/*.h store/*.h cli/*.h)
+build/rel/%.o: %.c $(wildcard auth/*.h store/*.h ingest/*.h tui/*.h cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -c -o $@ $<
 
-build/test/%.o: %.c $(wildcard auth/*.h store/*.h cli/*.h)
+build/test/%.o: %.c $(wildcard auth/*.h store/*.h ingest/*.h tui/*.h cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -c -o $@ $<
 
@@ -67,25 +74,34 @@ build/rel/ztmint: build/rel/tests/tools/ztmint.o $(REL_AUTH_OBJS)
 	$(CC) -o $@ $^ $(JWT_LIBS) $(LIBS)
 
 TEST_STORE_OBJS := $(STORE_SRCS:%.c=build/test/%.o)
+TEST_TUI_MODEL_OBJS := $(TUI_MODEL_SRCS:%.c=build/test/%.o)
+UNIT_OBJS := $(TEST_AUTH_OBJS) $(TEST_STORE_OBJS) $(TEST_TUI_MODEL_OBJS)
 
-build/test/unit/%: tests/unit/%.c tests/unit/unit.h $(TEST_AUTH_OBJS) $(TEST_STORE_OBJS)
+build/test/unit/%: tests/unit/%.c tests/unit/unit.h $(UNIT_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(TEST_LDFLAGS) -o $@ $< $(TEST_AUTH_OBJS) $(TEST_STORE_OBJS) \
-	    $(JWT_LIBS) $(LIBS)
+	$(CC) $(TEST_CFLAGS) $(TEST_LDFLAGS) -o $@ $< $(UNIT_OBJS) $(JWT_LIBS) $(LIBS)
 
 REL_STORE_OBJS := $(STORE_SRCS:%.c=build/rel/%.o)
 
 build/rel/bench-store: build/rel/bench/bench-store.o $(REL_AUTH_OBJS) $(REL_STORE_OBJS)
 	$(CC) -o $@ $^ $(LIBS)
 
-tools: build/test/ztmint
+# A plain nats.c publisher (tests, benchmarks): not ztwatch's own publishing.
+build/test/ztpub: build/test/tests/tools/ztpub.o $(TEST_AUTH_OBJS)
+	$(CC) $(TEST_LDFLAGS) -o $@ $^ $(LIBS)
 
-test: build/test/ztwatch build/test/ztmint $(UNIT_BINS)
+build/rel/ztpub: build/rel/tests/tools/ztpub.o $(REL_AUTH_OBJS)
+	$(CC) -o $@ $^ $(LIBS)
+
+tools: build/test/ztmint build/test/ztpub
+
+test: build/test/ztwatch build/test/ztmint build/test/ztpub $(UNIT_BINS)
 	ZTWATCH=$(CURDIR)/build/test/ztwatch ZTMINT=$(CURDIR)/build/test/ztmint \
+	    ZTPUB=$(CURDIR)/build/test/ztpub \
 	    ./tests/run-tests.sh $(UNIT_BINS)
 
-bench: ztwatch build/rel/ztmint build/rel/bench-store
-	ZTWATCH=$(CURDIR)/ztwatch ZTMINT=$(CURDIR)/build/rel/ztmint \
+bench: ztwatch build/rel/ztmint build/rel/ztpub build/rel/bench-store
+	ZTWATCH=$(CURDIR)/ztwatch ZTMINT=$(CURDIR)/build/rel/ztmint ZTPUB=$(CURDIR)/build/rel/ztpub \
 	    BENCH_STORE=$(CURDIR)/build/rel/bench-store python3 bench/bench.py
 
 clean:

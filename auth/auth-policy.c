@@ -874,6 +874,15 @@ auth_policy_rule_name(const struct auth_policy *p, size_t i)
 	return p->rules[i].name;
 }
 
+/* Subject pattern j of rule i. */
+const char *
+auth_policy_rule_subject(const struct auth_policy *p, size_t i, size_t j)
+{
+	if (i >= p->nrules || j >= p->rules[i].nsubjects)
+		return NULL;
+	return p->rules[i].subjects[j];
+}
+
 /* First rule matching subject, or -1. */
 int
 auth_policy_match(const struct auth_policy *p, const char *subject)

@@ -116,6 +116,8 @@ void		 auth_policy_key_info(const struct auth_policy *, size_t i,
 size_t		 auth_policy_rule_count(const struct auth_policy *);
 /* Name of rule i. Borrowed. */
 const char	*auth_policy_rule_name(const struct auth_policy *, size_t i);
+/* Subject pattern j of rule i (borrowed), or NULL past the last. */
+const char	*auth_policy_rule_subject(const struct auth_policy *, size_t i, size_t j);
 /* Whether subject matches the NATS pattern (`*` one token, `>` the rest). */
 int		 auth_subject_match(const char *pattern, const char *subject);
 /* Whether pattern is a valid subject (wildcards allowed when wildcards). */
@@ -255,6 +257,80 @@ uint64_t	 auth_replay_evictions(const struct auth_replay *);
 unsigned char	*auth_sign(int alg, const unsigned char *key, size_t key_len,
 		     const unsigned char *input, size_t input_len, size_t *sig_len,
 		     char **cause);
+
+/* ---- minting (pub, demo) ----------------------------------------------- */
+
+/* Ways pub can spoil an event on purpose, to show each failure. */
+enum auth_tamper {
+	AUTH_TAMPER_NONE,
+	AUTH_TAMPER_PAYLOAD,		/* body changed after minting */
+	AUTH_TAMPER_SIGNATURE,		/* one signature bit flipped */
+	AUTH_TAMPER_EXPIRED,		/* exp long past (beyond leeway) */
+	AUTH_TAMPER_AUDIENCE,		/* aud not the rule's */
+	AUTH_TAMPER_SCOPE,		/* required scopes left out */
+	AUTH_TAMPER_ALG_NONE,		/* alg "none", empty signature */
+	AUTH_TAMPER_KEY_CONFUSION,	/* HS256 keyed with the rule key's public PEM text */
+	AUTH_TAMPER_REPLAY,		/* a valid event; the caller sends it twice */
+	AUTH_TAMPER_COUNT
+};
+
+/* "payload", "signature", "expired", "audience", "scope", "alg-none",
+   "key-confusion", "replay"; "none" for NONE; NULL out of range. */
+const char	*auth_tamper_name(int);
+/* Tamper for an exact name, or -1 if unknown. */
+int		 auth_tamper_from_name(const char *);
+
+/*
+ * What to mint.  Zero every field that is not set: each has a default.
+ * All borrowed for the duration of the call.
+ */
+struct auth_mint_opts {
+	const char		*rule;		/* rule name; NULL: the first rule matching the subject */
+	const unsigned char	*key;		/* private key PEM (RSA, EC, Ed25519) or HMAC secret bytes;
+						   NULL: the rule's own secret when its key is an HMAC secret */
+	size_t			 key_len;
+	const char		*alg;		/* NULL: the first of the rule's algorithms that fits the key */
+	const char		*kid;		/* NULL: the kid of the policy key whose public key equals
+						   the signing key's, if any */
+	const char		*sub;		/* "sub" claim; NULL: "ztwatch-pub" (the seed profile: none) */
+	long			 lifetime_s;	/* 0: 300 */
+	enum auth_tamper	 tamper;
+	time_t			 now;
+	long			 now_nsec;	/* nanoseconds past now, for the seed's expires_at */
+	int			 utc_offset_min; /* zone of the seed's expires_at, minutes east
+						   of UTC; 0 writes "Z" (as Go does for UTC) */
+};
+
+/* A minted message; everything owned by the struct. */
+struct auth_minted {
+	struct auth_msg		 msg;		/* subject, headers, body ready to publish */
+	struct auth_header	 headers[4];
+	char			*subject;
+	char			*header_value;	/* storage for header values */
+	unsigned char		*body;
+	char			*token;		/* the (outer) JWT */
+	char			*jti;		/* or NULL (seed profile has none) */
+	const char		*rule;		/* the rule used (borrowed from the policy) */
+	char			*warning;	/* or NULL: something the user should know, e.g. the
+						   signing key is not among the rule's keys, so the
+						   event will fail */
+};
+
+/*
+ * Mint an event-bound token for event[0..event_len) (the event JSON) on
+ * subject per the policy rule, and build the message in the rule's wire
+ * format (DESIGN §1) into *out, which the caller releases with
+ * auth_minted_free() (also safe after a failure, when *out is zeroed).
+ * opts may be NULL for every default.  Refuses, rather than mint an
+ * event that would pass, a tamper the rule cannot show: audience without
+ * an audience, scope without scopes, replay without replay detection,
+ * key confusion without a public key.  Returns 0, or -1 with *cause
+ * (allocated).  Never prints; no secret ever appears in *cause.
+ */
+int		 auth_mint(const struct auth_policy *, const char *subject,
+		     const unsigned char *event, size_t event_len,
+		     const struct auth_mint_opts *, struct auth_minted *out, char **cause);
+void		 auth_minted_free(struct auth_minted *);
 
 /* ---- capture lines (verify --batch, import) ---------------------------- */
 

@@ -25,6 +25,7 @@ import time
 ZTWATCH = os.environ.get("ZTWATCH", "./ztwatch")
 ZTMINT = os.environ.get("ZTMINT", "build/rel/ztmint")
 BENCH_STORE = os.environ.get("BENCH_STORE", "build/rel/bench-store")
+ZTPUB = os.environ.get("ZTPUB", "build/rel/ztpub")
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 
 # alg: (key name, events in the batch, openssl speed arguments, reference label);
@@ -178,6 +179,112 @@ def bench_trail(d):
           "1,000,000 rows < 50 ms")
 
 
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def rss_kb(pid, field="VmHWM"):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def record_run(d, url, pol, batch, repeat, rate, buffer_msgs, tag):
+    """One recorder run with ztpub publishing batch repeat times; returns its figures."""
+    db = os.path.join(d, "e2e-%s.db" % tag)
+    errf = os.path.join(d, "e2e-%s.err" % tag)
+    args = [ZTWATCH, "-s", url, "-p", pol, "-d", db, "record", "--stats", "3600",
+            "--latency-header", "Zt-Sent-Us", "orders.>"]
+    if buffer_msgs:
+        args += ["--buffer", str(buffer_msgs)]
+    with open(errf, "wb") as err:
+        rec = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err)
+        deadline = time.time() + 20
+        while b"recording" not in open(errf, "rb").read() and time.time() < deadline:
+            time.sleep(0.05)
+        pub = [ZTPUB, "-s", url, "--stamp", "Zt-Sent-Us", "--repeat", str(repeat)]
+        if rate:
+            pub += ["--rate", str(rate)]
+        p = subprocess.Popen(pub + [batch], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        mid = 0
+        while p.poll() is None:
+            time.sleep(0.5)
+            mid = mid or rss_kb(rec.pid, "VmRSS")
+        sent = repeat * sum(1 for _ in open(batch))
+        last, stable = -1, 0
+        while stable < 4:          # until the trail stops growing
+            time.sleep(0.5)
+            out = open(errf, "rb").read()
+            n = subprocess.run(["sqlite3", db, "SELECT count(*) FROM trail WHERE kind='event'"],
+                               capture_output=True, text=True).stdout.strip()
+            n = int(n or 0)
+            stable = stable + 1 if n == last else 0
+            last = n
+            if n >= sent:
+                break
+        peak = rss_kb(rec.pid)
+        end_rss = rss_kb(rec.pid, "VmRSS")
+        rec.send_signal(2)
+        rec.wait(120)
+    text = open(errf).read()
+    m = re.search(r"(\d+) received, (\d+) committed .* (\d+) lost in", text)
+    t = re.search(r"throughput: (\d+) events in ([\d.]+) s", text)
+    lat = re.search(r"p50 ([\d.]+) ms, p99 ([\d.]+) ms", text)
+    if not (m and t):
+        sys.exit("bench: recorder output unreadable:\n" + text[-2000:])
+    return {"sent": sent, "committed": int(m.group(2)), "lost": int(m.group(3)),
+            "rate": int(t.group(1)) / float(t.group(2)), "peak_mb": peak / 1024.0,
+            "mid_mb": mid / 1024.0, "end_mb": end_rss / 1024.0,
+            "p50": float(lat.group(1)) if lat else -1, "p99": float(lat.group(2)) if lat else -1}
+
+
+def bench_e2e(d):
+    """nats-server -> record -> SQLite, RS256 and HS256, per DESIGN §8."""
+    port = free_port()
+    srv = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(port), "-js", "-sd",
+                            os.path.join(d, "js")], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    url = "nats://127.0.0.1:%d" % port
+    time.sleep(0.5)
+    try:
+        print()
+        print("end to end: nats-server -> ztwatch record -> SQLite (core NATS, one subscriber)")
+        print("%-6s | %9s %9s %6s | %8s | %10s %10s | %s" % (
+            "alg", "events", "events/s", "lost", "peak RSS", "p50 ms", "p99 ms", "target"))
+        for alg, key, target in (("RS256", "rsa", 40000), ("HS256", "hs", 100000)):
+            n = max(20000, int(200000 * SCALE))
+            batch = make_batch(d, alg, key, 1000)
+            pol = policy(d, alg, key)
+            flood = record_run(d, url, pol, batch, n // 1000, 0, n + 1000, alg + "-flood")
+            print("%-6s | %9d %9.0f %6d | %6.0f MB | %10s %10s | >= %d/s, zero loss" % (
+                alg, flood["committed"], flood["rate"], flood["lost"], flood["peak_mb"],
+                "(queued)", "(queued)", target))
+            rate = int(flood["rate"] * 0.5)
+            steady = record_run(d, url, pol, batch, max(1, rate * 8 // 1000), rate, 0,
+                                alg + "-steady")
+            print("%-6s | %9d %9.0f %6d | %6.0f MB | %10.2f %10.2f | at %d/s offered;"
+                  " RSS %.0f MB mid-run, %.0f MB at the end" % (
+                      alg, steady["committed"], steady["rate"], steady["lost"],
+                      steady["peak_mb"], steady["p50"], steady["p99"], rate,
+                      steady["mid_mb"], steady["end_mb"]))
+            sys.stdout.flush()
+        print()
+        print("First row: the publisher sends as fast as it can and the recorder's nats.c\n"
+              "buffer holds the backlog (so nothing is dropped); events/s is first receive to\n"
+              "last commit.  Second row: the publisher offers half that rate for about 8 s;\n"
+              "latency is publish to commit.  Targets from DESIGN §8.")
+    finally:
+        srv.terminate()
+        srv.wait()
+
+
 def main():
     d = tempfile.mkdtemp(prefix="zt-bench-")
     try:
@@ -198,7 +305,7 @@ def main():
         print("%-6s | %-22s | %9s %9s %5s | %9s %9s %5s | %9s" % (
             "", "", "/CPU-s", "1 proc", "", "/CPU-s", "-multi 2", "", "2 threads"))
         for alg, (key, count, speed_args, label) in ALGS.items():
-            if os.environ.get("BENCH_ONLY") == "trail":
+            if os.environ.get("BENCH_ONLY") in ("trail", "e2e"):
                 break
             count = max(1000, int(count * SCALE))
             batch = make_batch(d, alg, key, count)
@@ -217,6 +324,8 @@ def main():
               "-multi figure (openssl 3.0 mislabels it).")
         if os.environ.get("BENCH_ONLY") in (None, "trail"):
             bench_trail(d)
+        if os.environ.get("BENCH_ONLY") in (None, "e2e"):
+            bench_e2e(d)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

@@ -22,6 +22,14 @@ struct cli_globals {
 	const char	*server;	/* -s URL[,URL...] */
 	const char	*policy;	/* -p POLICY */
 	const char	*db;		/* -d DB */
+	const char	*creds;		/* --creds F */
+	const char	*nkey;		/* --nkey F */
+	const char	*user;		/* --user U */
+	const char	*password;	/* --password P */
+	const char	*token;		/* --token T */
+	const char	*tls_ca;	/* --tls-ca F */
+	const char	*tls_cert;	/* --tls-cert F */
+	const char	*tls_key;	/* --tls-key F */
 };
 
 /* A command: name, entry point, one-line summary for the help. */
@@ -33,6 +41,8 @@ struct cli_command {
 };
 
 struct store;
+struct ingest_conn;
+struct ingest_conn_opts;
 
 int	cmd_verify(struct cli_globals *, int, char **);
 int	cmd_import(struct cli_globals *, int, char **);
@@ -47,6 +57,11 @@ int	cmd_audit(struct cli_globals *, int, char **);
 int	cli_batch_run(struct auth_policy *, const char *file, int jobs, int fixed_now,
 	    time_t now, struct store *st);
 int	cmd_policy(struct cli_globals *, int, char **);
+int	cmd_record(struct cli_globals *, int, char **);
+int	cmd_pub(struct cli_globals *, int, char **);
+
+/* Fill the connection options from the globals (callbacks left as set). */
+void	cli_conn_opts(const struct cli_globals *, struct ingest_conn_opts *);
 int	cmd_keys(struct cli_globals *, int, char **);
 
 /* Print "ztwatch: message" on stderr. */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ingest.h"
 
 static const struct cli_command cli_commands[] = {
 	{ "verify", cmd_verify,
@@ -19,6 +20,11 @@ static const struct cli_command cli_commands[] = {
 	    "verify a capture and record it in the audit trail" },
 	{ "export", cmd_export, "export --format jsonl|csv [filters] [-o FILE]",
 	    "export trail rows as JSON lines or CSV" },
+	{ "record", cmd_record,
+	    "record [SUBJECT...] [--json] [--stream S --durable D] [--since T|--seq N]",
+	    "headless: verify live events and record them in the trail" },
+	{ "pub", cmd_pub, "pub SUBJECT [FILE|-] [--rule NAME] [--sign-key F] [--tamper KIND]",
+	    "mint an event-bound token for an event and publish it" },
 	{ "audit", cmd_audit, "audit verify",
 	    "verify the trail's hash chain" },
 	{ "policy", cmd_policy, "policy",
@@ -54,6 +60,21 @@ cli_load_policy(const struct cli_globals *g)
 	return p;
 }
 
+/* Connection options from the globals. */
+void
+cli_conn_opts(const struct cli_globals *g, struct ingest_conn_opts *o)
+{
+	o->servers = g->server;
+	o->creds = g->creds;
+	o->nkey = g->nkey;
+	o->user = g->user;
+	o->password = g->password;
+	o->token = g->token;
+	o->tls_ca = g->tls_ca;
+	o->tls_cert = g->tls_cert;
+	o->tls_key = g->tls_key;
+}
+
 /* Number of CPUs. */
 int
 cli_ncpu(void)
@@ -69,7 +90,9 @@ cli_usage(FILE *f)
 {
 	size_t	i;
 
-	fputs("usage: ztwatch [-s URL[,URL...]] [-p POLICY] [-d DB] COMMAND [ARGS]\n\n"
+	fputs("usage: ztwatch [-s URL[,URL...]] [--creds F | --nkey F | --user U --password P |\n"
+	    "               --token T] [--tls-ca F --tls-cert F --tls-key F]\n"
+	    "               [-p POLICY] [-d DB] COMMAND [ARGS]\n\n"
 	    "Verify zero-trust events (JWT-bound NATS messages) and keep an audit trail.\n\n"
 	    "commands:\n", f);
 	for (i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)
@@ -77,7 +100,12 @@ cli_usage(FILE *f)
 	fputs("\noptions:\n"
 	    "  -p POLICY   policy file (default ./ztwatch.json)\n"
 	    "  -d DB       audit trail database (default ./ztwatch.db)\n"
-	    "  -s URL      NATS server(s) (default $NATS_URL or nats://127.0.0.1:4222)\n"
+	    "  -s URL      NATS server(s), comma-separated (default $NATS_URL or\n"
+	    "              nats://127.0.0.1:4222)\n"
+	    "  --creds F   NATS user credentials file\n"
+	    "  --nkey F    NATS nkey file (the seed and the user public key)\n"
+	    "  --user U --password P, --token T   NATS user or token authentication\n"
+	    "  --tls-ca F  CA to trust for TLS; --tls-cert F --tls-key F: client certificate\n"
 	    "  -h, --help  this help; 'ztwatch COMMAND --help' for a command\n"
 	    "  --version   print the version\n", f);
 }
@@ -104,6 +132,14 @@ main(int argc, char **argv)
 		{ "policy", required_argument, NULL, 'p' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "server", required_argument, NULL, 's' },
+		{ "creds", required_argument, NULL, 'C' },
+		{ "nkey", required_argument, NULL, 'N' },
+		{ "user", required_argument, NULL, 'U' },
+		{ "password", required_argument, NULL, 'P' },
+		{ "token", required_argument, NULL, 'T' },
+		{ "tls-ca", required_argument, NULL, 'A' },
+		{ "tls-cert", required_argument, NULL, 'E' },
+		{ "tls-key", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cli_globals		 g;
@@ -131,10 +167,38 @@ main(int argc, char **argv)
 		case 's':
 			g.server = optarg;
 			break;
+		case 'C':
+			g.creds = optarg;
+			break;
+		case 'N':
+			g.nkey = optarg;
+			break;
+		case 'U':
+			g.user = optarg;
+			break;
+		case 'P':
+			g.password = optarg;
+			break;
+		case 'T':
+			g.token = optarg;
+			break;
+		case 'A':
+			g.tls_ca = optarg;
+			break;
+		case 'E':
+			g.tls_cert = optarg;
+			break;
+		case 'K':
+			g.tls_key = optarg;
+			break;
 		default:
 			cli_usage(stderr);
 			return CLI_EXIT_USAGE;
 		}
+	}
+	if (g.password != NULL && g.user == NULL) {
+		cli_error("--password goes with --user");
+		return CLI_EXIT_USAGE;
 	}
 	if (optind >= argc) {
 		cli_usage(stderr);

@@ -345,3 +345,194 @@ def read_csv_rows(data):
     for i, r in enumerate(rows[1:]):
         eq(len(r), len(head), "CSV record %d field count" % (i + 1))
     return head, [dict(zip(head, r)) for r in rows[1:]]
+
+
+# ---- NATS: a real nats-server on a free loopback port ------------------------
+
+ZTPUB = os.environ.get("ZTPUB", "build/test/ztpub")
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class NatsServer:
+    """nats-server with JetStream in a folder of its own, on 127.0.0.1 only.
+
+    The test that starts one stops it (stop(), or the with-statement)."""
+
+    def __init__(self, folder, port=None, config=None, monitor=False):
+        self.folder = folder
+        os.makedirs(folder, exist_ok=True)
+        self.port = port or free_port()
+        self.mport = free_port() if monitor else None
+        self.config = config
+        self.proc = None
+        self.start()
+
+    @property
+    def url(self):
+        return "nats://127.0.0.1:%d" % self.port
+
+    def start(self):
+        cmd = ["nats-server", "-a", "127.0.0.1", "-p", str(self.port), "-js",
+               "-sd", os.path.join(self.folder, "js")]
+        if self.mport:
+            cmd += ["-m", str(self.mport)]
+        if self.config:
+            path = os.path.join(self.folder, "server.conf")
+            with open(path, "w") as f:
+                f.write(self.config)
+            cmd += ["-c", path]
+        self.log = open(os.path.join(self.folder, "server.log"), "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            import socket
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+        raise Failure("nats-server did not start on port %d" % self.port)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if getattr(self, "log", None):
+            self.log.close()
+            self.log = None
+
+    def connz(self, state="all"):
+        """The monitoring endpoint's connections (needs monitor=True)."""
+        import urllib.request
+        url = "http://127.0.0.1:%d/connz?state=%s&limit=1024" % (self.mport, state)
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return json.loads(r.read())["connections"]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class Recorder:
+    """`ztwatch record` running in the background; stderr goes to a file."""
+
+    def __init__(self, args, folder, name="rec"):
+        self.err_path = os.path.join(folder, name + ".err")
+        self.out_path = os.path.join(folder, name + ".out")
+        self.err = open(self.err_path, "wb")
+        self.out = open(self.out_path, "wb")
+        self.proc = subprocess.Popen([ZTWATCH] + list(args), stdout=self.out, stderr=self.err)
+
+    def stderr(self):
+        with open(self.err_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stdout(self):
+        with open(self.out_path, "rb") as f:
+            return f.read()
+
+    def wait_for(self, text, timeout=30):
+        """Wait until stderr shows text; fail if the process exits first."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if text in self.stderr():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise Failure("recorder never said %r; stderr:\n%s" % (text, self.stderr()[-2000:]))
+
+    def stop(self, sig=None, timeout=60):
+        """Signal (SIGTERM by default) and wait; returns the exit code."""
+        import signal as _signal
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig or _signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise Failure("recorder did not exit within %d s; stderr:\n%s" %
+                          (timeout, self.stderr()[-2000:]))
+        self.err.close()
+        self.out.close()
+        err = self.stderr()
+        if "Sanitizer" in err or "runtime error" in err:
+            raise Failure("sanitizer report:\n" + sanitizer_summary(err))
+        return rc
+
+    def peak_rss_kb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        return 0
+
+
+def ztpub(url, capture, *args, timeout=300):
+    """Publish a capture file with the plain nats.c publisher."""
+    p = subprocess.run([ZTPUB, "-s", url] + list(args) + [capture], capture_output=True,
+                       timeout=timeout)
+    err = p.stderr.decode(errors="replace")
+    if p.returncode != 0 or "Sanitizer" in err:
+        raise Failure("ztpub failed (%d): %s" % (p.returncode, err[-1500:]))
+    return err
+
+
+def create_stream(url, name, subjects, max_msgs=0):
+    args = [ZTPUB, "-s", url, "--create-stream", name, "--subjects", subjects]
+    if max_msgs:
+        args += ["--max-msgs", str(max_msgs)]
+    p = subprocess.run(args, capture_output=True, timeout=60)
+    if p.returncode != 0:
+        raise Failure("cannot create stream %s: %s" % (name, p.stderr.decode()))
+
+
+def trail_rows(db, where="1=1"):
+    """Rows of a trail as dicts (read with Python's sqlite3)."""
+    import sqlite3
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    con.row_factory = sqlite3.Row
+    rows = [dict(r) for r in con.execute("SELECT * FROM trail WHERE %s ORDER BY id" % where)]
+    con.close()
+    return rows
+
+
+def wait_until(fn, timeout=60, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise Failure("timed out waiting for %s" % what)
+
+
+def trail_count(db, where="kind = 'event'"):
+    """Rows matching where, or 0 while the trail does not exist yet."""
+    import sqlite3
+    try:
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+        n = con.execute("SELECT count(*) FROM trail WHERE %s" % where).fetchone()[0]
+        con.close()
+        return n
+    except sqlite3.Error:
+        return 0

@@ -1,0 +1,655 @@
+/*
+ * cli/cmd-record.c -- `ztwatch record`: the headless recorder.
+ *
+ * The main thread only supervises: it waits for signals in short ticks,
+ * turns subscription drops and disconnections into gap rows, prints the
+ * stats line, and on SIGINT/SIGTERM drains the subscriptions into the
+ * pipeline, lets the pipeline record and commit everything, and closes
+ * the session.  All the work happens on the pipeline's threads.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "ingest.h"
+#include "pipeline.h"
+#include "store.h"
+
+#define RECORD_MAX_SUBJECTS	64
+#define RECORD_TICK_MS		200
+#define RECORD_DRAIN_MS		10000
+#define RECORD_PENDING_MSGS	65536
+#define RECORD_PENDING_BYTES	(64 << 20)
+
+struct record_opts {
+	const char		*subjects[RECORD_MAX_SUBJECTS];
+	int			 nsubjects;
+	int			 json;
+	int			 wait;
+	int			 jobs;
+	int			 stats_s;
+	unsigned		 queue;
+	int			 buffer;
+	const char		*latency_header;
+	struct ingest_js_opts	 js;
+};
+
+/* What the connection's callbacks leave for the main thread. */
+struct record_watch {
+	atomic_int	 state;
+	atomic_int	 changes;
+};
+
+/* One core subscription and what it has dropped so far. */
+struct record_sub {
+	struct ingest_sub	*sub;
+	uint64_t		 dropped;
+};
+
+struct record {
+	struct record_opts	 o;
+	struct record_watch	 watch;
+	struct ingest_conn	*conn;
+	struct pipeline		*pipe;
+	struct store		*store;
+	struct record_sub	 subs[RECORD_MAX_SUBJECTS];
+	int			 nsubs;
+	struct ingest_js	*js;
+	int			 seen_state;
+	int64_t			 down_since_ms;
+	uint64_t		 last_received;
+	int64_t			 last_stats_ms;
+};
+
+/* Print the usage of record. */
+static void
+record_usage(FILE *f)
+{
+	fputs("usage: ztwatch [connection] [-p POLICY] [-d DB] record [SUBJECT...] [--json]\n"
+	    "           [--stream S --durable D [--since T | --seq N] [--ack-wait S]]\n"
+	    "           [--wait] [--stats S] [--jobs N] [--queue N] [--buffer N]\n"
+	    "           [--latency-header H]\n\n"
+	    "Verify every event on the subjects (default: the subjects of the policy's\n"
+	    "rules) and record it with its verdict in the trail.  SIGINT or SIGTERM\n"
+	    "records what was received, closes the session and exits 0.\n\n"
+	    "  --json            print each verdict as a JSON line on stdout, once recorded\n"
+	    "  --stream S        read JetStream stream S through a durable pull consumer\n"
+	    "  --durable D       the durable's name; a run resumes where the last one stopped\n"
+	    "  --since T         a new durable starts at time T (RFC 3339 or -2h)\n"
+	    "  --seq N           a new durable starts at stream sequence N\n"
+	    "  --ack-wait S      seconds before the server redelivers an unacked message (30)\n"
+	    "  --wait            wait for the server to come up instead of failing\n"
+	    "  --stats S         print a stats line on stderr every S seconds (10; 0: never)\n"
+	    "  --jobs N          verifier threads (default: every CPU)\n"
+	    "  --queue N         messages in flight between NATS and the trail (8192)\n"
+	    "  --buffer N        messages nats.c may hold for a recorder that falls behind\n"
+	    "                    on core NATS (65536, and at most 8 KiB each on average);\n"
+	    "                    beyond that they are dropped, and recorded as gaps\n"
+	    "  --latency-header H  header carrying the publish time in microseconds since\n"
+	    "                    the epoch; the final stats give publish-to-commit latency\n", f);
+}
+
+/* A positive number option. */
+static int
+record_number(const char *opt, const char *arg, long long max, long long *out)
+{
+	char	*end;
+
+	errno = 0;
+	*out = strtoll(arg, &end, 10);
+	if (errno != 0 || *end != '\0' || end == arg || *out < 0 || *out > max) {
+		cli_error("record: %s wants a number from 0 to %lld", opt, max);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse the command line. */
+static int
+record_parse(struct cli_globals *g, struct record_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'J' },
+		{ "stream", required_argument, NULL, 'S' },
+		{ "durable", required_argument, NULL, 'D' },
+		{ "since", required_argument, NULL, 's' },
+		{ "seq", required_argument, NULL, 'q' },
+		{ "ack-wait", required_argument, NULL, 'a' },
+		{ "wait", no_argument, NULL, 'w' },
+		{ "stats", required_argument, NULL, 't' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "queue", required_argument, NULL, 'Q' },
+		{ "latency-header", required_argument, NULL, 'L' },
+		{ "buffer", required_argument, NULL, 'B' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	long long	n;
+	int		ch;
+
+	o->stats_s = 10;
+	while ((ch = getopt_long(argc, argv, "d:p:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'J':
+			o->json = 1;
+			break;
+		case 'S':
+			o->js.stream = optarg;
+			break;
+		case 'D':
+			o->js.durable = optarg;
+			break;
+		case 's':
+			if (cli_parse_when(optarg, &o->js.start_us) != 0) {
+				cli_error("record: --since '%s' is not a time (RFC 3339, epoch"
+				    " seconds or relative like -2h)", optarg);
+				return -1;
+			}
+			o->js.start = INGEST_JS_TIME;
+			break;
+		case 'q':
+			if (record_number("--seq", optarg, INT64_MAX, &n) != 0)
+				return -1;
+			if (n == 0) {
+				cli_error("record: --seq counts from 1");
+				return -1;
+			}
+			o->js.start = INGEST_JS_SEQ;
+			o->js.start_seq = (uint64_t)n;
+			break;
+		case 'a':
+			if (record_number("--ack-wait", optarg, 86400, &n) != 0)
+				return -1;
+			if (n == 0) {
+				cli_error("record: --ack-wait wants at least 1 second");
+				return -1;
+			}
+			o->js.ack_wait_s = (int)n;
+			break;
+		case 'w':
+			o->wait = 1;
+			break;
+		case 't':
+			if (record_number("--stats", optarg, 86400, &n) != 0)
+				return -1;
+			o->stats_s = (int)n;
+			break;
+		case 'j':
+			if (record_number("--jobs", optarg, 64, &n) != 0)
+				return -1;
+			if (n == 0) {
+				cli_error("record: --jobs wants at least 1");
+				return -1;
+			}
+			o->jobs = (int)n;
+			break;
+		case 'Q':
+			if (record_number("--queue", optarg, 1 << 22, &n) != 0)
+				return -1;
+			if (n < 16) {
+				cli_error("record: --queue wants at least 16");
+				return -1;
+			}
+			o->queue = (unsigned)n;
+			break;
+		case 'L':
+			o->latency_header = optarg;
+			break;
+		case 'B':
+			if (record_number("--buffer", optarg, 1 << 24, &n) != 0)
+				return -1;
+			if (n < 1) {
+				cli_error("record: --buffer wants at least 1");
+				return -1;
+			}
+			o->buffer = (int)n;
+			break;
+		case 'd':
+			g->db = optarg;
+			break;
+		case 'p':
+			g->policy = optarg;
+			break;
+		case 'h':
+			record_usage(stdout);
+			exit(CLI_EXIT_OK);
+		default:
+			record_usage(stderr);
+			return -1;
+		}
+	}
+	for (; optind < argc; optind++) {
+		if (o->nsubjects == RECORD_MAX_SUBJECTS) {
+			cli_error("record: at most %d subjects", RECORD_MAX_SUBJECTS);
+			return -1;
+		}
+		if (!auth_subject_valid(argv[optind], 1)) {
+			cli_error("record: '%s' is not a valid NATS subject", argv[optind]);
+			return -1;
+		}
+		o->subjects[o->nsubjects++] = argv[optind];
+	}
+	if ((o->js.stream == NULL) != (o->js.durable == NULL)) {
+		cli_error("record: --stream and --durable go together");
+		return -1;
+	}
+	if (o->js.stream == NULL && o->js.start != INGEST_JS_ALL) {
+		cli_error("record: --since and --seq need --stream and --durable");
+		return -1;
+	}
+	if (o->js.durable != NULL && strpbrk(o->js.durable, ". *>") != NULL) {
+		cli_error("record: a durable name cannot hold '.', '*', '>' or spaces");
+		return -1;
+	}
+	if (o->js.stream != NULL && o->nsubjects > 1) {
+		cli_error("record: with --stream, give at most one subject (the consumer's filter)");
+		return -1;
+	}
+	return 0;
+}
+
+/* Default subjects: every rule's. */
+static int
+record_default_subjects(struct record_opts *o, const struct auth_policy *p)
+{
+	size_t	i, j, n = auth_policy_rule_count(p);
+	const char	*subject;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; (subject = auth_policy_rule_subject(p, i, j)) != NULL; j++) {
+			if (o->nsubjects == RECORD_MAX_SUBJECTS)
+				return -1;
+			o->subjects[o->nsubjects++] = subject;
+		}
+	}
+	return o->nsubjects > 0 ? 0 : -1;
+}
+
+/* ---- connection events ------------------------------------------------------ */
+
+static void
+record_on_state(enum ingest_state s, void *arg)
+{
+	struct record_watch	*w = arg;
+
+	atomic_store(&w->state, (int)s);
+	atomic_fetch_add(&w->changes, 1);
+}
+
+static void
+record_on_error(const char *text, void *arg)
+{
+	cli_error("record: server: %s", text);
+}
+
+/* Milliseconds on the monotonic clock. */
+static int64_t
+record_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A disconnection ended: core NATS lost whatever was published meanwhile. */
+static void
+record_reconnected(struct record *r)
+{
+	char	url[256], detail[512];
+	int	i;
+
+	ingest_conn_url(r->conn, url, sizeof url);
+	cli_error("record: reconnected to %s after %.1f s", url,
+	    (double)(record_now_ms() - r->down_since_ms) / 1000.0);
+	if (r->js != NULL)
+		return;		/* the durable resumes where it was; nothing lost */
+	for (i = 0; i < r->nsubs; i++) {
+		snprintf(detail, sizeof detail, "disconnected from the server for %.1f s;"
+		    " core NATS messages published meanwhile were not delivered (count unknown)",
+		    (double)(record_now_ms() - r->down_since_ms) / 1000.0);
+		pipeline_gap(r->pipe, ingest_sub_subject(r->subs[i].sub), NULL, 0, 0, detail);
+	}
+}
+
+/* Notice state changes: say so, and mark the gap of a disconnection. */
+static void
+record_check_state(struct record *r)
+{
+	int	s = atomic_load(&r->watch.state);
+	char	url[256];
+
+	if (s == r->seen_state)
+		return;
+	if (s == INGEST_RECONNECTING) {
+		ingest_conn_url(r->conn, url, sizeof url);
+		cli_error("record: disconnected from %s; reconnecting", url);
+		r->down_since_ms = record_now_ms();
+	} else if (s == INGEST_CONNECTED && r->seen_state == INGEST_RECONNECTING) {
+		record_reconnected(r);
+	}
+	r->seen_state = s;
+}
+
+/* Turn new slow-consumer drops into gap rows. */
+static void
+record_check_drops(struct record *r)
+{
+	char		detail[256];
+	uint64_t	d;
+	int		i;
+
+	for (i = 0; i < r->nsubs; i++) {
+		d = ingest_sub_dropped(r->subs[i].sub);
+		if (d <= r->subs[i].dropped)
+			continue;
+		snprintf(detail, sizeof detail, "%llu messages dropped: the recorder fell behind"
+		    " the publishers (slow consumer)", (unsigned long long)(d - r->subs[i].dropped));
+		pipeline_gap(r->pipe, ingest_sub_subject(r->subs[i].sub), NULL, 0,
+		    d - r->subs[i].dropped, detail);
+		r->subs[i].dropped = d;
+	}
+}
+
+/* One stats line. */
+static void
+record_print_stats(struct record *r, int final)
+{
+	struct pipeline_stats	st;
+	int64_t			now = record_now_ms();
+	double			secs = (double)(now - r->last_stats_ms) / 1000.0;
+
+	pipeline_stats(r->pipe, &st);
+	fprintf(stderr, "ztwatch: record: %llu received, %llu committed (%llu pass, %llu fail,"
+	    " %llu duplicates), %.0f/s, %llu lost in %llu gaps, queue %llu, %s%s\n",
+	    (unsigned long long)st.received, (unsigned long long)st.recorded,
+	    (unsigned long long)st.pass, (unsigned long long)st.fail,
+	    (unsigned long long)st.duplicates,
+	    secs > 0 ? (double)(st.received - r->last_received) / secs : 0.0,
+	    (unsigned long long)st.lost, (unsigned long long)st.gaps,
+	    (unsigned long long)st.queued,
+	    ingest_state_name(atomic_load(&r->watch.state)), final ? " (final)" : "");
+	if (final && st.recorded > 0 && st.last_commit_us > st.first_us)
+		fprintf(stderr, "ztwatch: record: throughput: %llu events in %.3f s from first"
+		    " receive to last commit: %.0f/s\n", (unsigned long long)st.recorded,
+		    (double)(st.last_commit_us - st.first_us) / 1e6, (double)st.recorded * 1e6 /
+		    (double)(st.last_commit_us - st.first_us));
+	if (final && st.latency_n > 0)
+		fprintf(stderr, "ztwatch: record: publish to commit: p50 %.2f ms, p99 %.2f ms"
+		    " (%llu events)\n", (double)st.latency_p50_us / 1000.0,
+		    (double)st.latency_p99_us / 1000.0, (unsigned long long)st.latency_n);
+	if (final && st.unrecorded > 0)
+		fprintf(stderr, "ztwatch: record: %llu messages received after the trail failed"
+		    " were not recorded\n", (unsigned long long)st.unrecorded);
+	r->last_received = st.received;
+	r->last_stats_ms = now;
+}
+
+/* Wait for the first connection (with --wait); 0 when connected. */
+static int
+record_wait_connected(struct record *r, const sigset_t *sigs)
+{
+	struct timespec	tick = { 0, RECORD_TICK_MS * 1000000L };
+	int		told = 0;
+
+	while (atomic_load(&r->watch.state) != INGEST_CONNECTED) {
+		if (!told) {
+			cli_error("record: waiting for %s", ingest_conn_servers(r->conn));
+			told = 1;
+		}
+		if (sigtimedwait(sigs, NULL, &tick) > 0)
+			return -1;
+	}
+	r->seen_state = INGEST_CONNECTED;
+	return 0;
+}
+
+/* Subscribe to the subjects, or bind the durable. */
+static int
+record_subscribe(struct record *r)
+{
+	char	*cause = NULL, *notice = NULL;
+	int	 i;
+
+	if (r->o.js.stream != NULL) {
+		r->o.js.filter = r->o.nsubjects == 1 ? r->o.subjects[0] : NULL;
+		r->js = ingest_js_consume(r->conn, &r->o.js, pipeline_deliver, pipeline_js_gap,
+		    r->pipe, &notice, &cause);
+		if (notice != NULL) {
+			cli_error("record: %s", notice);
+			free(notice);
+		}
+		if (r->js == NULL) {
+			cli_error("record: stream '%s': %s", r->o.js.stream, cause);
+			free(cause);
+			return -1;
+		}
+		return 0;
+	}
+	for (i = 0; i < r->o.nsubjects; i++) {
+		r->subs[i].sub = ingest_subscribe(r->conn, r->o.subjects[i],
+		    r->o.buffer > 0 ? r->o.buffer : RECORD_PENDING_MSGS,
+		    r->o.buffer > 0 ? (int)(r->o.buffer > (1 << 24) / 8 ? INT32_MAX :
+		    r->o.buffer * 8192) : RECORD_PENDING_BYTES, pipeline_deliver, r->pipe, &cause);
+		if (r->subs[i].sub == NULL) {
+			cli_error("record: %s", cause);
+			free(cause);
+			return -1;
+		}
+		r->nsubs++;
+	}
+	return 0;
+}
+
+/* Supervise until a signal or a failure; returns an exit code. */
+static int
+record_loop(struct record *r, const sigset_t *sigs)
+{
+	struct timespec	tick = { 0, RECORD_TICK_MS * 1000000L };
+	int		sig;
+
+	r->last_stats_ms = record_now_ms();
+	for (;;) {
+		sig = sigtimedwait(sigs, NULL, &tick);
+		if (sig == SIGINT || sig == SIGTERM)
+			return CLI_EXIT_OK;
+		record_check_state(r);
+		record_check_drops(r);
+		if (pipeline_error(r->pipe) != NULL)
+			return CLI_EXIT_FAIL;
+		if (atomic_load(&r->watch.state) == INGEST_CLOSED) {
+			cli_error("record: the connection to %s closed", ingest_conn_servers(r->conn));
+			return CLI_EXIT_FAIL;
+		}
+		if (r->o.stats_s > 0 &&
+		    record_now_ms() - r->last_stats_ms >= (int64_t)r->o.stats_s * 1000)
+			record_print_stats(r, 0);
+	}
+}
+
+/* Stop the inputs, delivering what nats.c already holds. */
+static void
+record_drain(struct record *r)
+{
+	char	*cause = NULL;
+	int	 i;
+
+	for (i = 0; i < r->nsubs; i++) {
+		if (ingest_sub_drain(r->subs[i].sub, RECORD_DRAIN_MS, &cause) != 0) {
+			cli_error("record: %s", cause);
+			free(cause);
+			cause = NULL;
+		}
+	}
+	ingest_js_stop(r->js);
+	record_check_drops(r);
+}
+
+/* Open the trail and start its session. */
+static int
+record_open_store(struct record *r, struct cli_globals *g, struct auth_policy *p)
+{
+	struct store_session_info	 si;
+	struct timespec			 ts;
+	char				 subjects[2048] = "", *cause = NULL;
+	size_t				 len = 0;
+	int				 i;
+
+	if ((r->store = store_open(g->db, &cause)) == NULL) {
+		cli_error("record: %s", cause);
+		free(cause);
+		return -1;
+	}
+	for (i = 0; i < r->o.nsubjects && len < sizeof subjects; i++)
+		len += (size_t)snprintf(subjects + len, sizeof subjects - len, "%s%s",
+		    i ? " " : "", r->o.subjects[i]);
+	memset(&si, 0, sizeof si);
+	si.version = ZTWATCH_VERSION;
+	si.command = "record";
+	si.server = g->server;
+	si.subjects = subjects;
+	si.source = r->o.js.stream;
+	si.policy = p;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	store_set_batch(r->store, 4096, 100);
+	if (store_session_begin(r->store, &si, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000,
+	    &cause) != 0) {
+		cli_error("record: %s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* Connect with the globals. */
+static int
+record_connect(struct record *r, struct cli_globals *g)
+{
+	struct ingest_conn_opts	 co;
+	char			*cause = NULL;
+
+	memset(&co, 0, sizeof co);
+	cli_conn_opts(g, &co);
+	co.name = "ztwatch record";
+	co.wait = r->o.wait;
+	co.on_state = record_on_state;
+	co.on_error = record_on_error;
+	co.arg = &r->watch;
+	if ((r->conn = ingest_connect(&co, &cause)) == NULL) {
+		cli_error("record: %s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* Start the pipeline. */
+static int
+record_start_pipeline(struct record *r, struct auth_policy *p)
+{
+	struct pipeline_opts	 po;
+	char			*cause = NULL;
+
+	memset(&po, 0, sizeof po);
+	po.policy = p;
+	po.store = r->store;
+	po.workers = r->o.jobs;
+	po.capacity = r->o.queue;
+	po.json = r->o.json ? stdout : NULL;
+	po.latency_header = r->o.latency_header;
+	if ((r->pipe = pipeline_start(&po, &cause)) == NULL) {
+		cli_error("record: %s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* Tear down in order: inputs, pipeline, acks, connection, trail. */
+static int
+record_finish(struct record *r, int rc)
+{
+	char	*cause = NULL;
+	int	 i;
+
+	if (r->pipe != NULL) {
+		record_drain(r);
+		if (pipeline_finish(r->pipe) != 0) {
+			cli_error("record: %s", pipeline_error(r->pipe));
+			rc = CLI_EXIT_FAIL;
+		}
+		if (r->conn != NULL && atomic_load(&r->watch.state) == INGEST_CONNECTED &&
+		    ingest_flush(r->conn, 5000, &cause) != 0) {
+			cli_error("record: %s", cause);
+			free(cause);
+			cause = NULL;
+		}
+		record_print_stats(r, 1);
+	}
+	for (i = 0; i < r->nsubs; i++)
+		ingest_sub_free(r->subs[i].sub);
+	ingest_js_free(r->js);
+	pipeline_free(r->pipe);
+	ingest_close(r->conn);
+	if (r->store != NULL && store_close(r->store, &cause) != 0) {
+		cli_error("record: %s", cause);
+		free(cause);
+		rc = CLI_EXIT_FAIL;
+	}
+	return rc;
+}
+
+/* ztwatch record. */
+int
+cmd_record(struct cli_globals *g, int argc, char **argv)
+{
+	struct record		 r;
+	struct auth_policy	*p;
+	sigset_t		 sigs;
+	int			 rc = CLI_EXIT_FAIL;
+
+	memset(&r, 0, sizeof r);
+	atomic_init(&r.watch.state, INGEST_CONNECTING);
+	atomic_init(&r.watch.changes, 0);
+	if (record_parse(g, &r.o, argc, argv) != 0)
+		return CLI_EXIT_USAGE;
+	if ((p = cli_load_policy(g)) == NULL)
+		return CLI_EXIT_USAGE;
+	if (r.o.nsubjects == 0 && r.o.js.stream == NULL &&
+	    record_default_subjects(&r.o, p) != 0) {
+		cli_error("record: no subjects given and the policy's rules name none");
+		auth_policy_free(p);
+		return CLI_EXIT_USAGE;
+	}
+	/* Every thread started from here on inherits the blocked signals, so
+	   only the main thread's sigtimedwait() ever sees them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	if (record_connect(&r, g) == 0 && record_open_store(&r, g, p) == 0 &&
+	    record_start_pipeline(&r, p) == 0 && record_wait_connected(&r, &sigs) == 0 &&
+	    record_subscribe(&r) == 0) {
+		if (r.o.stats_s > 0)
+			cli_error("record: recording %s%s into %s", r.o.js.stream ? "stream " :
+			    "", r.o.js.stream ? r.o.js.stream : "core NATS subjects", g->db);
+		rc = record_loop(&r, &sigs);
+	} else if (r.conn != NULL && r.pipe != NULL &&
+	    atomic_load(&r.watch.state) != INGEST_CONNECTED) {
+		rc = CLI_EXIT_OK;		/* interrupted while waiting */
+	}
+	rc = record_finish(&r, rc);
+	auth_policy_free(p);
+	ingest_shutdown();
+	return rc;
+}

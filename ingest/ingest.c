@@ -1,0 +1,834 @@
+/*
+ * ingest/ingest.c -- connections, subscriptions, JetStream consumers and
+ * publishing on nats.c.
+ *
+ * DESIGN: nats.c already hands each message over as a heap object of its
+ * own, so a delivery costs one small allocation here (struct ingest_msg
+ * pointing at the natsMsg) and nothing else; decoding headers waits for
+ * ingest_msg_prepare() on a worker thread.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nats/nats.h>
+
+#include "ingest.h"
+
+#define INGEST_DEFAULT_URL	"nats://127.0.0.1:4222"
+#define INGEST_MAX_SERVERS	32
+#define INGEST_FETCH_MS		500
+
+struct ingest_conn {
+	natsConnection		*nc;
+	natsOptions		*opts;
+	jsCtx			*js;
+	char			*servers;
+	atomic_int		 state;
+	atomic_int		 closed_cb;	/* nats.c's last callback has run */
+	void			(*on_state)(enum ingest_state, void *);
+	void			(*on_error)(const char *, void *);
+	void			*arg;
+};
+
+struct ingest_sub {
+	struct ingest_conn	*conn;
+	natsSubscription	*sub;
+	char			*subject;
+	ingest_deliver_fn	 deliver;
+	void			*arg;
+};
+
+struct ingest_js {
+	struct ingest_conn	*conn;
+	natsSubscription	*sub;
+	char			*stream;
+	char			*durable;
+	int			 filtered;
+	int			 batch;
+	uint64_t		 last_seq;	/* newest stream sequence seen */
+	ingest_deliver_fn	 deliver;
+	ingest_gap_fn		 gap;
+	void			*arg;
+	atomic_int		 stop;
+	int			 started;
+	pthread_t		 thread;
+};
+
+/* Microseconds since the epoch. */
+static int64_t
+ingest_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Set *cause to "what: nats.c's reason" and return -1. */
+static int
+ingest_fail(char **cause, natsStatus s, const char *fmt, ...)
+{
+	const char	*last = nats_GetLastError(NULL);
+	char		 what[512];
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	if (cause == NULL)
+		return -1;
+	if (last != NULL && *last != '\0' && strcmp(last, natsStatus_GetText(s)) != 0)
+		asprintf(cause, "%s: %s", what, last);
+	else
+		asprintf(cause, "%s: %s", what, natsStatus_GetText(s));
+	return -1;
+}
+
+/* Name of a state. */
+const char *
+ingest_state_name(enum ingest_state s)
+{
+	switch (s) {
+	case INGEST_CONNECTING:
+		return "connecting";
+	case INGEST_CONNECTED:
+		return "connected";
+	case INGEST_RECONNECTING:
+		return "reconnecting";
+	case INGEST_CLOSED:
+		return "closed";
+	}
+	return "unknown";
+}
+
+/* Record a state change and tell the caller. */
+static void
+ingest_set_state(struct ingest_conn *c, enum ingest_state s)
+{
+	/* Once closed, a late disconnect callback must not revive the state. */
+	if (atomic_load(&c->state) == INGEST_CLOSED)
+		return;
+	atomic_store(&c->state, s);
+	if (c->on_state != NULL)
+		c->on_state(s, c->arg);
+}
+
+static void
+ingest_on_connected(natsConnection *nc, void *arg)
+{
+	ingest_set_state(arg, INGEST_CONNECTED);
+}
+
+static void
+ingest_on_disconnected(natsConnection *nc, void *arg)
+{
+	ingest_set_state(arg, INGEST_RECONNECTING);
+}
+
+static void
+ingest_on_closed(natsConnection *nc, void *arg)
+{
+	struct ingest_conn	*c = arg;
+
+	ingest_set_state(c, INGEST_CLOSED);
+	atomic_store(&c->closed_cb, 1);
+}
+
+/* Asynchronous errors: permission violations and the like.  Slow-consumer
+   drops are counted per subscription instead of reported one by one. */
+static void
+ingest_on_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *arg)
+{
+	struct ingest_conn	*c = arg;
+	const char		*last = NULL;
+	char			 text[512];
+
+	if (err == NATS_SLOW_CONSUMER || c->on_error == NULL)
+		return;
+	if (nc != NULL)
+		natsConnection_GetLastError(nc, &last);
+	snprintf(text, sizeof text, "%s", last != NULL && *last != '\0' ? last :
+	    natsStatus_GetText(err));
+	c->on_error(text, c->arg);
+}
+
+/* Split "a,b , c" into the server list. */
+static int
+ingest_set_servers(struct ingest_conn *c, char **cause)
+{
+	const char	*list[INGEST_MAX_SERVERS];
+	char		*copy, *tok, *save = NULL;
+	int		 n = 0;
+	natsStatus	 s;
+
+	if ((copy = strdup(c->servers)) == NULL)
+		return ingest_fail(cause, NATS_NO_MEMORY, "servers");
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
+		if (n == INGEST_MAX_SERVERS) {
+			free(copy);
+			asprintf(cause, "more than %d servers given", INGEST_MAX_SERVERS);
+			return -1;
+		}
+		list[n++] = tok;
+	}
+	if (n == 0) {
+		free(copy);
+		asprintf(cause, "no server URL given");
+		return -1;
+	}
+	s = natsOptions_SetServers(c->opts, list, n);
+	free(copy);
+	if (s != NATS_OK)
+		return ingest_fail(cause, s, "bad server list '%s'", c->servers);
+	return 0;
+}
+
+/* Read the nkey file: a seed ("SU...") and the public key ("U..."). */
+static int
+ingest_set_nkey(struct ingest_conn *c, const char *file, char **cause)
+{
+	char		 line[256], pub[sizeof line] = "";
+	FILE		*f;
+	natsStatus	 s;
+
+	if ((f = fopen(file, "r")) == NULL) {
+		asprintf(cause, "cannot read nkey file '%s': %s", file, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\r\n \t")] = '\0';
+		if (line[0] == 'U' && strlen(line) == 56)
+			snprintf(pub, sizeof pub, "%s", line);
+	}
+	fclose(f);
+	if (pub[0] == '\0') {
+		asprintf(cause, "nkey file '%s' holds no user public key (a line 'U...',"
+		    " as 'nk -gen user -pubout' writes beside the seed)", file);
+		return -1;
+	}
+	if ((s = natsOptions_SetNKeyFromSeed(c->opts, pub, file)) != NATS_OK)
+		return ingest_fail(cause, s, "nkey '%s'", file);
+	return 0;
+}
+
+/* Credentials and TLS. */
+static int
+ingest_set_auth(struct ingest_conn *c, const struct ingest_conn_opts *o, char **cause)
+{
+	natsStatus	s = NATS_OK;
+
+	if (o->creds != NULL && (s = natsOptions_SetUserCredentialsFromFiles(c->opts, o->creds,
+	    NULL)) != NATS_OK)
+		return ingest_fail(cause, s, "credentials '%s'", o->creds);
+	if (o->nkey != NULL && ingest_set_nkey(c, o->nkey, cause) != 0)
+		return -1;
+	if ((o->user != NULL || o->password != NULL) &&
+	    (s = natsOptions_SetUserInfo(c->opts, o->user, o->password)) != NATS_OK)
+		return ingest_fail(cause, s, "user");
+	if (o->token != NULL && (s = natsOptions_SetToken(c->opts, o->token)) != NATS_OK)
+		return ingest_fail(cause, s, "token");
+	if (o->tls_ca != NULL || o->tls_cert != NULL) {
+		if ((s = natsOptions_SetSecure(c->opts, true)) != NATS_OK)
+			return ingest_fail(cause, s, "TLS");
+	}
+	if (o->tls_ca != NULL &&
+	    (s = natsOptions_LoadCATrustedCertificates(c->opts, o->tls_ca)) != NATS_OK)
+		return ingest_fail(cause, s, "TLS CA file '%s'", o->tls_ca);
+	if ((o->tls_cert != NULL) != (o->tls_key != NULL)) {
+		asprintf(cause, "--tls-cert and --tls-key go together");
+		return -1;
+	}
+	if (o->tls_cert != NULL && (s = natsOptions_LoadCertificatesChain(c->opts, o->tls_cert,
+	    o->tls_key)) != NATS_OK)
+		return ingest_fail(cause, s, "TLS certificate '%s'", o->tls_cert);
+	return 0;
+}
+
+/* Options: servers, reconnect forever, callbacks, auth. */
+static int
+ingest_set_options(struct ingest_conn *c, const struct ingest_conn_opts *o, char **cause)
+{
+	natsStatus	s;
+
+	if ((s = natsOptions_Create(&c->opts)) != NATS_OK)
+		return ingest_fail(cause, s, "NATS options");
+	if (ingest_set_servers(c, cause) != 0 || ingest_set_auth(c, o, cause) != 0)
+		return -1;
+	natsOptions_SetName(c->opts, o->name != NULL ? o->name : "ztwatch");
+	natsOptions_SetMaxReconnect(c->opts, -1);
+	natsOptions_SetReconnectWait(c->opts, 250);
+	natsOptions_SetReconnectBufSize(c->opts, 64 << 20);
+	natsOptions_SetTimeout(c->opts, 2000);
+	natsOptions_SetDisconnectedCB(c->opts, ingest_on_disconnected, c);
+	natsOptions_SetReconnectedCB(c->opts, ingest_on_connected, c);
+	natsOptions_SetClosedCB(c->opts, ingest_on_closed, c);
+	natsOptions_SetErrorHandler(c->opts, ingest_on_error, c);
+	if (o->wait)
+		natsOptions_SetRetryOnFailedConnect(c->opts, true, ingest_on_connected, c);
+	return 0;
+}
+
+/* Connect. */
+struct ingest_conn *
+ingest_connect(const struct ingest_conn_opts *o, char **cause)
+{
+	struct ingest_conn	*c;
+	const char		*servers = o->servers;
+	natsStatus		 s;
+
+	if (servers == NULL || *servers == '\0')
+		servers = getenv("NATS_URL");
+	if (servers == NULL || *servers == '\0')
+		servers = INGEST_DEFAULT_URL;
+	if ((c = calloc(1, sizeof *c)) == NULL || (c->servers = strdup(servers)) == NULL) {
+		free(c);
+		asprintf(cause, "out of memory");
+		return NULL;
+	}
+	atomic_init(&c->state, INGEST_CONNECTING);
+	atomic_init(&c->closed_cb, 0);
+	c->on_state = o->on_state;
+	c->on_error = o->on_error;
+	c->arg = o->arg;
+	if (ingest_set_options(c, o, cause) != 0) {
+		ingest_close(c);
+		return NULL;
+	}
+	s = natsConnection_Connect(&c->nc, c->opts);
+	if (s == NATS_OK) {
+		ingest_set_state(c, INGEST_CONNECTED);
+	} else if (!(s == NATS_NOT_YET_CONNECTED && o->wait)) {
+		ingest_fail(cause, s, "cannot connect to %s", c->servers);
+		ingest_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Close and free. */
+void
+ingest_close(struct ingest_conn *c)
+{
+	int	i;
+
+	if (c == NULL)
+		return;
+	if (c->js != NULL)
+		jsCtx_Destroy(c->js);
+	if (c->nc != NULL) {
+		natsConnection_Close(c->nc);
+		/* The closed callback runs later on nats.c's thread and still
+		   uses c: wait for it (bounded) before freeing. */
+		for (i = 0; i < 5000 && !atomic_load(&c->closed_cb); i++)
+			usleep(1000);
+		natsConnection_Destroy(c->nc);
+	}
+	natsOptions_Destroy(c->opts);
+	free(c->servers);
+	free(c);
+}
+
+/* The connection's state. */
+enum ingest_state
+ingest_conn_state(struct ingest_conn *c)
+{
+	return atomic_load(&c->state);
+}
+
+/* The URL connected to. */
+void
+ingest_conn_url(struct ingest_conn *c, char *buf, size_t len)
+{
+	if (c->nc == NULL || natsConnection_GetConnectedUrl(c->nc, buf, len) != NATS_OK ||
+	    buf[0] == '\0')
+		snprintf(buf, len, "%s", c->servers);
+}
+
+const char *
+ingest_conn_servers(struct ingest_conn *c)
+{
+	return c->servers;
+}
+
+/* Flush. */
+int
+ingest_flush(struct ingest_conn *c, int ms, char **cause)
+{
+	natsStatus	s = natsConnection_FlushTimeout(c->nc, ms);
+
+	return s == NATS_OK ? 0 : ingest_fail(cause, s, "flush to %s", c->servers);
+}
+
+/* ---- messages ------------------------------------------------------------ */
+
+/* A new message wrapping nm. */
+static struct ingest_msg *
+ingest_msg_new(natsMsg *nm)
+{
+	struct ingest_msg	*m = malloc(sizeof *m);
+
+	if (m == NULL)
+		return NULL;
+	memset(m, 0, offsetof(struct ingest_msg, headers));
+	m->received_us = ingest_now_us();
+	m->stream = NULL;
+	m->stream_seq = 0;
+	m->deliveries = 1;
+	m->header_overflow = 0;
+	m->nmsg = nm;
+	m->stream_buf = NULL;
+	m->keys = NULL;
+	return m;
+}
+
+/* Subject, body and headers. */
+void
+ingest_msg_prepare(struct ingest_msg *m)
+{
+	natsMsg		 *nm = m->nmsg;
+	const char	**keys = NULL, **vals;
+	int		  nkeys = 0, nvals, i, j;
+	size_t		  n = 0;
+
+	m->msg.subject = natsMsg_GetSubject(nm);
+	m->msg.body = (const unsigned char *)natsMsg_GetData(nm);
+	m->msg.body_len = (size_t)natsMsg_GetDataLength(nm);
+	if (m->msg.body == NULL)
+		m->msg.body = (const unsigned char *)"";
+	if (natsMsgHeader_Keys(nm, &keys, &nkeys) == NATS_OK) {
+		for (i = 0; i < nkeys; i++) {
+			if (natsMsgHeader_Values(nm, keys[i], &vals, &nvals) != NATS_OK)
+				continue;
+			for (j = 0; j < nvals; j++) {
+				if (n == INGEST_MAX_HEADERS) {
+					m->header_overflow = 1;
+					break;
+				}
+				m->headers[n].name = keys[i];
+				m->headers[n].value = vals[j];
+				n++;
+			}
+			free((void *)vals);
+		}
+	}
+	m->keys = keys;
+	m->msg.headers = m->headers;
+	m->msg.nheaders = n;
+}
+
+/* Acknowledge a JetStream message. */
+int
+ingest_msg_ack(struct ingest_msg *m, char **cause)
+{
+	natsStatus	s;
+
+	if (m->stream == NULL)
+		return 0;
+	if ((s = natsMsg_Ack(m->nmsg, NULL)) != NATS_OK)
+		return ingest_fail(cause, s, "ack of %s sequence %llu", m->stream,
+		    (unsigned long long)m->stream_seq);
+	return 0;
+}
+
+void
+ingest_msg_free(struct ingest_msg *m)
+{
+	if (m == NULL)
+		return;
+	natsMsg_Destroy(m->nmsg);
+	free((void *)m->keys);
+	free(m->stream_buf);
+	free(m);
+}
+
+/* ---- core subscriptions ------------------------------------------------ */
+
+/* nats.c's callback: wrap and hand over. */
+static void
+ingest_sub_on_msg(natsConnection *nc, natsSubscription *s, natsMsg *nm, void *arg)
+{
+	struct ingest_sub	*sub = arg;
+	struct ingest_msg	*m;
+
+	if ((m = ingest_msg_new(nm)) == NULL) {
+		natsMsg_Destroy(nm);
+		return;
+	}
+	sub->deliver(m, sub->arg);
+}
+
+/* Subscribe. */
+struct ingest_sub *
+ingest_subscribe(struct ingest_conn *c, const char *subject, int pending_msgs,
+    int pending_bytes, ingest_deliver_fn deliver, void *arg, char **cause)
+{
+	struct ingest_sub	*sub;
+	natsStatus		 s;
+
+	if ((sub = calloc(1, sizeof *sub)) == NULL || (sub->subject = strdup(subject)) == NULL) {
+		free(sub);
+		asprintf(cause, "out of memory");
+		return NULL;
+	}
+	sub->conn = c;
+	sub->deliver = deliver;
+	sub->arg = arg;
+	s = natsConnection_Subscribe(&sub->sub, c->nc, subject, ingest_sub_on_msg, sub);
+	if (s == NATS_OK && pending_msgs > 0)
+		s = natsSubscription_SetPendingLimits(sub->sub, pending_msgs, pending_bytes);
+	if (s != NATS_OK) {
+		ingest_fail(cause, s, "cannot subscribe to '%s'", subject);
+		ingest_sub_free(sub);
+		return NULL;
+	}
+	return sub;
+}
+
+const char *
+ingest_sub_subject(const struct ingest_sub *sub)
+{
+	return sub->subject;
+}
+
+/* Dropped so far. */
+uint64_t
+ingest_sub_dropped(struct ingest_sub *sub)
+{
+	int64_t	n = 0;
+
+	if (sub->sub == NULL || natsSubscription_GetDropped(sub->sub, &n) != NATS_OK || n < 0)
+		return 0;
+	return (uint64_t)n;
+}
+
+/* Drain. */
+int
+ingest_sub_drain(struct ingest_sub *sub, int ms, char **cause)
+{
+	natsStatus	s;
+
+	if ((s = natsSubscription_Drain(sub->sub)) != NATS_OK)
+		return ingest_fail(cause, s, "drain of '%s'", sub->subject);
+	if ((s = natsSubscription_WaitForDrainCompletion(sub->sub, ms)) != NATS_OK)
+		return ingest_fail(cause, s, "drain of '%s'", sub->subject);
+	return 0;
+}
+
+void
+ingest_sub_free(struct ingest_sub *sub)
+{
+	if (sub == NULL)
+		return;
+	if (sub->sub != NULL) {
+		natsSubscription_Unsubscribe(sub->sub);
+		natsSubscription_Destroy(sub->sub);
+	}
+	free(sub->subject);
+	free(sub);
+}
+
+/* ---- JetStream ------------------------------------------------------------ */
+
+/* The connection's JetStream context, made once. */
+static jsCtx *
+ingest_js_ctx(struct ingest_conn *c, char **cause)
+{
+	natsStatus	s;
+
+	if (c->js == NULL && (s = natsConnection_JetStream(&c->js, c->nc, NULL)) != NATS_OK) {
+		ingest_fail(cause, s, "JetStream");
+		return NULL;
+	}
+	return c->js;
+}
+
+/* A JetStream error with its code made readable. */
+static int
+ingest_js_fail(char **cause, natsStatus s, jsErrCode jerr, const char *stream,
+    const char *what)
+{
+	if (jerr == JSStreamNotFoundErr) {
+		asprintf(cause, "%s: no JetStream stream named '%s'", what, stream);
+		return -1;
+	}
+	if (jerr == JSNotEnabledErr || s == NATS_NO_RESPONDERS) {
+		asprintf(cause, "%s: JetStream is not enabled on the server", what);
+		return -1;
+	}
+	return ingest_fail(cause, s, "%s", what);
+}
+
+/* Create the durable consumer as the options ask. */
+static int
+ingest_js_create(struct ingest_js *j, jsCtx *js, const struct ingest_js_opts *o, char **cause)
+{
+	jsConsumerConfig	 cc;
+	jsConsumerInfo		*ci = NULL;
+	jsErrCode		 jerr = 0;
+	natsStatus		 s;
+
+	jsConsumerConfig_Init(&cc);
+	cc.Durable = o->durable;
+	cc.AckPolicy = js_AckExplicit;
+	cc.AckWait = (int64_t)(o->ack_wait_s > 0 ? o->ack_wait_s : 30) * 1000000000;
+	cc.MaxAckPending = o->max_ack_pending > 0 ? o->max_ack_pending : 65536;
+	cc.FilterSubject = o->filter;
+	switch (o->start) {
+	case INGEST_JS_ALL:
+		cc.DeliverPolicy = js_DeliverAll;
+		break;
+	case INGEST_JS_SEQ:
+		cc.DeliverPolicy = js_DeliverByStartSequence;
+		cc.OptStartSeq = o->start_seq;
+		j->last_seq = o->start_seq > 0 ? o->start_seq - 1 : 0;
+		break;
+	case INGEST_JS_TIME:
+		cc.DeliverPolicy = js_DeliverByStartTime;
+		cc.OptStartTime = o->start_us * 1000;
+		break;
+	}
+	s = js_AddConsumer(&ci, js, o->stream, &cc, NULL, &jerr);
+	jsConsumerInfo_Destroy(ci);
+	if (s != NATS_OK)
+		return ingest_js_fail(cause, s, jerr, o->stream, "cannot create the durable");
+	return 0;
+}
+
+/* Find the durable or make it; resumes from its ack floor. */
+static int
+ingest_js_prepare(struct ingest_js *j, jsCtx *js, const struct ingest_js_opts *o,
+    char **notice, char **cause)
+{
+	jsConsumerInfo	*ci = NULL;
+	jsErrCode	 jerr = 0;
+	natsStatus	 s;
+
+	s = js_GetConsumerInfo(&ci, js, o->stream, o->durable, NULL, &jerr);
+	if (s == NATS_OK) {
+		/* New messages continue after the last delivered one; those
+		   delivered but never acked come again as redeliveries. */
+		j->last_seq = ci->Delivered.Stream;
+		if (o->start != INGEST_JS_ALL && notice != NULL)
+			asprintf(notice, "durable '%s' exists: resuming after stream sequence"
+			    " %llu; the start option is ignored", o->durable,
+			    (unsigned long long)ci->AckFloor.Stream);
+		jsConsumerInfo_Destroy(ci);
+		return 0;
+	}
+	if (jerr != JSConsumerNotFoundErr && s != NATS_NOT_FOUND)
+		return ingest_js_fail(cause, s, jerr, o->stream, "cannot look up the durable");
+	return ingest_js_create(j, js, o, cause);
+}
+
+/* Report the sequences between the last seen and seq as a gap. */
+static void
+ingest_js_check_gap(struct ingest_js *j, uint64_t seq)
+{
+	struct ingest_gap	g;
+	char			detail[160];
+
+	if (seq <= j->last_seq)
+		return;			/* a redelivery */
+	if (!j->filtered && j->last_seq != 0 && seq > j->last_seq + 1 && j->gap != NULL) {
+		snprintf(detail, sizeof detail, "stream sequences %llu to %llu were gone"
+		    " before they could be read (deleted, expired or over the stream's limits)",
+		    (unsigned long long)j->last_seq + 1, (unsigned long long)seq - 1);
+		g.stream = j->stream;
+		g.first_seq = j->last_seq + 1;
+		g.count = seq - j->last_seq - 1;
+		g.detail = detail;
+		j->gap(&g, j->arg);
+	}
+	j->last_seq = seq;
+}
+
+/* Hand over one fetched message. */
+static void
+ingest_js_deliver(struct ingest_js *j, natsMsg *nm)
+{
+	struct ingest_msg	*m;
+	jsMsgMetaData		*meta = NULL;
+
+	if ((m = ingest_msg_new(nm)) == NULL) {
+		natsMsg_Destroy(nm);
+		return;
+	}
+	if (natsMsg_GetMetaData(&meta, nm) == NATS_OK) {
+		m->stream = j->stream;
+		m->stream_seq = meta->Sequence.Stream;
+		m->deliveries = meta->NumDelivered;
+		jsMsgMetaData_Destroy(meta);
+		ingest_js_check_gap(j, m->stream_seq);
+	}
+	j->deliver(m, j->arg);
+}
+
+/* The fetch loop. */
+static void *
+ingest_js_run(void *arg)
+{
+	struct ingest_js	*j = arg;
+	natsMsgList		 list;
+	natsStatus		 s;
+	int			 i;
+
+	while (!atomic_load(&j->stop)) {
+		memset(&list, 0, sizeof list);
+		s = natsSubscription_Fetch(&list, j->sub, j->batch, INGEST_FETCH_MS, NULL);
+		if (s == NATS_OK) {
+			for (i = 0; i < list.Count; i++) {
+				ingest_js_deliver(j, list.Msgs[i]);
+				list.Msgs[i] = NULL;
+			}
+		}
+		natsMsgList_Destroy(&list);
+		if (s != NATS_OK && s != NATS_TIMEOUT)
+			usleep(100000);		/* disconnected: nats.c reconnects */
+	}
+	return NULL;
+}
+
+/* Start consuming. */
+struct ingest_js *
+ingest_js_consume(struct ingest_conn *c, const struct ingest_js_opts *o,
+    ingest_deliver_fn deliver, ingest_gap_fn gap, void *arg, char **notice, char **cause)
+{
+	struct ingest_js	*j;
+	jsSubOptions		 so;
+	jsCtx			*js;
+	jsErrCode		 jerr = 0;
+	natsStatus		 s;
+
+	if ((js = ingest_js_ctx(c, cause)) == NULL)
+		return NULL;
+	if ((j = calloc(1, sizeof *j)) == NULL || (j->stream = strdup(o->stream)) == NULL ||
+	    (j->durable = strdup(o->durable)) == NULL) {
+		ingest_js_free(j);
+		asprintf(cause, "out of memory");
+		return NULL;
+	}
+	j->conn = c;
+	j->deliver = deliver;
+	j->gap = gap;
+	j->arg = arg;
+	j->filtered = o->filter != NULL;
+	j->batch = o->batch > 0 ? o->batch : 256;
+	atomic_init(&j->stop, 0);
+	if (ingest_js_prepare(j, js, o, notice, cause) != 0) {
+		ingest_js_free(j);
+		return NULL;
+	}
+	jsSubOptions_Init(&so);
+	so.Stream = o->stream;
+	so.Consumer = o->durable;
+	s = js_PullSubscribe(&j->sub, js, o->filter != NULL ? o->filter : "", o->durable, NULL,
+	    &so, &jerr);
+	if (s != NATS_OK) {
+		ingest_js_fail(cause, s, jerr, o->stream, "cannot bind to the durable");
+		ingest_js_free(j);
+		return NULL;
+	}
+	if (pthread_create(&j->thread, NULL, ingest_js_run, j) != 0) {
+		asprintf(cause, "cannot start the JetStream thread");
+		ingest_js_free(j);
+		return NULL;
+	}
+	j->started = 1;
+	return j;
+}
+
+/* Stop fetching. */
+void
+ingest_js_stop(struct ingest_js *j)
+{
+	if (j == NULL || !j->started)
+		return;
+	atomic_store(&j->stop, 1);
+	pthread_join(j->thread, NULL);
+	j->started = 0;
+}
+
+void
+ingest_js_free(struct ingest_js *j)
+{
+	if (j == NULL)
+		return;
+	ingest_js_stop(j);
+	if (j->sub != NULL)
+		natsSubscription_Destroy(j->sub);	/* a durable outlives us */
+	free(j->stream);
+	free(j->durable);
+	free(j);
+}
+
+/* ---- publishing ----------------------------------------------------------- */
+
+/* A natsMsg for msg. */
+static natsStatus
+ingest_msg_build(natsMsg **nm, const struct auth_msg *msg)
+{
+	natsStatus	s;
+	size_t		i;
+
+	s = natsMsg_Create(nm, msg->subject, NULL, (const char *)msg->body, (int)msg->body_len);
+	for (i = 0; s == NATS_OK && i < msg->nheaders; i++)
+		s = natsMsgHeader_Add(*nm, msg->headers[i].name, msg->headers[i].value);
+	return s;
+}
+
+/* Publish on core NATS. */
+int
+ingest_publish(struct ingest_conn *c, const struct auth_msg *msg, char **cause)
+{
+	natsMsg		*nm = NULL;
+	natsStatus	 s;
+
+	if ((s = ingest_msg_build(&nm, msg)) == NATS_OK)
+		s = natsConnection_PublishMsg(c->nc, nm);
+	natsMsg_Destroy(nm);
+	return s == NATS_OK ? 0 : ingest_fail(cause, s, "cannot publish on '%s'", msg->subject);
+}
+
+/* Publish through JetStream. */
+int
+ingest_js_publish(struct ingest_conn *c, const struct auth_msg *msg, uint64_t *seq,
+    char **cause)
+{
+	natsMsg		*nm = NULL;
+	jsPubAck	*pa = NULL;
+	jsCtx		*js;
+	jsErrCode	 jerr = 0;
+	natsStatus	 s;
+
+	if ((js = ingest_js_ctx(c, cause)) == NULL)
+		return -1;
+	if ((s = ingest_msg_build(&nm, msg)) == NATS_OK)
+		s = js_PublishMsg(&pa, js, nm, NULL, &jerr);
+	natsMsg_Destroy(nm);
+	if (s != NATS_OK) {
+		if (s == NATS_NO_RESPONDERS)
+			asprintf(cause, "no JetStream stream takes subject '%s'", msg->subject);
+		else
+			ingest_fail(cause, s, "cannot publish on '%s' through JetStream",
+			    msg->subject);
+		return -1;
+	}
+	if (seq != NULL)
+		*seq = pa->Sequence;
+	jsPubAck_Destroy(pa);
+	return 0;
+}
+
+/* Release nats.c's global state (threads, timers) at exit. */
+void
+ingest_shutdown(void)
+{
+	nats_CloseAndWait(2000);
+}

@@ -1,0 +1,429 @@
+"""t0400-record.py -- ztwatch record and pub against a real nats-server.
+
+Every case starts its own nats-server (JetStream on, a folder of its own)
+on a free loopback port and stops it.  Traffic is published both by
+`ztwatch pub` and by ztpub, a plain nats.c publisher that does not share
+ztwatch's publishing code; tokens for ztpub's messages are minted by
+ztmint (libjwt) and the seed envelope is built here byte for byte.
+
+What is checked: every verdict is the one `verify --batch` gives for the
+same messages; every message is in the trail (exactly once for
+JetStream, across a SIGKILL); drops and disconnections become gap rows
+whose counts add up with the events to what the server says it sent;
+SIGTERM commits everything received; errors are one clear line and the
+documented exit code.
+"""
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from zt import (ZTWATCH, Env, Failure, NatsServer, Recorder, batch_line, case,  # noqa: E402
+                check, create_stream, eq, hs_token, run, seed_event, trail_count, trail_rows,
+                wait_until, zt, ztpub)
+
+ISS = "https://idsvr.example/oauth"
+AUD = "jobs.example.com"
+BEARER = {"header": "Authorization", "scheme": "Bearer"}
+TAMPERS = {"payload": "payload_hash_mismatch", "signature": "bad_signature",
+           "expired": "expired", "audience": "wrong_audience", "scope": "insufficient_scope",
+           "alg-none": "alg_not_allowed", "key-confusion": "alg_not_allowed"}
+
+
+class RecordEnv(Env):
+    def __init__(self):
+        super().__init__()
+        self.pol = self.policy({
+            "keys": {"rsa": {"pem_file": "rsa.pub.pem"}, "p256": {"pem_file": "p256.pub.pem"},
+                     "hs": {"secret_file": "hs.secret", "alg": "HS256"},
+                     "seedjwt": {"secret_file": "seedjwt.secret", "alg": "HS256"},
+                     "seedevt": {"secret_file": "seedevt.secret"}},
+            "rules": [
+                {"name": "orders", "subjects": ["orders.>"], "token": BEARER, "keys": ["rsa"],
+                 "algorithms": ["RS256"], "issuer": ISS, "audience": AUD,
+                 "scopes": ["trigger_invoicing"],
+                 "bind": [{"claim": "event_id", "equals": "/eventID"},
+                          {"claim": "payload_hash", "hash": "sha256", "encoding": "hex"}],
+                 "replay": {"claim": "jti", "window_s": 3600}},
+                {"name": "payments", "subjects": ["payments.*"],
+                 "token": {"json": "/accessToken"}, "payload": {"json": "/payload"},
+                 "keys": ["p256"], "algorithms": ["ES256"], "issuer": ISS,
+                 "bind": [{"claim": "event_payload_hash", "hash": "sha256",
+                           "encoding": "hex"}]},
+                {"name": "seed", "subjects": ["events", "chats"], "profile": "nats_pubsub",
+                 "keys": ["seedjwt"], "event_key": "seedevt", "bind_publisher": True},
+                {"name": "metrics", "subjects": ["metrics.>"], "token": BEARER,
+                 "keys": ["hs"], "algorithms": ["HS256"]},
+            ]})
+        self.n = 0
+
+    def folder(self, name):
+        self.n += 1
+        p = self.path("%s-%d" % (name, self.n))
+        os.makedirs(p, exist_ok=True)
+        return p
+
+    def event(self, i):
+        return json.dumps({"eventID": "evt-%06d" % i, "utcTime": "2026-11-23T10:00:00Z",
+                           "items": [{"sku": "A-%d" % i, "qty": i % 7}]},
+                          separators=(",", ":"))
+
+    def bearer_line(self, subject, i, claims=None):
+        """An RS256 bearer message minted by libjwt (via ztmint)."""
+        body = self.event(i)
+        import hashlib
+        c = {"iss": ISS, "aud": AUD, "scope": "trigger_invoicing", "jti": "j-%s-%d" % (subject, i),
+             "event_id": "evt-%06d" % i,
+             "payload_hash": hashlib.sha256(body.encode()).hexdigest()}
+        c.update(claims or {})
+        tok = self.mint("RS256", "rsa", c)
+        return batch_line(subject, body, {"Authorization": "Bearer " + tok})
+
+    def payments_line(self, subject, i):
+        import hashlib
+        payload = '{"amount":%d,"currency":"EUR"}' % (100 + i)
+        tok = self.mint("ES256", "p256", {"iss": ISS, "event_payload_hash":
+                                          hashlib.sha256(payload.encode()).hexdigest()})
+        return batch_line(subject, '{"accessToken":"%s","payload":%s}' % (tok, payload))
+
+    def seed_line(self, subject, i, publisher="publisher-1"):
+        body = seed_event(self.secrets["seedjwt"], self.secrets["seedevt"],
+                          {"message": "hello %d" % i}, publisher=publisher)
+        return batch_line(subject, body)
+
+    def metrics_line(self, i):
+        tok = hs_token(self.secrets["hs"], {"iss": "m", "exp": int(time.time()) + 3600})
+        return batch_line("metrics.cpu", '{"n":%d}' % i, {"Authorization": "Bearer " + tok})
+
+    def capture(self, folder, lines, name="capture.jsonl"):
+        path = os.path.join(folder, name)
+        with open(path, "w") as f:
+            for line in lines:
+                f.write(json.dumps(line) + "\n")
+        return path
+
+    def pub(self, url, subject, event, *args):
+        ev = os.path.join(self.dir, "event.json")
+        with open(ev, "w") as f:
+            f.write(event)
+        return zt(["-s", url, "-p", self.pol, "pub", subject, ev] + list(args))
+
+
+def record_args(env, url, db, *extra):
+    return ["-s", url, "-p", env.pol, "-d", db, "record", "--stats", "1"] + list(extra)
+
+
+def export_events(db):
+    rc, out, err = zt(["-d", db, "export", "--format", "jsonl"])
+    eq(rc, 0, "export exit code (%s)" % err)
+    return [json.loads(x) for x in out.decode().splitlines()]
+
+
+def final_stats(rec):
+    """The numbers of the recorder's final stats line."""
+    import re
+    lines = [x for x in rec.stderr().splitlines() if "(final)" in x]
+    check(lines, "no final stats line in:\n" + rec.stderr()[-1500:])
+    m = re.search(r"(\d+) received, (\d+) committed \((\d+) pass, (\d+) fail, (\d+) duplicates\)"
+                  r".* (\d+) lost in (\d+) gaps", lines[-1])
+    check(m, "final stats line unreadable: " + lines[-1])
+    keys = ["received", "committed", "pass", "fail", "duplicates", "lost", "gaps"]
+    return dict(zip(keys, (int(x) for x in m.groups())))
+
+
+def wait_events(db, n, timeout=120):
+    wait_until(lambda: trail_count(db) >= n, timeout, "%d events in %s" % (n, db))
+
+
+@case
+def mixed_traffic_every_verdict_right_every_message_recorded(env):
+    """mixed traffic, three wire formats, pub and a plain publisher: verdicts match verify --batch"""
+    folder = env.folder("mixed")
+    db = os.path.join(folder, "t.db")
+    with NatsServer(folder) as srv:
+        rec = Recorder(record_args(env, srv.url, db, "--json", "orders.>", "payments.*",
+                                   "events", "chats", "metrics.>"), folder)
+        rec.wait_for("recording")
+        lines = []
+        for i in range(20):
+            lines.append(env.bearer_line("orders.created", i))
+            lines.append(env.payments_line("payments.eu", i))
+            lines.append(env.seed_line("events" if i % 2 else "chats", i))
+        lines.append(env.bearer_line("orders.created", 99, {"aud": "someone-else"}))
+        lines.append(env.bearer_line("orders.created", 5))   # same jti: a replay
+        ztpub(srv.url, env.capture(folder, lines))
+        # The token-exchange side: ztwatch pub, a good event and each tamper.
+        rc, _, err = env.pub(srv.url, "orders.created", env.event(500), "--sign-key",
+                             env.path("rsa.pem"))
+        eq(rc, 0, "pub exit code (%s)" % err)
+        for kind in TAMPERS:
+            rc, _, err = env.pub(srv.url, "orders.created", env.event(600), "--sign-key",
+                                 env.path("rsa.pem"), "--tamper", kind)
+            eq(rc, 0, "pub --tamper %s (%s)" % (kind, err))
+        rc, _, err = env.pub(srv.url, "orders.created", env.event(700), "--sign-key",
+                             env.path("rsa.pem"), "--tamper", "replay")
+        eq(rc, 0, "pub --tamper replay (%s)" % err)
+        rc, _, err = env.pub(srv.url, "payments.us", '{"amount":1}', "--sign-key",
+                             env.path("p256.pem"))
+        eq(rc, 0, "pub payments (%s)" % err)
+        rc, _, err = env.pub(srv.url, "events", '{"message":"from pub"}')
+        eq(rc, 0, "pub seed (%s)" % err)
+        total = len(lines) + 1 + len(TAMPERS) + 2 + 2
+        wait_events(db, total)
+        eq(rec.stop(), 0, "record exit code after SIGTERM")
+    rows = [r for r in export_events(db) if r["kind"] == "event"]
+    eq(len(rows), total, "events in the trail")
+    # ztpub's messages: the same verdicts as verify --batch on the same capture.
+    # Core NATS keeps order per subscription only, so compare per subject.
+    rc, verdicts, err = env.batch(env.pol, lines)
+    first = rows[:len(lines)]
+
+    def by_subject(items):
+        out = {}
+        for it in items:
+            out.setdefault(it[0], []).append(it[1:])
+        return out
+    got = by_subject([(r["subject"], r["verdict"], r["reason"], r.get("body")) for r in first])
+    want = by_subject([(v["subject"], v["verdict"], v["reason"],
+                        base64.b64decode(line["body_b64"]).decode())
+                       for v, line in zip(verdicts, lines)])
+    eq(got, want, "verdicts and bodies of the plain publisher's messages, per subject")
+    eq(verdicts[-2]["reason"], "wrong_audience", "the wrong audience fails")
+    eq(verdicts[-1]["reason"], "replay", "the repeated jti is a replay")
+    # pub's messages: the good one passes, each tamper fails as it should.
+    rest = rows[len(lines):]
+    eq((rest[0]["verdict"], rest[0]["reason"]), ("pass", "ok"), "pub's valid event")
+    for r, kind in zip(rest[1:], TAMPERS):
+        eq((kind, r["verdict"], r["reason"]), (kind, "fail", TAMPERS[kind]), "tamper verdict")
+    rp = rest[1 + len(TAMPERS):3 + len(TAMPERS)]
+    eq([(r["verdict"], r["reason"]) for r in rp], [("pass", "ok"), ("fail", "replay")],
+       "--tamper replay sends one event twice")
+    eq([(r["subject"], r["verdict"]) for r in rest[-2:]], [("payments.us", "pass"),
+                                                           ("events", "pass")],
+       "pub in the body-token and seed formats")
+    # --json printed one verdict per event, in trail order.
+    printed = [json.loads(x) for x in rec.stdout().decode().splitlines()]
+    eq([(v["subject"], v["reason"]) for v in printed],
+       [(r["subject"], r["reason"]) for r in rows], "--json verdicts")
+    rc, _, err = zt(["-d", db, "audit", "verify"])
+    eq(rc, 0, "audit verify (%s)" % err)
+
+
+@case
+def jetstream_sigkill_and_resume_records_every_sequence_once(env):
+    """JetStream: SIGKILL mid-stream, restart on the durable: every sequence exactly once"""
+    folder = env.folder("js")
+    db = os.path.join(folder, "t.db")
+    n = 3000
+    with NatsServer(folder) as srv:
+        create_stream(srv.url, "METRICS", "metrics.>")
+        cap = env.capture(folder, [env.metrics_line(i) for i in range(100)])
+        ztpub(srv.url, cap, "--jetstream", "--repeat", str(n // 100))
+        args = record_args(env, srv.url, db, "--stream", "METRICS", "--durable", "rec",
+                           "--ack-wait", "2", "--queue", "64", "--jobs", "1")
+        rec = Recorder(args, folder, "rec1")
+        wait_until(lambda: trail_count(db) >= 300, 120, "some events recorded")
+        rec.stop(signal.SIGKILL)
+        first = len(trail_rows(db, "kind = 'event'"))
+        check(first < n, "the recorder was killed mid-stream (%d of %d)" % (first, n))
+        rc, _, err = zt(["-d", db, "audit", "verify"])
+        eq(rc, 0, "audit verify after SIGKILL (%s)" % err)
+        rec = Recorder(args, folder, "rec2")
+        wait_events(db, n)
+        time.sleep(3)        # past the ack wait: redeliveries would show now
+        eq(rec.stop(), 0, "second recorder's exit code")
+    rows = trail_rows(db, "kind = 'event'")
+    seqs = sorted(r["stream_seq"] for r in rows)
+    eq(seqs, list(range(1, n + 1)), "each stream sequence exactly once")
+    check(all(r["stream"] == "METRICS" for r in rows), "stream name recorded")
+    rc, _, err = zt(["-d", db, "audit", "verify"])
+    eq(rc, 0, "audit verify (%s)" % err)
+
+
+@case
+def jetstream_deleted_sequences_become_a_gap_row(env):
+    """JetStream: messages gone before they were read are a gap row with the count"""
+    folder = env.folder("jsgap")
+    db = os.path.join(folder, "t.db")
+    with NatsServer(folder) as srv:
+        create_stream(srv.url, "SMALL", "metrics.>", max_msgs=50)
+        cap = env.capture(folder, [env.metrics_line(i) for i in range(10)])
+        ztpub(srv.url, cap, "--jetstream")
+        args = record_args(env, srv.url, db, "--stream", "SMALL", "--durable", "d1")
+        rec = Recorder(args, folder, "a")
+        wait_events(db, 10)
+        eq(rec.stop(), 0, "first run exit code")
+        ztpub(srv.url, cap, "--jetstream", "--repeat", "20")   # seqs 11..210; 161..210 kept
+        rec = Recorder(args, folder, "b")
+        wait_events(db, 60)
+        eq(rec.stop(), 0, "second run exit code")
+    gaps = trail_rows(db, "kind = 'gap'")
+    eq([(g["stream"], g["stream_seq"], g["gap_count"]) for g in gaps], [("SMALL", 11, 150)],
+       "gap row: first missing sequence and count")
+    seqs = [r["stream_seq"] for r in trail_rows(db, "kind = 'event'")]
+    eq(seqs, list(range(1, 11)) + list(range(161, 211)), "sequences recorded")
+
+
+@case
+def server_restart_reconnects_and_the_gap_is_visible(env):
+    """the server stops and restarts: the recorder reconnects, records what follows, marks the gap"""
+    folder = env.folder("restart")
+    db = os.path.join(folder, "t.db")
+    srv = NatsServer(folder)
+    try:
+        rec = Recorder(record_args(env, srv.url, db, "metrics.>"), folder)
+        rec.wait_for("recording")
+        before = env.capture(folder, [env.metrics_line(i) for i in range(50)], "a.jsonl")
+        ztpub(srv.url, before)
+        wait_events(db, 50)
+        srv.stop()
+        rec.wait_for("disconnected")
+        time.sleep(0.5)
+        srv.start()
+        rec.wait_for("reconnected")
+        after = env.capture(folder, [env.metrics_line(i) for i in range(50, 80)], "b.jsonl")
+        ztpub(srv.url, after)
+        wait_events(db, 80)
+        eq(rec.stop(), 0, "record exit code")
+    finally:
+        srv.stop()
+    rows = trail_rows(db, "kind IN ('event', 'gap')")
+    kinds = [r["kind"] for r in rows]
+    eq(kinds.count("event"), 80, "events before and after the restart")
+    gi = kinds.index("gap")
+    eq(kinds[:gi], ["event"] * 50, "the gap comes after the first 50 events")
+    check("disconnected" in rows[gi]["detail"], "gap detail says why: %r" % rows[gi]["detail"])
+    eq(rows[gi]["subject"], "metrics.>", "gap row names the subscription")
+    check("reconnecting" in rec.stderr(), "state change shown")
+
+
+@case
+def flood_on_core_nats_drops_are_counted_and_memory_is_bounded(env):
+    """a publisher far faster than verification: drops recorded as gaps, memory bounded"""
+    folder = env.folder("flood")
+    db = os.path.join(folder, "t.db")
+    with NatsServer(folder, monitor=True) as srv:
+        rec = Recorder(record_args(env, srv.url, db, "--jobs", "1", "--queue", "64",
+                                   "--buffer", "500", "orders.>"), folder)
+        rec.wait_for("recording")
+        cap = env.capture(folder, [env.bearer_line("orders.flood", i) for i in range(200)])
+        ztpub(srv.url, cap, "--repeat", "100")       # 20,000 RS256 events at full speed
+        time.sleep(1)
+        rss = rec.peak_rss_kb()
+        eq(rec.stop(), 0, "record exit code")
+        conns = [c for c in srv.connz() if c.get("name") == "ztwatch record"]
+        eq(len(conns), 1, "the recorder's connection in connz")
+        sent = conns[0]["out_msgs"]
+    st = final_stats(rec)
+    check(st["lost"] > 0, "the flood made the recorder drop messages: %r" % st)
+    events = trail_rows(db, "kind = 'event'")
+    gaps = trail_rows(db, "kind = 'gap'")
+    lost = sum(g["gap_count"] for g in gaps)
+    eq(len(events) + lost, sent, "events + counted drops == messages the server sent")
+    eq(lost, st["lost"], "gap rows hold the drops the stats report")
+    check(all("slow consumer" in g["detail"] for g in gaps), "gap detail names the cause")
+    # ASan doubles memory; the bound is still far below 20,000 messages' worth
+    # of unbounded queueing plus verdicts.
+    check(rss < 400 * 1024, "peak RSS %d kB stays bounded" % rss)
+
+
+@case
+def sigterm_under_load_commits_everything_received(env):
+    """SIGTERM under load: every message the server delivered is committed before exit"""
+    folder = env.folder("term")
+    db = os.path.join(folder, "t.db")
+    with NatsServer(folder, monitor=True) as srv:
+        rec = Recorder(record_args(env, srv.url, db, "--json", "metrics.>"), folder)
+        rec.wait_for("recording")
+        cap = env.capture(folder, [env.metrics_line(i) for i in range(100)])
+        pub = subprocess.Popen([os.environ.get("ZTPUB", "build/test/ztpub"), "-s", srv.url,
+                                "--repeat", "1000", "--rate", "4000", cap],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: trail_count(db) > 500, 60, "traffic recorded")
+        eq(rec.stop(), 0, "record exit code on SIGTERM under load")
+        pub.kill()
+        pub.wait()
+        conns = [c for c in srv.connz() if c.get("name") == "ztwatch record"]
+        sent = conns[0]["out_msgs"]
+    st = final_stats(rec)
+    events = trail_rows(db, "kind = 'event'")
+    lost = sum(g["gap_count"] for g in trail_rows(db, "kind = 'gap'"))
+    eq(len(events) + lost, sent, "everything the server sent is on record")
+    eq(st["received"], st["committed"], "received == committed")
+    eq(len(rec.stdout().decode().splitlines()), len(events), "--json printed every event")
+    rc, _, err = zt(["-d", db, "audit", "verify"])
+    eq(rc, 0, "audit verify (%s)" % err)
+    sessions = trail_rows(db, "kind = 'session'")
+    eq(len(sessions), 1, "one session row")
+
+
+@case
+def unreachable_server_is_one_clear_error_or_a_wait(env):
+    """an unreachable server: exit 1 with a message; with --wait, record once it comes up"""
+    folder = env.folder("down")
+    db = os.path.join(folder, "t.db")
+    from zt import free_port
+    port = free_port()
+    url = "nats://127.0.0.1:%d" % port
+    rc, _, err = zt(record_args(env, url, db, "metrics.>"), timeout=60)
+    eq(rc, 1, "exit code")
+    check("cannot connect to " + url in err, "message names the server: %r" % err)
+    eq(len(err.strip().splitlines()), 1, "one line: %r" % err)
+    rc, _, err = zt(["-s", url, "-p", env.pol, "pub", "metrics.x", "-"], input=b"{}")
+    eq(rc, 1, "pub exit code when the server is down")
+    check("cannot connect" in err, "pub says why: %r" % err)
+    rec = Recorder(record_args(env, url, db, "--wait", "metrics.>"), folder)
+    rec.wait_for("waiting for")
+    srv = NatsServer(folder, port=port)
+    try:
+        rec.wait_for("recording")
+        ztpub(srv.url, env.capture(folder, [env.metrics_line(i) for i in range(5)]))
+        wait_events(db, 5)
+        eq(rec.stop(), 0, "record exit code")
+    finally:
+        srv.stop()
+
+
+@case
+def bad_arguments_and_server_refusals_are_clear(env):
+    """bad subjects, durables, streams, credentials and permissions give clear errors"""
+    folder = env.folder("errors")
+    db = os.path.join(folder, "t.db")
+    conf = ('authorization { users = [ {user: alice, password: s3cret-pw,'
+            ' permissions: {subscribe: {deny: ["secret.>"]}}} ] }\n')
+    with NatsServer(folder, config=conf) as srv:
+        for args, code, text in [
+                (["orders..x"], 2, "not a valid NATS subject"),
+                (["--stream", "S"], 2, "--stream and --durable go together"),
+                (["--stream", "S", "--durable", "a.b"], 2, "durable name"),
+                (["--seq", "5"], 2, "need --stream"),
+                (["--since", "yesterday-ish", "--stream", "S", "--durable", "d"], 2,
+                 "not a time")]:
+            rc, _, err = zt(record_args(env, srv.url, db, *args))
+            eq(rc, code, "exit code for %r (%s)" % (args, err))
+            check(text in err, "message for %r: %r" % (args, err))
+        rc, _, err = zt(["--user", "alice", "--password", "wrong"] +
+                        record_args(env, srv.url, db, "metrics.>"))
+        eq(rc, 1, "wrong password exit code")
+        check("uthorization" in err, "authorization failure named: %r" % err)
+        rc, _, err = zt(["--user", "alice", "--password", "s3cret-pw"] +
+                        record_args(env, srv.url, db, "--stream", "NOPE", "--durable", "d"))
+        eq(rc, 1, "missing stream exit code")
+        check("NOPE" in err, "the missing stream is named: %r" % err)
+        rec = Recorder(["--user", "alice", "--password", "s3cret-pw"] +
+                       record_args(env, srv.url, db, "secret.>", "metrics.>"), folder)
+        rec.wait_for("Permissions Violation")
+        eq(rec.stop(), 0, "record keeps going after a refused subscription")
+        check("secret.>" in rec.stderr(), "the refused subject is named")
+    rc, _, err = zt(["-s", srv.url, "-p", env.pol, "pub", "orders.x", "-", "--tamper", "bogus"],
+                    input=b"{}")
+    eq(rc, 2, "unknown tamper")
+    check("bogus" in err, err)
+
+
+run(RecordEnv)
