@@ -48,6 +48,16 @@ int	cmd_verify(struct cli_globals *, int, char **);
 int	cmd_import(struct cli_globals *, int, char **);
 int	cmd_export(struct cli_globals *, int, char **);
 int	cmd_audit(struct cli_globals *, int, char **);
+int	cmd_watch(struct cli_globals *, int, char **);
+int	cmd_replay(struct cli_globals *, int, char **);
+
+struct store_filter;
+struct store_row;
+/* Export, as JSON lines, the rows matching f that keep accepts (NULL: all)
+   to file (appears whole or not at all).  Rows written, or -1 with *cause. */
+long long cli_export_jsonl(const char *db, const struct store_filter *f,
+	    int (*keep)(const struct store_row *, void *), void *arg, const char *file,
+	    char **cause);
 
 /*
  * Judge every line of a capture file (verify --batch format) on jobs

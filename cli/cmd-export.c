@@ -378,9 +378,10 @@ export_parse(struct cli_globals *g, struct export_opts *o, int argc, char **argv
 	return 0;
 }
 
-/* Write the rows; returns the count, or -1 with *cause. */
+/* Write the rows (those keep accepts, when given); the count, or -1. */
 static long long
-export_rows(struct store *st, struct export_opts *o, FILE *f, char **cause)
+export_rows(struct store *st, struct export_opts *o, FILE *f,
+    int (*keep)(const struct store_row *, void *), void *arg, char **cause)
 {
 	struct store_cursor	*c;
 	const struct store_row	*r;
@@ -397,6 +398,8 @@ export_rows(struct store *st, struct export_opts *o, FILE *f, char **cause)
 		fputs("\r\n", f);
 	}
 	while ((rc = store_next(c, &r, cause)) == 1) {
+		if (keep != NULL && !keep(r, arg))
+			continue;
 		if (o->csv)
 			export_csv(f, r);
 		else
@@ -412,14 +415,83 @@ export_rows(struct store *st, struct export_opts *o, FILE *f, char **cause)
 	return rc < 0 ? -1 : n;
 }
 
+/*
+ * Export to o->out (stdout when NULL or "-"), through FILE.partial so a
+ * file appears whole or not at all.  Returns the rows written, -1 with
+ * *cause on a write or query error, -2 with *cause when the trail cannot
+ * be opened.
+ */
+static long long
+export_to(const char *db, struct export_opts *o, int (*keep)(const struct store_row *, void *),
+    void *arg, char **cause)
+{
+	struct store	*st;
+	FILE		*f = stdout;
+	char		*partial = NULL;
+	long long	 n;
+
+	if ((st = store_open_reader(db, cause)) == NULL)
+		return -2;
+	if (o->out != NULL && strcmp(o->out, "-") != 0) {
+		if (asprintf(&partial, "%s.partial", o->out) < 0 ||
+		    (f = fopen(partial, "w")) == NULL) {
+			asprintf(cause, "cannot write '%s': %s", partial ? partial : o->out,
+			    strerror(errno));
+			free(partial);
+			store_close(st, NULL);
+			return -1;
+		}
+	}
+	setvbuf(f, NULL, _IOFBF, 1 << 20);
+	n = export_rows(st, o, f, keep, arg, cause);
+	store_close(st, NULL);
+	if (n >= 0 && (fflush(f) != 0 || ferror(f))) {
+		*cause = strdup(strerror(errno));
+		n = -1;
+	}
+	if (f != stdout && fclose(f) != 0 && n >= 0) {
+		*cause = strdup(strerror(errno));
+		n = -1;
+	}
+	if (n >= 0 && partial != NULL && rename(partial, o->out) != 0) {
+		*cause = strdup(strerror(errno));
+		n = -1;
+	}
+	if (n < 0 && partial != NULL) {
+		unlink(partial);
+		if (*cause != NULL) {
+			char	*c = NULL;
+
+			asprintf(&c, "%s (nothing written)", *cause);
+			free(*cause);
+			*cause = c;
+		}
+	}
+	free(partial);
+	return n;
+}
+
+/* Export JSON lines of the rows matching f that keep accepts, to file. */
+long long
+cli_export_jsonl(const char *db, const struct store_filter *f,
+    int (*keep)(const struct store_row *, void *), void *arg, const char *file, char **cause)
+{
+	struct export_opts	o;
+	long long		n;
+
+	memset(&o, 0, sizeof o);
+	o.f = *f;
+	o.out = file;
+	n = export_to(db, &o, keep, arg, cause);
+	return n < 0 ? -1 : n;
+}
+
 /* ztwatch export. */
 int
 cmd_export(struct cli_globals *g, int argc, char **argv)
 {
 	struct export_opts	 o;
-	struct store		*st;
-	FILE			*f = stdout;
-	char			*cause = NULL, *partial = NULL;
+	char			*cause = NULL;
 	long long		 n;
 
 	memset(&o, 0, sizeof o);
@@ -432,45 +504,11 @@ cmd_export(struct cli_globals *g, int argc, char **argv)
 		    "through a pipe (JSON lines are safe on a terminal)");
 		return CLI_EXIT_USAGE;
 	}
-	if ((st = store_open_reader(g->db, &cause)) == NULL) {
-		cli_error("export: %s", cause);
-		free(cause);
-		return CLI_EXIT_USAGE;
-	}
-	if (o.out != NULL && strcmp(o.out, "-") != 0) {
-		if (asprintf(&partial, "%s.partial", o.out) < 0 ||
-		    (f = fopen(partial, "w")) == NULL) {
-			cli_error("export: cannot write '%s': %s", partial ? partial : o.out,
-			    strerror(errno));
-			free(partial);
-			store_close(st, NULL);
-			return CLI_EXIT_FAIL;
-		}
-	}
-	setvbuf(f, NULL, _IOFBF, 1 << 20);
-	n = export_rows(st, &o, f, &cause);
-	store_close(st, NULL);
-	if (n >= 0 && (fflush(f) != 0 || ferror(f))) {
-		cause = strdup(strerror(errno));
-		n = -1;
-	}
-	if (f != stdout && fclose(f) != 0 && n >= 0) {
-		cause = strdup(strerror(errno));
-		n = -1;
-	}
-	if (n >= 0 && partial != NULL && rename(partial, o.out) != 0) {
-		cause = strdup(strerror(errno));
-		n = -1;
-	}
+	n = export_to(g->db, &o, NULL, NULL, &cause);
 	if (n < 0) {
-		cli_error("export: %s%s", cause ? cause : "failed",
-		    partial ? " (nothing written)" : "");
-		if (partial != NULL)
-			unlink(partial);
+		cli_error("export: %s", cause ? cause : "failed");
 		free(cause);
-		free(partial);
-		return CLI_EXIT_FAIL;
+		return n == -2 ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
 	}
-	free(partial);
 	return CLI_EXIT_OK;
 }

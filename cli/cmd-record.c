@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "cli.h"
 #include "ingest.h"
 #include "pipeline.h"
+#include "screen.h"
 #include "store.h"
 
 #define RECORD_MAX_SUBJECTS	64
@@ -39,6 +41,7 @@ struct record_opts {
 	int			 buffer;
 	const char		*latency_header;
 	struct ingest_js_opts	 js;
+	int			 console;	/* watch: the screen instead of stats */
 };
 
 /* What the connection's callbacks leave for the main thread. */
@@ -66,7 +69,33 @@ struct record {
 	int64_t			 down_since_ms;
 	uint64_t		 last_received;
 	int64_t			 last_stats_ms;
+	struct tui_screen	*screen;	/* watch */
+	const char		*db;
+	sigset_t		 sigs;
+	int			 rc;		/* exit code once the loop ends */
+	uint64_t		 rate_base;	/* for the console's rate */
+	int64_t			 rate_ms;
+	double			 rate;
 };
+
+/* A message for the user: the status line in the console, else stderr. */
+static void
+record_note(struct record *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+record_note(struct record *r, const char *fmt, ...)
+{
+	char	text[512];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	if (r->screen != NULL)
+		tui_screen_note(r->screen, text);
+	else
+		cli_error("%s: %s", r->o.console ? "watch" : "record", text);
+}
 
 /* Print the usage of record. */
 static void
@@ -279,16 +308,16 @@ record_default_subjects(struct record_opts *o, const struct auth_policy *p)
 static void
 record_on_state(enum ingest_state s, void *arg)
 {
-	struct record_watch	*w = arg;
+	struct record	*r = arg;
 
-	atomic_store(&w->state, (int)s);
-	atomic_fetch_add(&w->changes, 1);
+	atomic_store(&r->watch.state, (int)s);
+	atomic_fetch_add(&r->watch.changes, 1);
 }
 
 static void
 record_on_error(const char *text, void *arg)
 {
-	cli_error("record: server: %s", text);
+	record_note(arg, "server: %s", text);
 }
 
 /* Milliseconds on the monotonic clock. */
@@ -309,7 +338,7 @@ record_reconnected(struct record *r)
 	int	i;
 
 	ingest_conn_url(r->conn, url, sizeof url);
-	cli_error("record: reconnected to %s after %.1f s", url,
+	record_note(r, "reconnected to %s after %.1f s", url,
 	    (double)(record_now_ms() - r->down_since_ms) / 1000.0);
 	if (r->js != NULL)
 		return;		/* the durable resumes where it was; nothing lost */
@@ -332,7 +361,7 @@ record_check_state(struct record *r)
 		return;
 	if (s == INGEST_RECONNECTING) {
 		ingest_conn_url(r->conn, url, sizeof url);
-		cli_error("record: disconnected from %s; reconnecting", url);
+		record_note(r, "disconnected from %s; reconnecting", url);
 		r->down_since_ms = record_now_ms();
 	} else if (s == INGEST_CONNECTED && r->seen_state == INGEST_RECONNECTING) {
 		record_reconnected(r);
@@ -369,8 +398,9 @@ record_print_stats(struct record *r, int final)
 	double			secs = (double)(now - r->last_stats_ms) / 1000.0;
 
 	pipeline_stats(r->pipe, &st);
-	fprintf(stderr, "ztwatch: record: %llu received, %llu committed (%llu pass, %llu fail,"
+	fprintf(stderr, "ztwatch: %s: %llu received, %llu committed (%llu pass, %llu fail,"
 	    " %llu duplicates), %.0f/s, %llu lost in %llu gaps, queue %llu, %s%s\n",
+	    r->o.console ? "watch" : "record",
 	    (unsigned long long)st.received, (unsigned long long)st.recorded,
 	    (unsigned long long)st.pass, (unsigned long long)st.fail,
 	    (unsigned long long)st.duplicates,
@@ -379,17 +409,19 @@ record_print_stats(struct record *r, int final)
 	    (unsigned long long)st.queued,
 	    ingest_state_name(atomic_load(&r->watch.state)), final ? " (final)" : "");
 	if (final && st.recorded > 0 && st.last_commit_us > st.first_us)
-		fprintf(stderr, "ztwatch: record: throughput: %llu events in %.3f s from first"
-		    " receive to last commit: %.0f/s\n", (unsigned long long)st.recorded,
+		fprintf(stderr, "ztwatch: %s: throughput: %llu events in %.3f s from first"
+		    " receive to last commit: %.0f/s\n", r->o.console ? "watch" : "record",
+		    (unsigned long long)st.recorded,
 		    (double)(st.last_commit_us - st.first_us) / 1e6, (double)st.recorded * 1e6 /
 		    (double)(st.last_commit_us - st.first_us));
 	if (final && st.latency_n > 0)
-		fprintf(stderr, "ztwatch: record: publish to commit: p50 %.2f ms, p99 %.2f ms"
-		    " (%llu events)\n", (double)st.latency_p50_us / 1000.0,
+		fprintf(stderr, "ztwatch: %s: publish to commit: p50 %.2f ms, p99 %.2f ms"
+		    " (%llu events)\n", r->o.console ? "watch" : "record", (double)st.latency_p50_us / 1000.0,
 		    (double)st.latency_p99_us / 1000.0, (unsigned long long)st.latency_n);
 	if (final && st.unrecorded > 0)
-		fprintf(stderr, "ztwatch: record: %llu messages received after the trail failed"
-		    " were not recorded\n", (unsigned long long)st.unrecorded);
+		fprintf(stderr, "ztwatch: %s: %llu messages received after the trail failed"
+		    " were not recorded\n", r->o.console ? "watch" : "record",
+		    (unsigned long long)st.unrecorded);
 	r->last_received = st.received;
 	r->last_stats_ms = now;
 }
@@ -450,30 +482,203 @@ record_subscribe(struct record *r)
 	return 0;
 }
 
+/* One supervision step: 0 to go on, or 1 with r->rc set to stop. */
+static int
+record_tick(struct record *r, int sig)
+{
+	if (sig == SIGINT || sig == SIGTERM) {
+		r->rc = CLI_EXIT_OK;
+		return 1;
+	}
+	record_check_state(r);
+	record_check_drops(r);
+	if (pipeline_error(r->pipe) != NULL) {
+		r->rc = CLI_EXIT_FAIL;
+		return 1;
+	}
+	if (atomic_load(&r->watch.state) == INGEST_CLOSED) {
+		cli_error("%s: the connection to %s closed", r->o.console ? "watch" : "record",
+		    ingest_conn_servers(r->conn));
+		r->rc = CLI_EXIT_FAIL;
+		return 1;
+	}
+	if (!r->o.console && r->o.stats_s > 0 &&
+	    record_now_ms() - r->last_stats_ms >= (int64_t)r->o.stats_s * 1000)
+		record_print_stats(r, 0);
+	return 0;
+}
+
 /* Supervise until a signal or a failure; returns an exit code. */
 static int
 record_loop(struct record *r, const sigset_t *sigs)
 {
 	struct timespec	tick = { 0, RECORD_TICK_MS * 1000000L };
-	int		sig;
 
 	r->last_stats_ms = record_now_ms();
-	for (;;) {
-		sig = sigtimedwait(sigs, NULL, &tick);
-		if (sig == SIGINT || sig == SIGTERM)
-			return CLI_EXIT_OK;
-		record_check_state(r);
-		record_check_drops(r);
-		if (pipeline_error(r->pipe) != NULL)
-			return CLI_EXIT_FAIL;
-		if (atomic_load(&r->watch.state) == INGEST_CLOSED) {
-			cli_error("record: the connection to %s closed", ingest_conn_servers(r->conn));
-			return CLI_EXIT_FAIL;
-		}
-		if (r->o.stats_s > 0 &&
-		    record_now_ms() - r->last_stats_ms >= (int64_t)r->o.stats_s * 1000)
-			record_print_stats(r, 0);
+	while (!record_tick(r, sigtimedwait(sigs, NULL, &tick)))
+		;
+	return r->rc;
+}
+
+/* ---- the console (watch) ----------------------------------------------------- */
+
+/* The screen's tick: signals and supervision. */
+static void
+watch_tick(void *arg)
+{
+	struct record	*r = arg;
+	struct timespec	 zero = { 0, 0 };
+
+	if (record_tick(r, sigtimedwait(&r->sigs, NULL, &zero)))
+		tui_screen_quit(r->screen);
+}
+
+/* The status line's live part. */
+static void
+watch_status(void *arg, struct tui_status *st)
+{
+	struct record		*r = arg;
+	struct pipeline_stats	 ps;
+	int64_t			 now = record_now_ms();
+
+	pipeline_stats(r->pipe, &ps);
+	if (now - r->rate_ms >= 1000) {
+		r->rate = r->rate_ms ? (double)(ps.received - r->rate_base) * 1000.0 /
+		    (double)(now - r->rate_ms) : 0;
+		r->rate_base = ps.received;
+		r->rate_ms = now;
 	}
+	switch (atomic_load(&r->watch.state)) {
+	case INGEST_CONNECTING:
+		st->conn = TUI_CONN_CONNECTING;
+		break;
+	case INGEST_CONNECTED:
+		st->conn = TUI_CONN_CONNECTED;
+		break;
+	case INGEST_RECONNECTING:
+		st->conn = TUI_CONN_RECONNECTING;
+		break;
+	default:
+		st->conn = TUI_CONN_CLOSED;
+		break;
+	}
+	st->events = ps.pass + ps.fail;
+	st->pass = ps.pass;
+	st->fail = ps.fail;
+	st->gaps = ps.gaps;
+	st->drops = ps.lost;
+	st->rate = r->rate;
+}
+
+/* Events and gaps as the writer records them, for the streams pane. */
+static void
+watch_on_event(const struct pipeline_event *ev, void *arg)
+{
+	struct record	*r = arg;
+
+	if (r->screen != NULL && !ev->duplicate)
+		tui_screen_event(r->screen, ev->m->msg.subject, auth_verdict_pass(ev->v),
+		    auth_reason_name(auth_verdict_reason(ev->v)), ev->m->received_us);
+}
+
+static void
+watch_on_gap(const char *subject, uint64_t count, void *arg)
+{
+	struct record	*r = arg;
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (r->screen != NULL)
+		tui_screen_gap(r->screen, subject, count, (int64_t)ts.tv_sec * 1000000 +
+		    ts.tv_nsec / 1000);
+}
+
+/* :sub and :unsub. */
+static int
+watch_subscribe(void *arg, const char *subject, int on, char **msg)
+{
+	struct record	*r = arg;
+	char		*cause = NULL;
+	int		 i;
+
+	if (r->js != NULL) {
+		*msg = strdup("reading a JetStream durable: subjects are its filter");
+		return -1;
+	}
+	for (i = 0; i < r->nsubs; i++)
+		if (strcmp(ingest_sub_subject(r->subs[i].sub), subject) == 0)
+			break;
+	if (!on) {
+		if (i == r->nsubs) {
+			asprintf(msg, "not subscribed to %s", subject);
+			return -1;
+		}
+		ingest_sub_drain(r->subs[i].sub, 2000, NULL);
+		record_check_drops(r);
+		ingest_sub_free(r->subs[i].sub);
+		r->subs[i] = r->subs[--r->nsubs];
+		return 0;
+	}
+	if (i < r->nsubs) {
+		asprintf(msg, "already subscribed to %s", subject);
+		return -1;
+	}
+	if (r->nsubs == RECORD_MAX_SUBJECTS) {
+		asprintf(msg, "at most %d subscriptions", RECORD_MAX_SUBJECTS);
+		return -1;
+	}
+	r->subs[r->nsubs].sub = ingest_subscribe(r->conn, subject, r->o.buffer > 0 ?
+	    r->o.buffer : RECORD_PENDING_MSGS, RECORD_PENDING_BYTES, pipeline_deliver, r->pipe,
+	    &cause);
+	if (r->subs[r->nsubs].sub == NULL) {
+		*msg = cause;
+		return -1;
+	}
+	r->subs[r->nsubs++].dropped = 0;
+	return 0;
+}
+
+/* The filter's free text decides, row by row. */
+static int
+watch_keep(const struct store_row *row, void *arg)
+{
+	return tui_filter_match_row(arg, row);
+}
+
+/* e / :export */
+static long long
+watch_export(void *arg, const struct tui_filter *f, const char *file, char **msg)
+{
+	struct record	*r = arg;
+
+	return cli_export_jsonl(r->db, &f->store, watch_keep, (void *)f, file, msg);
+}
+
+/* Run the console until q or a signal; returns an exit code. */
+static int
+watch_loop(struct record *r, struct cli_globals *g)
+{
+	struct tui_source	 src;
+	char			*cause = NULL;
+
+	memset(&src, 0, sizeof src);
+	src.db = g->db;
+	src.server = ingest_conn_servers(r->conn);
+	src.status = watch_status;
+	src.subscribe = watch_subscribe;
+	src.tick = watch_tick;
+	src.export = watch_export;
+	src.arg = r;
+	r->rc = CLI_EXIT_OK;
+	if ((r->screen = tui_screen_new(&src, &cause)) == NULL) {
+		cli_error("watch: %s", cause);
+		free(cause);
+		return CLI_EXIT_FAIL;
+	}
+	tui_screen_run(r->screen, &cause);
+	tui_screen_free(r->screen);
+	r->screen = NULL;
+	return r->rc;
 }
 
 /* Stop the inputs, delivering what nats.c already holds. */
@@ -543,7 +748,7 @@ record_connect(struct record *r, struct cli_globals *g)
 	co.wait = r->o.wait;
 	co.on_state = record_on_state;
 	co.on_error = record_on_error;
-	co.arg = &r->watch;
+	co.arg = r;
 	if ((r->conn = ingest_connect(&co, &cause)) == NULL) {
 		cli_error("record: %s", cause);
 		free(cause);
@@ -566,6 +771,11 @@ record_start_pipeline(struct record *r, struct auth_policy *p)
 	po.capacity = r->o.queue;
 	po.json = r->o.json ? stdout : NULL;
 	po.latency_header = r->o.latency_header;
+	if (r->o.console) {
+		po.on_event = watch_on_event;
+		po.on_gap = watch_on_gap;
+		po.arg = r;
+	}
 	if ((r->pipe = pipeline_start(&po, &cause)) == NULL) {
 		cli_error("record: %s", cause);
 		free(cause);
@@ -584,7 +794,7 @@ record_finish(struct record *r, int rc)
 	if (r->pipe != NULL) {
 		record_drain(r);
 		if (pipeline_finish(r->pipe) != 0) {
-			cli_error("record: %s", pipeline_error(r->pipe));
+			cli_error("%s: %s", r->o.console ? "watch" : "record", pipeline_error(r->pipe));
 			rc = CLI_EXIT_FAIL;
 		}
 		if (r->conn != NULL && atomic_load(&r->watch.state) == INGEST_CONNECTED &&
@@ -608,42 +818,48 @@ record_finish(struct record *r, int rc)
 	return rc;
 }
 
-/* ztwatch record. */
-int
-cmd_record(struct cli_globals *g, int argc, char **argv)
+/* record and watch: the same pipeline, with stats or with the screen. */
+static int
+record_main(struct cli_globals *g, int argc, char **argv, int console)
 {
 	struct record		 r;
 	struct auth_policy	*p;
-	sigset_t		 sigs;
 	int			 rc = CLI_EXIT_FAIL;
 
 	memset(&r, 0, sizeof r);
 	atomic_init(&r.watch.state, INGEST_CONNECTING);
 	atomic_init(&r.watch.changes, 0);
+	r.o.console = console;
 	if (record_parse(g, &r.o, argc, argv) != 0)
 		return CLI_EXIT_USAGE;
 	if ((p = cli_load_policy(g)) == NULL)
 		return CLI_EXIT_USAGE;
 	if (r.o.nsubjects == 0 && r.o.js.stream == NULL &&
 	    record_default_subjects(&r.o, p) != 0) {
-		cli_error("record: no subjects given and the policy's rules name none");
+		cli_error("%s: no subjects given and the policy's rules name none", argv[0]);
 		auth_policy_free(p);
 		return CLI_EXIT_USAGE;
 	}
+	r.db = g->db;
 	/* Every thread started from here on inherits the blocked signals, so
 	   only the main thread's sigtimedwait() ever sees them. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sigemptyset(&r.sigs);
+	sigaddset(&r.sigs, SIGINT);
+	sigaddset(&r.sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &r.sigs, NULL);
 
 	if (record_connect(&r, g) == 0 && record_open_store(&r, g, p) == 0 &&
-	    record_start_pipeline(&r, p) == 0 && record_wait_connected(&r, &sigs) == 0 &&
+	    record_start_pipeline(&r, p) == 0 && record_wait_connected(&r, &r.sigs) == 0 &&
 	    record_subscribe(&r) == 0) {
-		if (r.o.stats_s > 0)
-			cli_error("record: recording %s%s into %s", r.o.js.stream ? "stream " :
-			    "", r.o.js.stream ? r.o.js.stream : "core NATS subjects", g->db);
-		rc = record_loop(&r, &sigs);
+		if (console) {
+			rc = watch_loop(&r, g);
+		} else {
+			if (r.o.stats_s > 0)
+				cli_error("record: recording %s%s into %s", r.o.js.stream ?
+				    "stream " : "", r.o.js.stream ? r.o.js.stream :
+				    "core NATS subjects", g->db);
+			rc = record_loop(&r, &r.sigs);
+		}
 	} else if (r.conn != NULL && r.pipe != NULL &&
 	    atomic_load(&r.watch.state) != INGEST_CONNECTED) {
 		rc = CLI_EXIT_OK;		/* interrupted while waiting */
@@ -652,4 +868,18 @@ cmd_record(struct cli_globals *g, int argc, char **argv)
 	auth_policy_free(p);
 	ingest_shutdown();
 	return rc;
+}
+
+/* ztwatch record. */
+int
+cmd_record(struct cli_globals *g, int argc, char **argv)
+{
+	return record_main(g, argc, argv, 0);
+}
+
+/* ztwatch watch: the console on the recorder's pipeline. */
+int
+cmd_watch(struct cli_globals *g, int argc, char **argv)
+{
+	return record_main(g, argc, argv, 1);
 }

@@ -1,0 +1,236 @@
+/*
+ * tui/buf.c -- allocation, growable strings and UTF-8 helpers for the
+ * models.
+ *
+ * Allocation failure aborts, as in auth/: a console that cannot allocate
+ * a line cannot draw anything useful.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui-int.h"
+
+/* Abort on out-of-memory. */
+static void
+tui_oom(void)
+{
+	fputs("ztwatch: out of memory\n", stderr);
+	abort();
+}
+
+/* malloc that never returns NULL. */
+void *
+tui_malloc(size_t n)
+{
+	void	*p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		tui_oom();
+	return p;
+}
+
+/* calloc that never returns NULL. */
+void *
+tui_calloc(size_t n, size_t size)
+{
+	void	*p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		tui_oom();
+	return p;
+}
+
+/* realloc that never returns NULL. */
+void *
+tui_realloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (p == NULL)
+		tui_oom();
+	return p;
+}
+
+/* strdup that never returns NULL; NULL gives NULL. */
+char *
+tui_strdup(const char *s)
+{
+	size_t	 n;
+	char	*p;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	p = tui_malloc(n);
+	memcpy(p, s, n);
+	return p;
+}
+
+/* printf into a new string. */
+char *
+tui_printf(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		tui_oom();
+	s = tui_malloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+/* Make room for n more bytes and the NUL. */
+static void
+tui_buf_grow(struct tui_buf *b, size_t n)
+{
+	if (b->cap - b->len > n)
+		return;
+	while (b->cap - b->len <= n)
+		b->cap = b->cap ? b->cap * 2 : 64;
+	b->p = tui_realloc(b->p, b->cap);
+}
+
+/* Append n bytes. */
+void
+tui_buf_add(struct tui_buf *b, const void *p, size_t n)
+{
+	tui_buf_grow(b, n);
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* Append a C string. */
+void
+tui_buf_str(struct tui_buf *b, const char *s)
+{
+	tui_buf_add(b, s, strlen(s));
+}
+
+/* Append printf output. */
+void
+tui_buf_printf(struct tui_buf *b, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		tui_oom();
+	tui_buf_grow(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+/* Append n spaces (none when n <= 0). */
+void
+tui_buf_spaces(struct tui_buf *b, int n)
+{
+	if (n <= 0)
+		return;
+	tui_buf_grow(b, (size_t)n);
+	memset(b->p + b->len, ' ', (size_t)n);
+	b->len += (size_t)n;
+	b->p[b->len] = '\0';
+}
+
+/* Hand the string over. */
+char *
+tui_buf_take(struct tui_buf *b)
+{
+	char	*p = b->p;
+
+	if (p == NULL)
+		p = tui_strdup("");
+	b->p = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+/* Decode one character. */
+size_t
+tui_utf8_next(const char *s, uint32_t *cp)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n, i;
+	uint32_t		 c;
+
+	n = auth_utf8_seq(p, p[0] == 0 ? 0 : 4);
+	if (n <= 1) {
+		*cp = p[0];
+		return 1;
+	}
+	c = p[0] & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
+	for (i = 1; i < n; i++)
+		c = c << 6 | (p[i] & 0x3f);
+	*cp = c;
+	return n;
+}
+
+/* Encode one character. */
+size_t
+tui_utf8_put(uint32_t cp, char *out)
+{
+	unsigned char	*o = (unsigned char *)out;
+
+	if (cp < 0x80) {
+		o[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (unsigned char)(0xc0 | cp >> 6);
+		o[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (unsigned char)(0xe0 | cp >> 12);
+		o[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		o[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (unsigned char)(0xf0 | cp >> 18);
+	o[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+	o[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+	o[3] = (unsigned char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* ASCII lowercase of one byte. */
+static unsigned char
+tui_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+/* Case-folded search. */
+int
+tui_contains(const void *p, size_t n, const char *word)
+{
+	const unsigned char	*h = p, *w = (const unsigned char *)word;
+	size_t			 m = strlen(word), i, j;
+
+	if (m == 0)
+		return 1;
+	if (h == NULL || n < m)
+		return 0;
+	for (i = 0; i + m <= n; i++) {
+		if (tui_lower(h[i]) != w[0])
+			continue;
+		for (j = 1; j < m && tui_lower(h[i + j]) == w[j]; j++)
+			;
+		if (j == m)
+			return 1;
+	}
+	return 0;
+}
