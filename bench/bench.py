@@ -285,6 +285,97 @@ def bench_e2e(d):
         srv.wait()
 
 
+def tmux(sock, *args):
+    return subprocess.run(["tmux", "-L", sock] + list(args), capture_output=True, text=True)
+
+
+def key_latency(sock, samples=10):
+    """ms from sending '?' to the help on screen, and back; median and max."""
+    times = []
+    for _ in range(samples):
+        for key, want in (("?", True), ("Escape", False)):
+            t0 = time.time()
+            tmux(sock, "send-keys", "-t", "zt", key)
+            while time.time() - t0 < 5:
+                shown = "ztwatch keys" in tmux(sock, "capture-pane", "-p", "-t", "zt").stdout
+                if shown == want:
+                    break
+            if key == "?":
+                times.append((time.time() - t0) * 1000)
+        time.sleep(0.1)
+    times.sort()
+    return times[len(times) // 2], times[-1]
+
+
+def watch_run(d, url, pol, batch, repeat):
+    """The console open (in tmux) while ztpub floods; rate and key latency."""
+    db = os.path.join(d, "console.db")
+    errf = os.path.join(d, "console.err")
+    sock = "zt-bench-%d" % os.getpid()
+    cmd = "%s -s %s -p %s -d %s watch --buffer %d 'orders.>' 2>%s" % (
+        ZTWATCH, url, pol, db, repeat * 1000 + 1000, errf)
+    tmux(sock, "new-session", "-d", "-s", "zt", "-x", "200", "-y", "50",
+         "LANG=C.UTF-8 " + cmd + "; sleep 30")
+    try:
+        deadline = time.time() + 20
+        while "connected" not in tmux(sock, "capture-pane", "-p", "-t", "zt").stdout:
+            if time.time() > deadline:
+                sys.exit("bench: the console did not start")
+            time.sleep(0.1)
+        p = subprocess.Popen([ZTPUB, "-s", url, "--repeat", str(repeat), batch],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        lat = key_latency(sock)
+        p.wait()
+        sent = repeat * sum(1 for _ in open(batch))
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            n = subprocess.run(["sqlite3", db, "SELECT count(*) FROM trail WHERE kind='event'"],
+                               capture_output=True, text=True).stdout.strip()
+            if int(n or 0) >= sent:
+                break
+            time.sleep(0.5)
+        tmux(sock, "send-keys", "-t", "zt", "q")
+        deadline = time.time() + 60
+        while "throughput" not in open(errf).read() and time.time() < deadline:
+            time.sleep(0.2)
+    finally:
+        tmux(sock, "kill-server")
+    t = re.search(r"throughput: (\d+) events in ([\d.]+) s", open(errf).read())
+    if not t:
+        sys.exit("bench: console output unreadable:\n" + open(errf).read()[-2000:])
+    return int(t.group(1)) / float(t.group(2)), lat
+
+
+def bench_console(d):
+    """Ingest rate with the console open vs headless; key-to-screen latency."""
+    if shutil.which("tmux") is None:
+        print("\nconsole: skipped (no tmux)")
+        return
+    port = free_port()
+    srv = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(port), "-sd",
+                            os.path.join(d, "js2")], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    url = "nats://127.0.0.1:%d" % port
+    time.sleep(0.5)
+    try:
+        n = max(20000, int(100000 * SCALE))
+        batch = make_batch(d, "HS256", "hs", 1000)
+        pol = policy(d, "HS256", "hs")
+        headless = record_run(d, url, pol, batch, n // 1000, 0, n + 1000, "console-base")
+        rate, (p50, worst) = watch_run(d, url, pol, batch, n // 1000)
+        print()
+        print("console: HS256 flood of %d events, the same run" % n)
+        print("  headless record: %9.0f events/s" % headless["rate"])
+        print("  watch (console): %9.0f events/s (%.0f%% of headless; target: within 10%%)" % (
+            rate, 100.0 * rate / headless["rate"]))
+        print("  key to screen while ingesting: median %.0f ms, worst %.0f ms of 10"
+              " (target < 50 ms; includes tmux's own capture)" % (p50, worst))
+    finally:
+        srv.terminate()
+        srv.wait()
+
+
 def main():
     d = tempfile.mkdtemp(prefix="zt-bench-")
     try:
@@ -305,7 +396,7 @@ def main():
         print("%-6s | %-22s | %9s %9s %5s | %9s %9s %5s | %9s" % (
             "", "", "/CPU-s", "1 proc", "", "/CPU-s", "-multi 2", "", "2 threads"))
         for alg, (key, count, speed_args, label) in ALGS.items():
-            if os.environ.get("BENCH_ONLY") in ("trail", "e2e"):
+            if os.environ.get("BENCH_ONLY") in ("trail", "e2e", "console"):
                 break
             count = max(1000, int(count * SCALE))
             batch = make_batch(d, alg, key, count)
@@ -326,6 +417,8 @@ def main():
             bench_trail(d)
         if os.environ.get("BENCH_ONLY") in (None, "e2e"):
             bench_e2e(d)
+        if os.environ.get("BENCH_ONLY") in (None, "console"):
+            bench_console(d)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
