@@ -97,6 +97,22 @@ record_note(struct record *r, const char *fmt, ...)
 		cli_error("%s: %s", r->o.console ? "watch" : "record", text);
 }
 
+/* Print the usage of watch: record's options and the console's keys. */
+static void
+watch_usage(FILE *f)
+{
+	char	*keys = tui_help_text(0);
+
+	fputs("usage: ztwatch [connection] [-p POLICY] [-d DB] watch [SUBJECT...]\n"
+	    "           [--stream S --durable D [--since T | --seq N]] [record's options]\n\n"
+	    "The console: verify and record every event on the subjects (default: the\n"
+	    "subjects of the policy's rules) as record does, and show them live.  The\n"
+	    "options are record's (ztwatch record --help); --json and --stats do not apply.\n\n"
+	    "keys:\n", f);
+	fputs(keys ? keys : "", f);
+	free(keys);
+}
+
 /* Print the usage of record. */
 static void
 record_usage(FILE *f)
@@ -249,10 +265,16 @@ record_parse(struct cli_globals *g, struct record_opts *o, int argc, char **argv
 			g->policy = optarg;
 			break;
 		case 'h':
-			record_usage(stdout);
+			if (o->console)
+				watch_usage(stdout);
+			else
+				record_usage(stdout);
 			exit(CLI_EXIT_OK);
 		default:
-			record_usage(stderr);
+			if (o->console)
+				watch_usage(stderr);
+			else
+				record_usage(stderr);
 			return -1;
 		}
 	}
@@ -266,6 +288,10 @@ record_parse(struct cli_globals *g, struct record_opts *o, int argc, char **argv
 			return -1;
 		}
 		o->subjects[o->nsubjects++] = argv[optind];
+	}
+	if (o->console && o->json) {
+		cli_error("watch: --json would write over the screen (use record --json)");
+		return -1;
 	}
 	if ((o->js.stream == NULL) != (o->js.durable == NULL)) {
 		cli_error("record: --stream and --durable go together");
