@@ -296,3 +296,15 @@ auth_utf8_seq(const unsigned char *s, size_t n)
 		return 0;
 	return len;
 }
+
+/*
+ * Initialise OpenSSL without its exit-time cleanup.  nats.c frees part of
+ * OpenSSL's TLS state when it closes (nats_Close) without telling
+ * OpenSSL, whose own atexit cleanup then frees it again and crashes; a
+ * process about to exit loses nothing by skipping that cleanup.
+ */
+void
+auth_library_init(void)
+{
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+}

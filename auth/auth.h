@@ -362,6 +362,9 @@ void		 auth_capture_release(struct auth_capture *c);
 
 /* ---- encoding helpers shared with the CLI ------------------------------ */
 
+/* Call first in main(): sets OpenSSL up without its exit-time cleanup. */
+void		 auth_library_init(void);
+
 /* Parse RFC 3339 ("2026-11-24T01:02:03.123456789+01:00") into seconds. */
 int		 auth_parse_rfc3339(const char *s, double *out);
 /*

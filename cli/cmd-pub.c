@@ -265,7 +265,11 @@ pub_run(struct ingest_conn *c, struct auth_policy *p, const struct pub_opts *o,
 	mo.lifetime_s = o->lifetime;
 	mo.tamper = o->tamper;
 	for (i = 0; i < o->count; i++) {
-		mo.now = time(NULL);
+		struct timespec	ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		mo.now = ts.tv_sec;
+		mo.now_nsec = ts.tv_nsec;	/* the seed's expires_at has nanoseconds */
 		memset(&mt, 0, sizeof mt);
 		if (auth_mint(p, o->subject, event, event_len, &mo, &mt, &cause) != 0) {
 			cli_error("pub: %s", cause);

@@ -150,6 +150,7 @@ main(int argc, char **argv)
 	const struct cli_command	*cmd;
 	int				 ch;
 
+	auth_library_init();
 	memset(&g, 0, sizeof g);
 	g.policy = "ztwatch.json";
 	g.db = "ztwatch.db";

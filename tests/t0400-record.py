@@ -426,4 +426,42 @@ def bad_arguments_and_server_refusals_are_clear(env):
     check("bogus" in err, err)
 
 
+@case
+def token_and_tls_connections(env):
+    """--token and TLS (--tls-ca): record connects and records; a wrong CA is refused"""
+    folder = env.folder("tls")
+    db = os.path.join(folder, "t.db")
+    ca, cakey = os.path.join(folder, "ca.pem"), os.path.join(folder, "ca.key")
+    crt, key = os.path.join(folder, "srv.pem"), os.path.join(folder, "srv.key")
+    ext = os.path.join(folder, "ext.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for cmd in (["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", cakey,
+                 "-out", ca, "-days", "2", "-subj", "/CN=zt-test-ca"],
+                ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out",
+                 crt + ".csr", "-subj", "/CN=127.0.0.1"],
+                ["openssl", "x509", "-req", "-in", crt + ".csr", "-CA", ca, "-CAkey", cakey,
+                 "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext]):
+        subprocess.run(cmd, check=True, capture_output=True)
+    conf = ('authorization { token: "t0k3n-for-tests" }\n'
+            'tls { cert_file: "%s", key_file: "%s" }\n' % (crt, key))
+    with NatsServer(folder, config=conf) as srv:
+        url = "tls://127.0.0.1:%d" % srv.port
+        rc, _, err = zt(["--token", "t0k3n-for-tests"] + record_args(env, url, db, "metrics.>"))
+        eq(rc, 1, "without --tls-ca the server's certificate is not trusted")
+        rec = Recorder(["--token", "t0k3n-for-tests", "--tls-ca", ca] +
+                       record_args(env, url, db, "metrics.>"), folder)
+        rec.wait_for("recording")
+        rc, _, err = zt(["-s", url, "--token", "t0k3n-for-tests", "--tls-ca", ca, "-p", env.pol,
+                         "pub", "metrics.cpu", "-"], input=b'{"n":1}')
+        eq(rc, 0, "pub over TLS with a token (%s)" % err)
+        wait_events(db, 1)
+        eq(rec.stop(), 0, "record exit code")
+        rc, _, err = zt(["--token", "wrong", "--tls-ca", ca] + record_args(env, url, db, "x"))
+        eq(rc, 1, "a wrong token is refused")
+        check("uthoriz" in err, "says why: %r" % err)
+    rows = trail_rows(db, "kind = 'event'")
+    eq([(r["subject"], r["verdict"]) for r in rows], [("metrics.cpu", "pass")], "recorded over TLS")
+
+
 run(RecordEnv)
