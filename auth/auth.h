@@ -258,6 +258,18 @@ unsigned char	*auth_sign(int alg, const unsigned char *key, size_t key_len,
 		     const unsigned char *input, size_t input_len, size_t *sig_len,
 		     char **cause);
 
+/* ---- key generation (demo, tests) ------------------------------------- */
+
+/*
+ * Generate a fresh key pair of type (RSA-2048, EC P-256/384/521, Ed25519;
+ * not AUTH_KEY_OCT) and give it as PEM text: *private_pem unencrypted
+ * PKCS#8, *public_pem SPKI, both allocated and NUL-terminated, for the
+ * caller to free (the private one best wiped first).  Returns 0, or -1
+ * with *cause set and both set to NULL.
+ */
+int		 auth_keygen(enum auth_key_type type, char **private_pem, char **public_pem,
+		     char **cause);
+
 /* ---- minting (pub, demo) ----------------------------------------------- */
 
 /* Ways pub can spoil an event on purpose, to show each failure. */

@@ -73,6 +73,8 @@ int	cmd_pub(struct cli_globals *, int, char **);
 /* Fill the connection options from the globals (callbacks left as set). */
 void	cli_conn_opts(const struct cli_globals *, struct ingest_conn_opts *);
 int	cmd_keys(struct cli_globals *, int, char **);
+/* The demo: private nats-server, mixed traffic, the console (cli/cmd-demo.c). */
+int	cmd_demo(struct cli_globals *, int, char **);
 
 /* Print "ztwatch: message" on stderr. */
 void	cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

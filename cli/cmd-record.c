@@ -701,7 +701,11 @@ watch_loop(struct record *r, struct cli_globals *g)
 		free(cause);
 		return CLI_EXIT_FAIL;
 	}
-	tui_screen_run(r->screen, &cause);
+	if (tui_screen_run(r->screen, &cause) != 0) {
+		cli_error("watch: %s", cause);
+		free(cause);
+		r->rc = CLI_EXIT_FAIL;
+	}
 	tui_screen_free(r->screen);
 	r->screen = NULL;
 	return r->rc;
@@ -714,7 +718,8 @@ record_drain(struct record *r)
 	char	*cause = NULL;
 	int	 i;
 
-	for (i = 0; i < r->nsubs; i++) {
+	/* Draining asks the server; without one there is nothing to wait for. */
+	for (i = 0; i < r->nsubs && atomic_load(&r->watch.state) == INGEST_CONNECTED; i++) {
 		if (ingest_sub_drain(r->subs[i].sub, RECORD_DRAIN_MS, &cause) != 0) {
 			cli_error("record: %s", cause);
 			free(cause);

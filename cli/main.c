@@ -35,6 +35,8 @@ static const struct cli_command cli_commands[] = {
 	    "check the policy file and list its rules and keys" },
 	{ "keys", cmd_keys, "keys",
 	    "list the keyring with fingerprints (secrets are never shown)" },
+	{ "demo", cmd_demo, "demo [--no-console] [--duration S] [--rate N] [--keep]",
+	    "local nats-server, good and attack traffic, and the console" },
 };
 
 /* Print "ztwatch: message". */

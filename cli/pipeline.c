@@ -191,11 +191,16 @@ pipeline_js_gap(const struct ingest_gap *gap, void *arg)
 static struct auth_verdict *
 pipe_judge(struct auth_verifier *vf, struct ingest_msg *m)
 {
+	struct timespec	ts;
+
 	ingest_msg_prepare(m);
 	if (m->header_overflow)
 		return auth_verdict_rejected(m->msg.subject, "input",
 		    "the message has more headers than ztwatch judges");
-	return auth_verify(vf, &m->msg, time(NULL));
+	/* time() reads a coarse clock that can lag into the previous second,
+	   which would make a token minted this very second look not yet valid. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return auth_verify(vf, &m->msg, ts.tv_sec);
 }
 
 /*

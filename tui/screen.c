@@ -49,6 +49,7 @@ struct screen_judged {
 struct tui_screen {
 	struct tui_source	 src;
 	struct store		*reader;
+	SCREEN			*term;
 
 	pthread_mutex_t		 lock;		/* guards streams (fed from other threads) */
 	struct tui_streams	 streams;
@@ -873,13 +874,19 @@ screen_take_note(struct tui_screen *s)
 }
 
 /* Curses on; UTF-8 output whatever the locale said, when it can be had. */
-static void
-screen_start(struct tui_screen *s)
+static int
+screen_start(struct tui_screen *s, char **cause)
 {
+	const char	*term = getenv("TERM");
+
 	setlocale(LC_ALL, "");
 	if (strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
 		setlocale(LC_CTYPE, "C.UTF-8");
-	initscr();
+	/* newterm, unlike initscr, reports a terminal it cannot drive. */
+	if ((s->term = newterm(NULL, stdout, stdin)) == NULL) {
+		asprintf(cause, "cannot drive the terminal (TERM=%s)", term ? term : "unset");
+		return -1;
+	}
 	cbreak();
 	noecho();
 	nonl();
@@ -899,6 +906,7 @@ screen_start(struct tui_screen *s)
 		init_pair(PAIR_CHANGED, COLOR_MAGENTA, -1);
 		s->colors = 1;
 	}
+	return 0;
 }
 
 /* Replay: the streams pane from the trail's counts. */
@@ -924,7 +932,8 @@ tui_screen_run(struct tui_screen *s, char **cause)
 		screen_seed_streams(s);
 	else
 		s->newest_id = screen_max_id(s);
-	screen_start(s);
+	if (screen_start(s, cause) != 0)
+		return -1;
 	screen_relayout(s);
 	while (!s->quit) {
 		screen_keys(s, SCREEN_FRAME_MS);
@@ -947,5 +956,7 @@ tui_screen_run(struct tui_screen *s, char **cause)
 		}
 	}
 	endwin();
+	delscreen(s->term);
+	s->term = NULL;
 	return 0;
 }
