@@ -309,6 +309,41 @@ store_count_subjects(struct store *st, const struct store_filter *f,
 	return rc == SQLITE_DONE ? 0 : store_fail(st, "cannot query trail", cause);
 }
 
+/* Failed events by column ("reason", "iss" or "kid"), most first. */
+int
+store_count_failures(struct store *st, const struct store_filter *f, const char *column,
+    int limit, void (*fn)(const struct store_group_count *, void *), void *arg, char **cause)
+{
+	struct store_group_count	 gc;
+	sqlite3_stmt			*s;
+	char				 sql[STORE_SQL_MAX];
+	int				 n = 1, rc;
+
+	if (strcmp(column, "reason") != 0 && strcmp(column, "iss") != 0 &&
+	    strcmp(column, "kid") != 0) {
+		asprintf(cause, "cannot group failures by '%s'", column);
+		return -1;
+	}
+	snprintf(sql, sizeof sql, "SELECT %s, count(*) FROM trail", column);
+	store_where(f, sql, NULL, &n);
+	store_clause(sql, "kind = 'event'");
+	store_clause(sql, "verdict = 'fail'");
+	snprintf(sql + strlen(sql), sizeof sql - strlen(sql),
+	    " GROUP BY %s ORDER BY count(*) DESC, %s LIMIT %d", column, column,
+	    limit > 0 ? limit : 100);
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, "cannot query trail", cause);
+	n = 1;
+	store_where(f, sql, s, &n);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		gc.value = store_col_text(s, 0);
+		gc.count = sqlite3_column_int64(s, 1);
+		fn(&gc, arg);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "cannot query trail", cause);
+}
+
 /* ---- the audit ------------------------------------------------------------- */
 
 /* Record the first problem. */

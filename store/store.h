@@ -142,6 +142,18 @@ int		 store_count_subjects(struct store *, const struct store_filter *f,
 		     void (*fn)(const struct store_subject_count *, void *), void *arg,
 		     char **cause);
 
+/* Failed events grouped by one column, for the console's failures view. */
+struct store_group_count {
+	const char	*value;		/* NULL when the column was empty */
+	int64_t		 count;
+};
+/* Call fn for the limit (0: 100) largest groups of failed events matching f
+   by column "reason", "iss" or "kid", most first; returns 0 or -1. */
+int		 store_count_failures(struct store *, const struct store_filter *f,
+		     const char *column, int limit,
+		     void (*fn)(const struct store_group_count *, void *), void *arg,
+		     char **cause);
+
 /* ---- the chain ------------------------------------------------------- */
 
 /* What the audit found. */

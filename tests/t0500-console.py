@@ -12,6 +12,7 @@ changed after a key left the policy.
 """
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -228,9 +229,8 @@ def resize_to_80x24_and_back_and_filter(env):
             t.keys("verdict:fail", "Enter")
             time.sleep(0.8)
             s = t.screen()
-            lines = [x for x in s.split("\n") if "orders." in x or "chats" in x]
-            events = [x for x in lines if "│" in x and ("✓" in x or "✗" in x)]
-            check(events and all("✗" in x for x in events),
+            events = re.findall(r"\d\d:\d\d:\d\d\.\d+ [✓✗] [^│]*", s)
+            check(len(events) == 2 and all("✗" in x for x in events),
                   "only failures after verdict:fail:\n" + s)
             out = os.path.join(folder, "fails.jsonl")
             t.keys(":")
@@ -241,6 +241,18 @@ def resize_to_80x24_and_back_and_filter(env):
             eq(sorted((r["subject"], r["reason"]) for r in rows),
                [("orders.created", "bad_signature"), ("orders.shipped", "expired")],
                ":export writes the filtered rows")
+            t.keys("/")
+            t.keys("C-u", "Enter")                  # clear the filter
+            t.keys("f")
+            s = t.wait_for("failures by reason")
+            check("by issuer" in s and "by key" in s, "grouped three ways:\n" + s)
+            check("bad_signature" in s and "expired" in s, "the reasons listed:\n" + s)
+            t.keys("j", "Enter")                     # bad_signature, then expired
+            time.sleep(0.8)
+            s = t.screen()
+            events = re.findall(r"\d\d:\d\d:\d\d\.\d+ [✓✗] [^│]*", s)
+            check(events and all("expired" in x for x in events),
+                  "Enter on a group shows its events: %r" % events)
             t.tmux("resize-window", "-t", "zt", "-x", "60", "-y", "15")
             time.sleep(0.8)
             check("too small" in t.screen(), "a too-small terminal says so:\n" + t.screen())

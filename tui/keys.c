@@ -301,9 +301,39 @@ keys_cmd_error(struct tui_keys *k, int pos, const char *what, const char *why)
 	return keys_act(k, TUI_ACT_ERROR, 0, k->error);
 }
 
+/*
+ * :goto TIME -- time navigation: the list ends at TIME (the filter gains
+ * until:TIME), the newest events before it selected; scrolling back goes
+ * on from there.  `/` shows and edits the bound.
+ */
+static struct tui_action
+keys_goto(struct tui_keys *k, size_t argpos, time_t now)
+{
+	struct tui_filter	f;
+	char			text[TUI_PROMPT_MAX];
+	int			bad;
+
+	if (k->arg[0] == '\0')
+		return keys_cmd_error(k, (int)argpos, "goto", "needs a time (-2h, RFC 3339)");
+	if (snprintf(text, sizeof text, "%s%suntil:\"%s\"", k->applied,
+	    k->applied[0] ? " " : "", k->arg) >= (int)sizeof text)
+		return keys_cmd_error(k, (int)argpos, k->arg, "makes the filter too long");
+	tui_filter_init(&f);
+	bad = tui_filter_parse(&f, text, now) != 0;
+	tui_filter_free(&f);
+	if (bad && strstr(k->applied, "until:") != NULL)
+		return keys_cmd_error(k, 0, "goto", "cannot add to a filter with until: (edit it with /)");
+	if (bad)
+		return keys_cmd_error(k, (int)argpos, k->arg, "is not a time");
+	memcpy(k->applied, text, sizeof k->applied);
+	memcpy(k->arg, text, sizeof k->arg);
+	k->mode = TUI_MODE_NORMAL;
+	return keys_act(k, TUI_ACT_FILTER, 0, k->arg);
+}
+
 /* Run the command prompt. */
 static struct tui_action
-keys_command(struct tui_keys *k)
+keys_command(struct tui_keys *k, time_t now)
 {
 	char		cmd[32], extra[8];
 	size_t		pos = 0, argpos;
@@ -325,6 +355,8 @@ keys_command(struct tui_keys *k)
 	else if (strcmp(cmd, "help") == 0) {
 		k->mode = TUI_MODE_HELP;
 		return keys_act(k, TUI_ACT_REDRAW, 0, NULL);
+	} else if (strcmp(cmd, "goto") == 0) {
+		return keys_goto(k, argpos, now);
 	} else if (strcmp(cmd, "export") == 0)
 		t = TUI_ACT_EXPORT;
 	else if (strcmp(cmd, "sub") == 0 || strcmp(cmd, "unsub") == 0) {
@@ -335,7 +367,7 @@ keys_command(struct tui_keys *k)
 			return keys_cmd_error(k, (int)argpos, k->arg, "is not a subject");
 	} else
 		return keys_cmd_error(k, 0, cmd,
-		    "is not a command (sub, unsub, export, q)");
+		    "is not a command (sub, unsub, export, goto, q)");
 	k->mode = TUI_MODE_NORMAL;
 	return keys_act(k, t, 0, k->arg[0] != '\0' ? k->arg : NULL);
 }
@@ -345,7 +377,7 @@ static struct tui_action
 keys_submit(struct tui_keys *k, time_t now)
 {
 	if (k->mode == TUI_MODE_COMMAND)
-		return keys_command(k);
+		return keys_command(k, now);
 	keys_check(k, now);
 	if (k->error_pos >= 0)
 		return keys_act(k, TUI_ACT_ERROR, 0, k->error);

@@ -38,6 +38,15 @@ enum {
 	PAIR_CHANGED
 };
 
+#define SCREEN_GROUPS		20	/* failure groups per column */
+
+/* One group of failures (the `f` view). */
+struct screen_group {
+	const char	*by;		/* "reason", "iss", "kid" */
+	char		*value;		/* raw; NULL when empty */
+	int64_t		 count;
+};
+
 /* A re-verified row. */
 struct screen_judged {
 	int64_t		 id;
@@ -72,6 +81,9 @@ struct tui_screen {
 	char			 note[256];	/* from other threads, under lock */
 	int			 has_note;
 	struct screen_judged	 judged[SCREEN_JUDGED];
+	struct screen_group	 groups[3 * SCREEN_GROUPS];
+	size_t			 ngroups;
+	int			 groups_open, group_sel;
 };
 
 /* Milliseconds on the monotonic clock. */
@@ -93,6 +105,8 @@ screen_now_us(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+static void	screen_groups_clear(struct tui_screen *);
 
 /* Say something on the status line for a few seconds. */
 static void
@@ -150,6 +164,7 @@ tui_screen_free(struct tui_screen *s)
 	tui_keys_free(&s->keys);
 	tui_filter_free(&s->filter);
 	free(s->filter_text);
+	screen_groups_clear(s);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -355,6 +370,119 @@ screen_sync_detail(struct tui_screen *s)
 	}
 	if (s->detail.width != p->w)
 		tui_detail_set_width(&s->detail, p->w, 1);
+}
+
+/* ---- the failures view (`f`) ------------------------------------------- */
+
+static void	screen_apply_filter(struct tui_screen *, const char *);
+static void	screen_relayout(struct tui_screen *);
+
+struct screen_group_ctx {
+	struct tui_screen	*s;
+	const char		*by;
+};
+
+static void
+screen_group_cb(const struct store_group_count *gc, void *arg)
+{
+	struct screen_group_ctx	*ctx = arg;
+	struct tui_screen	*s = ctx->s;
+	struct screen_group	*g;
+
+	if (s->ngroups == sizeof s->groups / sizeof s->groups[0])
+		return;
+	g = &s->groups[s->ngroups++];
+	g->by = ctx->by;
+	g->value = gc->value ? strdup(gc->value) : NULL;
+	g->count = gc->count;
+}
+
+static void
+screen_groups_clear(struct tui_screen *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->ngroups; i++)
+		free(s->groups[i].value);
+	s->ngroups = 0;
+	s->group_sel = 0;
+}
+
+/* Open the view: failures under the filter, by reason, issuer and key. */
+static void
+screen_groups_open(struct tui_screen *s)
+{
+	static const char *const by[] = { "reason", "iss", "kid" };
+	struct screen_group_ctx	 ctx;
+	char			*cause = NULL;
+	size_t			 i;
+
+	screen_groups_clear(s);
+	ctx.s = s;
+	for (i = 0; i < 3; i++) {
+		ctx.by = by[i];
+		if (store_count_failures(s->reader, &s->filter.store, by[i], SCREEN_GROUPS,
+		    screen_group_cb, &ctx, &cause) != 0) {
+			screen_say(s, "failures: %s", cause);
+			free(cause);
+			return;
+		}
+	}
+	s->groups_open = 1;
+	s->dirty = 1;
+}
+
+/* Enter on a group: the list shows its failures. */
+static void
+screen_groups_pick(struct tui_screen *s)
+{
+	const struct screen_group	*g;
+	char				 text[TUI_PROMPT_MAX];
+	const char			*v;
+	size_t				 n;
+
+	s->groups_open = 0;
+	if (s->group_sel < 0 || (size_t)s->group_sel >= s->ngroups)
+		return;
+	g = &s->groups[s->group_sel];
+	if (g->value == NULL) {
+		screen_apply_filter(s, "verdict:fail");
+		return;
+	}
+	n = (size_t)snprintf(text, sizeof text, "verdict:fail %s:\"", g->by);
+	for (v = g->value; *v != '\0' && n + 3 < sizeof text; v++) {
+		if (*v == '"' || *v == '\\')
+			text[n++] = '\\';
+		text[n++] = *v;
+	}
+	text[n++] = '"';
+	text[n] = '\0';
+	screen_apply_filter(s, text);
+}
+
+/* Keys while the view is open; returns 1 when the key was its. */
+static int
+screen_groups_key(struct tui_screen *s, int key)
+{
+	if (!s->groups_open) {
+		if (key == 'f' && s->keys.mode == TUI_MODE_NORMAL) {
+			screen_groups_open(s);
+			return 1;
+		}
+		return 0;
+	}
+	s->dirty = 1;
+	if ((key == 'j' || key == TUI_KEY_DOWN) && (size_t)s->group_sel + 1 < s->ngroups)
+		s->group_sel++;
+	else if ((key == 'k' || key == TUI_KEY_UP) && s->group_sel > 0)
+		s->group_sel--;
+	else if (key == TUI_KEY_ENTER || key == '\r' || key == '\n')
+		screen_groups_pick(s);
+	else if (key == TUI_KEY_ESC || key == 27 || key == 'f' || key == 'q')
+		s->groups_open = 0;
+	else if (key == TUI_KEY_RESIZE)
+		screen_relayout(s);
+	return 1;
 }
 
 /* ---- drawing ------------------------------------------------------------- */
@@ -584,6 +712,37 @@ screen_draw_help(struct tui_screen *s)
 	free(text);
 }
 
+/* The failures view, over everything. */
+static void
+screen_draw_groups(struct tui_screen *s)
+{
+	const struct screen_group	*g;
+	const char			*last = NULL;
+	char				 line[512], *safe;
+	int				 y = 2, w = s->layout.cols - 4;
+	size_t				 i;
+
+	screen_put(0, 2, w, "failures by reason, issuer and key (Enter: their events,"
+	    " Esc: back)", A_BOLD);
+	if (s->ngroups == 0)
+		screen_put(y, 2, w, "no failures under the filter", A_DIM);
+	for (i = 0; i < s->ngroups && y < s->layout.rows - 1; i++) {
+		g = &s->groups[i];
+		if (last == NULL || strcmp(last, g->by) != 0) {
+			screen_put(++y, 2, w, strcmp(g->by, "reason") == 0 ? "by reason" :
+			    strcmp(g->by, "iss") == 0 ? "by issuer" : "by key (kid)",
+			    screen_style(s, TUI_STYLE_HEADING));
+			y++;
+			last = g->by;
+		}
+		safe = g->value ? tui_text_safe_str(g->value) : strdup("(none)");
+		snprintf(line, sizeof line, "  %10lld  %s", (long long)g->count, safe ? safe : "");
+		free(safe);
+		screen_put(y++, 2, w, line, (int)i == s->group_sel ? A_REVERSE :
+		    screen_style(s, TUI_STYLE_FAIL));
+	}
+}
+
 static void
 screen_draw(struct tui_screen *s)
 {
@@ -597,6 +756,11 @@ screen_draw(struct tui_screen *s)
 	}
 	if (s->keys.mode == TUI_MODE_HELP) {
 		screen_draw_help(s);
+		refresh();
+		return;
+	}
+	if (s->groups_open) {
+		screen_draw_groups(s);
 		refresh();
 		return;
 	}
@@ -847,6 +1011,10 @@ screen_keys(struct tui_screen *s, int ms)
 	while (!s->quit && (rc = get_wch(&wc)) != ERR) {
 		if ((key = screen_key(rc, wc)) < 0)
 			continue;
+		if (screen_groups_key(s, key)) {
+			timeout(0);
+			continue;
+		}
 		a = tui_keys_feed(&s->keys, key, time(NULL));
 		screen_act(s, &a);
 		timeout(0);

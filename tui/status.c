@@ -158,6 +158,7 @@ static const struct tui_help help[] = {
 	{ "/", "filter: verdict:fail reason:expired subject:orders.> iss:X kid:Y "
 	    "since:-2h until:T text" },
 	{ "n N", "next / previous failure" },
+	{ "f", "failures grouped by reason, issuer and key; Enter shows a group" },
 	{ "p", "pause, or resume following the tail" },
 	{ "e", "export the events matching the filter" },
 	{ "s", "sort the streams by events or by name" },
@@ -166,6 +167,7 @@ static const struct tui_help help[] = {
 	{ "q", "quit" },
 	{ ":sub SUBJECT", "subscribe to SUBJECT (wildcards allowed)" },
 	{ ":unsub SUBJECT", "drop the subscription to SUBJECT" },
+	{ ":goto TIME", "show the events up to TIME (-2h, RFC 3339): adds until:TIME" },
 	{ ":export [FILE]", "export the events matching the filter to FILE (JSON lines)" },
 	{ ":q", "quit" },
 };
