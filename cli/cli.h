@@ -55,6 +55,10 @@ struct store_filter;
 struct store_row;
 /* Export, as JSON lines, the rows matching f that keep accepts (NULL: all)
    to file (appears whole or not at all).  Rows written, or -1 with *cause. */
+struct tui_filter;
+/* The console's export: rows of db its filter f shows, to file (cmd-replay.c). */
+long long cli_console_export(const char *db, const struct tui_filter *f, const char *file,
+	    char **msg);
 long long cli_export_jsonl(const char *db, const struct store_filter *f,
 	    int (*keep)(const struct store_row *, void *), void *arg, const char *file,
 	    char **cause);

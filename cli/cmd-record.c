@@ -664,22 +664,6 @@ watch_subscribe(void *arg, const char *subject, int on, char **msg)
 	return 0;
 }
 
-/* The filter's free text decides, row by row. */
-static int
-watch_keep(const struct store_row *row, void *arg)
-{
-	return tui_filter_match_row(arg, row);
-}
-
-/* e / :export */
-static long long
-watch_export(void *arg, const struct tui_filter *f, const char *file, char **msg)
-{
-	struct record	*r = arg;
-
-	return cli_export_jsonl(r->db, &f->store, watch_keep, (void *)f, file, msg);
-}
-
 /* Run the console until q or a signal; returns an exit code. */
 static int
 watch_loop(struct record *r, struct cli_globals *g)
@@ -693,7 +677,7 @@ watch_loop(struct record *r, struct cli_globals *g)
 	src.status = watch_status;
 	src.subscribe = watch_subscribe;
 	src.tick = watch_tick;
-	src.export = watch_export;
+	src.export = cli_console_export;
 	src.arg = r;
 	r->rc = CLI_EXIT_OK;
 	if ((r->screen = tui_screen_new(&src, &cause)) == NULL) {

@@ -21,7 +21,6 @@
 #define REPLAY_MAX_HEADERS	64
 
 struct replay {
-	const char		*db;
 	struct auth_policy	*policy;
 	struct auth_verifier	*verifier;
 	struct tui_screen	*screen;
@@ -97,18 +96,18 @@ replay_rejudge(void *arg, const struct store_row *row, int *pass, const char **r
 	return changed;
 }
 
+/* The filter's free text decides, row by row. */
 static int
-replay_keep(const struct store_row *row, void *arg)
+console_keep(const struct store_row *row, void *arg)
 {
 	return tui_filter_match_row(arg, row);
 }
 
-static long long
-replay_export(void *arg, const struct tui_filter *f, const char *file, char **msg)
+/* The console's export (watch and replay): the rows its filter shows. */
+long long
+cli_console_export(const char *db, const struct tui_filter *f, const char *file, char **msg)
 {
-	struct replay	*rp = arg;
-
-	return cli_export_jsonl(rp->db, &f->store, replay_keep, (void *)f, file, msg);
+	return cli_export_jsonl(db, &f->store, console_keep, (void *)f, file, msg);
 }
 
 static void
@@ -181,7 +180,6 @@ cmd_replay(struct cli_globals *g, int argc, char **argv)
 	memset(&rp, 0, sizeof rp);
 	if (replay_parse(g, &src, &reverify, argc, argv) != 0)
 		return CLI_EXIT_USAGE;
-	rp.db = g->db;
 	if (reverify) {
 		if ((rp.policy = cli_load_policy(g)) == NULL)
 			return CLI_EXIT_USAGE;
@@ -189,7 +187,7 @@ cmd_replay(struct cli_globals *g, int argc, char **argv)
 		src.rejudge = replay_rejudge;
 	}
 	src.db = g->db;
-	src.export = replay_export;
+	src.export = cli_console_export;
 	src.arg = &rp;
 	if ((rp.screen = tui_screen_new(&src, &cause)) == NULL) {
 		cli_error("replay: %s", cause);

@@ -874,7 +874,7 @@ screen_export(struct tui_screen *s, const char *file)
 		strftime(name, sizeof name, "ztwatch-export-%Y%m%d-%H%M%S.jsonl", localtime(&t));
 		file = name;
 	}
-	if ((n = s->src.export(s->src.arg, &s->filter, file, &msg)) < 0) {
+	if ((n = s->src.export(s->src.db, &s->filter, file, &msg)) < 0) {
 		screen_say(s, "export: %s", msg ? msg : "failed");
 		free(msg);
 		return;

@@ -34,10 +34,10 @@ struct tui_source {
 			    const char **reason);
 	/* Called on the screen's thread every tick (about 30 times a second). */
 	void		(*tick)(void *arg);
-	/* Export the rows the filter shows to file (JSON lines); the count, or
-	   -1 with *msg (allocated). */
-	long long	(*export)(void *arg, const struct tui_filter *f, const char *file,
-			    char **msg);
+	/* Export the rows of trail db the filter shows to file (JSON lines);
+	   the count, or -1 with *msg (allocated). */
+	long long	(*export)(const char *db, const struct tui_filter *f,
+			    const char *file, char **msg);
 	void		*arg;
 };
 
