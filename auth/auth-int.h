@@ -244,12 +244,6 @@ char		*auth_jcs(const char *json, size_t len, size_t *out_len, char **cause);
 
 /* ---- small utilities (auth-util.c) ----------------------------------- */
 
-/* printf into a new string; aborts on out-of-memory. */
-char		*auth_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-char		*auth_strdup(const char *);
-void		*auth_malloc(size_t);
-void		*auth_calloc(size_t, size_t);
-void		*auth_realloc(void *, size_t);
 /* Read a whole file; NULL with *cause ("cannot read 'path': ...") on error. */
 unsigned char	*auth_read_file(const char *path, size_t max, size_t *len, char **cause);
 /* Constant-time equality of two buffers of the same length. */

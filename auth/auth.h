@@ -374,6 +374,14 @@ void		 auth_capture_release(struct auth_capture *c);
 
 /* ---- encoding helpers shared with the CLI ------------------------------ */
 
+/* Allocation that aborts on out-of-memory (shared with tui/); strdup(NULL)
+   is NULL; printf into a new string. */
+void		*auth_malloc(size_t);
+void		*auth_calloc(size_t, size_t);
+void		*auth_realloc(void *, size_t);
+char		*auth_strdup(const char *);
+char		*auth_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Call first in main(): sets OpenSSL up without its exit-time cleanup. */
 void		 auth_library_init(void);
 

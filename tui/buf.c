@@ -1,90 +1,14 @@
 /*
- * tui/buf.c -- allocation, growable strings and UTF-8 helpers for the
- * models.
+ * tui/buf.c -- growable strings and UTF-8 helpers for the models.
  *
- * Allocation failure aborts, as in auth/: a console that cannot allocate
- * a line cannot draw anything useful.
+ * Allocation is auth/'s (auth_malloc and friends), which aborts on
+ * failure: a console that cannot allocate a line cannot draw anything.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tui-int.h"
-
-/* Abort on out-of-memory. */
-static void
-tui_oom(void)
-{
-	fputs("ztwatch: out of memory\n", stderr);
-	abort();
-}
-
-/* malloc that never returns NULL. */
-void *
-tui_malloc(size_t n)
-{
-	void	*p = malloc(n ? n : 1);
-
-	if (p == NULL)
-		tui_oom();
-	return p;
-}
-
-/* calloc that never returns NULL. */
-void *
-tui_calloc(size_t n, size_t size)
-{
-	void	*p = calloc(n ? n : 1, size ? size : 1);
-
-	if (p == NULL)
-		tui_oom();
-	return p;
-}
-
-/* realloc that never returns NULL. */
-void *
-tui_realloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (p == NULL)
-		tui_oom();
-	return p;
-}
-
-/* strdup that never returns NULL; NULL gives NULL. */
-char *
-tui_strdup(const char *s)
-{
-	size_t	 n;
-	char	*p;
-
-	if (s == NULL)
-		return NULL;
-	n = strlen(s) + 1;
-	p = tui_malloc(n);
-	memcpy(p, s, n);
-	return p;
-}
-
-/* printf into a new string. */
-char *
-tui_printf(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		tui_oom();
-	s = tui_malloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
-}
 
 /* Make room for n more bytes and the NUL. */
 static void
@@ -94,7 +18,7 @@ tui_buf_grow(struct tui_buf *b, size_t n)
 		return;
 	while (b->cap - b->len <= n)
 		b->cap = b->cap ? b->cap * 2 : 64;
-	b->p = tui_realloc(b->p, b->cap);
+	b->p = auth_realloc(b->p, b->cap);
 }
 
 /* Append n bytes. */
@@ -125,10 +49,11 @@ tui_buf_printf(struct tui_buf *b, const char *fmt, ...)
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		tui_oom();
+		n = 0;		/* an encoding error: append nothing */
 	tui_buf_grow(b, (size_t)n);
 	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	if (n > 0)
+		vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
 }
@@ -152,7 +77,7 @@ tui_buf_take(struct tui_buf *b)
 	char	*p = b->p;
 
 	if (p == NULL)
-		p = tui_strdup("");
+		p = auth_strdup("");
 	b->p = NULL;
 	b->len = b->cap = 0;
 	return p;

@@ -56,7 +56,7 @@ detail_push(struct tui_line **lines, size_t *n, size_t *cap, enum tui_style lead
 
 	if (*n == *cap) {
 		*cap = *cap ? *cap * 2 : 64;
-		*lines = tui_realloc(*lines, *cap * sizeof **lines);
+		*lines = auth_realloc(*lines, *cap * sizeof **lines);
 	}
 	l = &(*lines)[(*n)++];
 	l->lead_style = lead_style;
@@ -71,7 +71,7 @@ detail_add(struct tui_detail *d, enum tui_style lead_style, const char *lead,
     enum tui_style style, const char *text)
 {
 	detail_push(&d->logical, &d->nlogical, &d->caplogical, lead_style, strlen(lead),
-	    style, tui_printf("%s%s", lead, text));
+	    style, auth_printf("%s%s", lead, text));
 }
 
 /* Add a line of raw text in one style. */
@@ -102,9 +102,9 @@ detail_kv_safe(struct tui_detail *d, const char *key, int keyw, enum tui_style s
 
 	if (tui_text_width(key) > keyw) {
 		free(pad);
-		pad = tui_strdup(key);
+		pad = auth_strdup(key);
 	}
-	lead = tui_printf("  %s  ", pad);
+	lead = auth_printf("  %s  ", pad);
 	detail_add(d, TUI_STYLE_KEY, lead, style, value);
 	free(lead);
 	free(pad);
@@ -131,7 +131,7 @@ detail_when(double t, time_t now)
 
 	tui_text_rfc3339(t, date, sizeof date);
 	tui_text_age(t, (double)now, age, sizeof age);
-	return tui_printf("%s (%s)", date, age);
+	return auth_printf("%s (%s)", date, age);
 }
 
 /* Parse JSON text strictly (duplicate keys refused); NULL when not JSON. */
@@ -151,7 +151,7 @@ detail_compact(const json_t *v)
 	char	*dump = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT), *safe;
 
 	if (dump == NULL)
-		return tui_strdup("?");
+		return auth_strdup("?");
 	safe = tui_text_safe_json(dump, strlen(dump));
 	free(dump);
 	return safe;
@@ -198,7 +198,7 @@ detail_object(struct tui_detail *d, const json_t *obj, time_t now, int dates)
 		value = detail_compact(v);
 		if (dates && json_is_number(v) && detail_time_claim(key)) {
 			when = detail_when(json_number_value(v), now);
-			both = tui_printf("%s  %s", value, when);
+			both = auth_printf("%s  %s", value, when);
 			free(when);
 			free(value);
 			value = both;
@@ -236,9 +236,9 @@ detail_check(struct tui_detail *d, const json_t *c)
 	cut = tui_text_fit(safe, DETAIL_CHECK_W);
 	if (tui_text_width(safe) > DETAIL_CHECK_W) {
 		free(cut);
-		cut = tui_strdup(safe);
+		cut = auth_strdup(safe);
 	}
-	lead = tui_printf("%s %s ", mark, cut);
+	lead = auth_printf("%s %s ", mark, cut);
 	text = tui_text_safe_str(detail != NULL ? detail : "");
 	detail_add(d, style, lead, style == TUI_STYLE_NOT_REACHED ? TUI_STYLE_DIM :
 	    TUI_STYLE_NORMAL, text);
@@ -409,7 +409,7 @@ detail_lines(struct tui_detail *d, const char *text, size_t len, int json)
 
 	while (p < end) {
 		if (lines++ == TUI_DETAIL_BODY_LINES) {
-			safe = tui_printf("... %zu more bytes (see the hex view)",
+			safe = auth_printf("... %zu more bytes (see the hex view)",
 			    (size_t)(end - p));
 			detail_add(d, TUI_STYLE_DIM, "", TUI_STYLE_DIM, safe);
 			free(safe);
@@ -442,7 +442,7 @@ detail_payload(struct tui_detail *d, const unsigned char *body, size_t len)
 		detail_lines(d, (const char *)body, len, 0);
 	} else {
 		detail_heading(d, "Payload (binary)");
-		note = tui_printf("%zu bytes, not UTF-8: see the hex view", len);
+		note = auth_printf("%zu bytes, not UTF-8: see the hex view", len);
 		detail_text(d, TUI_STYLE_DIM, note);
 		free(note);
 	}
@@ -457,7 +457,7 @@ detail_hex(struct tui_detail *d, const unsigned char *body, size_t len)
 	size_t		 off, i, n = len > TUI_DETAIL_HEX_MAX ? TUI_DETAIL_HEX_MAX : len;
 	char		*title;
 
-	title = tui_printf("Raw (%zu bytes)", len);
+	title = auth_printf("Raw (%zu bytes)", len);
 	detail_heading(d, title);
 	free(title);
 	for (off = 0; off < n; off += 16) {
@@ -481,7 +481,7 @@ detail_hex(struct tui_detail *d, const unsigned char *body, size_t len)
 		    TUI_STYLE_NORMAL, tui_buf_take(&b));
 	}
 	if (n < len) {
-		title = tui_printf("... %zu more bytes", len - n);
+		title = auth_printf("... %zu more bytes", len - n);
 		detail_text(d, TUI_STYLE_DIM, title);
 		free(title);
 	}
@@ -493,7 +493,7 @@ detail_event_summary(struct tui_detail *d, const struct store_row *r, time_t now
 {
 	char	*t, *when, *seq;
 
-	t = tui_printf("Event %lld", (long long)r->id);
+	t = auth_printf("Event %lld", (long long)r->id);
 	detail_add(d, TUI_STYLE_HEADING, "", TUI_STYLE_HEADING, t);
 	free(t);
 	when = detail_when((double)r->received_us / 1e6, now);
@@ -505,7 +505,7 @@ detail_event_summary(struct tui_detail *d, const struct store_row *r, time_t now
 	else {
 		char	*reason = tui_text_safe_str(r->reason ? r->reason : "?");
 
-		t = tui_printf("\xe2\x9c\x97 fail: %s", reason);
+		t = auth_printf("\xe2\x9c\x97 fail: %s", reason);
 		detail_kv_safe(d, "verdict", 10, TUI_STYLE_FAIL, t);
 		free(t);
 		free(reason);
@@ -515,7 +515,7 @@ detail_event_summary(struct tui_detail *d, const struct store_row *r, time_t now
 	detail_kv(d, "kid", r->kid);
 	detail_kv(d, "event id", r->event_id);
 	if (r->stream != NULL) {
-		seq = tui_printf("%s #%lld", r->stream, (long long)r->stream_seq);
+		seq = auth_printf("%s #%lld", r->stream, (long long)r->stream_seq);
 		detail_kv(d, "stream", seq);
 		free(seq);
 	}
@@ -528,7 +528,7 @@ detail_other(struct tui_detail *d, const struct store_row *r, time_t now)
 	char	*t, *when;
 	int	 gap = r->kind != NULL && strcmp(r->kind, "gap") == 0;
 
-	t = tui_printf("%s %lld", gap ? "Gap" : "Session", (long long)r->id);
+	t = auth_printf("%s %lld", gap ? "Gap" : "Session", (long long)r->id);
 	detail_add(d, TUI_STYLE_HEADING, "", TUI_STYLE_HEADING, t);
 	free(t);
 	when = detail_when((double)r->received_us / 1e6, now);
@@ -537,11 +537,11 @@ detail_other(struct tui_detail *d, const struct store_row *r, time_t now)
 	detail_kv(d, "subject", r->subject);
 	detail_kv(d, "stream", r->stream);
 	if (gap) {
-		t = tui_printf("%lld messages", (long long)r->gap_count);
+		t = auth_printf("%lld messages", (long long)r->gap_count);
 		detail_kv_safe(d, "lost", 10, TUI_STYLE_FAIL, t);
 		free(t);
 		if (r->stream_seq != 0) {
-			t = tui_printf("%lld", (long long)r->stream_seq);
+			t = auth_printf("%lld", (long long)r->stream_seq);
 			detail_kv(d, "first seq", t);
 			free(t);
 		}
@@ -587,7 +587,7 @@ tui_detail_set_row(struct tui_detail *d, const struct store_row *r, time_t now)
 static int
 detail_width_n(const char *text, size_t n)
 {
-	char	*part = tui_malloc(n + 1);
+	char	*part = auth_malloc(n + 1);
 	int	 w;
 
 	memcpy(part, text, n);

@@ -72,7 +72,7 @@ events_copy(struct tui_event *dst, const struct tui_event *e)
 		total += strlen(safe[i]) + 1;
 	}
 	*dst = *e;
-	p = block = tui_malloc(total);
+	p = block = auth_malloc(total);
 	for (i = 0; i < EVENTS_FIELDS; i++) {
 		len = strlen(safe[i]) + 1;
 		memcpy(p, safe[i], len);
@@ -103,7 +103,7 @@ tui_events_init(struct tui_events *ev, size_t cap)
 {
 	memset(ev, 0, sizeof *ev);
 	ev->cap = cap ? cap : EVENTS_CAP;
-	ev->ring = tui_calloc(ev->cap, sizeof *ev->ring);
+	ev->ring = auth_calloc(ev->cap, sizeof *ev->ring);
 	ev->rows = 1;
 }
 
@@ -617,9 +617,9 @@ tui_events_line(const struct tui_event *e, const struct tui_columns *c, int utc)
 	has_sub = e->sub != NULL && e->sub[0] != '\0';
 	has_iss = e->iss != NULL && e->iss[0] != '\0';
 	if (has_sub && has_iss)
-		who = tui_printf("%s@%s", e->sub, e->iss);
+		who = auth_printf("%s@%s", e->sub, e->iss);
 	else
-		who = tui_strdup(has_sub ? e->sub : has_iss ? e->iss : "");
+		who = auth_strdup(has_sub ? e->sub : has_iss ? e->iss : "");
 	events_put(&b, who, c->who, &first);
 	free(who);
 	events_put(&b, e->event_id != NULL ? e->event_id : "", c->id, &first);

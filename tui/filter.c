@@ -247,7 +247,7 @@ filter_set(struct filter_parse *p, int field, char *v, size_t pos, size_t vpos)
 		if ((reason = auth_reason_from_name(v)) < 0)
 			r = filter_error(p, vpos, "reason '%s' is not a reason code", shown);
 		else
-			f->store.reason = f->reason = tui_strdup(auth_reason_name(reason));
+			f->store.reason = f->reason = auth_strdup(auth_reason_name(reason));
 		break;
 	case FIELD_SUBJECT:
 		if (!auth_subject_valid(v, 1))
@@ -291,7 +291,7 @@ filter_word(struct filter_parse *p, char *w, size_t pos)
 		free(w);
 		return filter_error(p, pos, "more than %d words", TUI_FILTER_WORDS);
 	}
-	low = tui_strdup(w);
+	low = auth_strdup(w);
 	for (i = 0; low[i] != '\0'; i++)
 		low[i] = (char)tolower((unsigned char)low[i]);
 	f->words[f->nwords] = w;
@@ -314,7 +314,7 @@ filter_item(struct filter_parse *p)
 		return filter_word(p, v, start);
 	}
 	if ((field = filter_field(t + start, n)) < 0) {
-		char	*name = tui_strdup(t + start), *shown;
+		char	*name = auth_strdup(t + start), *shown;
 
 		name[n] = '\0';
 		shown = filter_shown(name);

@@ -490,7 +490,7 @@ tui_keys_feed(struct tui_keys *k, int key, time_t now)
 static int
 keys_width(const struct tui_keys *k, size_t from, size_t to)
 {
-	char	*part = tui_malloc(to - from + 1);
+	char	*part = auth_malloc(to - from + 1);
 	int	 w;
 
 	memcpy(part, k->prompt + from, to - from);

@@ -63,31 +63,31 @@ status_parts(const struct tui_status *s, struct status_part *p)
 	char	*f;
 	size_t	i = 0;
 
-	p[i].text = tui_strdup(tui_conn_name(s->conn)), p[i++].drop = 0;
+	p[i].text = auth_strdup(tui_conn_name(s->conn)), p[i++].drop = 0;
 	p[i].text = status_safe(s->server, 40), p[i++].drop = 9;
 	tui_text_count(s->events, ev, sizeof ev);
 	tui_text_count(s->pass, ok, sizeof ok);
 	tui_text_count(s->fail, bad, sizeof bad);
-	p[i].text = tui_printf("%s events \xe2\x9c\x93 %s \xe2\x9c\x97 %s", ev, ok, bad);
+	p[i].text = auth_printf("%s events \xe2\x9c\x93 %s \xe2\x9c\x97 %s", ev, ok, bad);
 	p[i++].drop = 0;
 	if (s->rate < 10 && s->rate != (double)(uint64_t)s->rate)
 		snprintf(n, sizeof n, "%.1f", s->rate);
 	else
 		tui_text_count((uint64_t)(s->rate + 0.5), n, sizeof n);
-	p[i].text = tui_printf("%s/s", n), p[i++].drop = 5;
+	p[i].text = auth_printf("%s/s", n), p[i++].drop = 5;
 	tui_text_count(s->drops, n, sizeof n);
-	p[i].text = s->drops ? tui_printf("drops %s", n) : NULL, p[i++].drop = 0;
+	p[i].text = s->drops ? auth_printf("drops %s", n) : NULL, p[i++].drop = 0;
 	tui_text_count(s->gaps, n, sizeof n);
-	p[i].text = s->gaps ? tui_printf("gaps %s", n) : NULL, p[i++].drop = 6;
+	p[i].text = s->gaps ? auth_printf("gaps %s", n) : NULL, p[i++].drop = 6;
 	tui_text_count(s->unseen, n, sizeof n);
 	if (s->follow == TUI_PAUSED)
-		p[i].text = s->unseen ? tui_printf("PAUSED +%s", n) : tui_strdup("PAUSED");
+		p[i].text = s->unseen ? auth_printf("PAUSED +%s", n) : auth_strdup("PAUSED");
 	else if (s->follow == TUI_SCROLLED)
-		p[i].text = s->unseen ? tui_printf("SCROLLED +%s", n) : tui_strdup("SCROLLED");
+		p[i].text = s->unseen ? auth_printf("SCROLLED +%s", n) : auth_strdup("SCROLLED");
 	else
 		p[i].text = NULL;
 	p[i++].drop = 0;
-	f = s->filter != NULL && s->filter[0] != '\0' ? tui_printf("/%s", s->filter) : NULL;
+	f = s->filter != NULL && s->filter[0] != '\0' ? auth_printf("/%s", s->filter) : NULL;
 	p[i].text = status_safe(f, 40), p[i++].drop = 7;
 	free(f);
 	p[i].text = status_safe(s->db, 30), p[i++].drop = 8;

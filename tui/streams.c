@@ -36,12 +36,12 @@ tui_streams_init(struct tui_streams *st, size_t max)
 	memset(st, 0, sizeof *st);
 	st->max = max ? max : TUI_STREAMS_MAX;
 	st->tsize = 64;
-	st->table = tui_calloc(st->tsize, sizeof *st->table);
+	st->table = auth_calloc(st->tsize, sizeof *st->table);
 	stream_reset(&st->other);
 	st->other.other = 1;
-	st->other.name = tui_strdup(STREAMS_OTHER);
+	st->other.name = auth_strdup(STREAMS_OTHER);
 	stream_reset(&st->total);
-	st->total.name = tui_strdup("(all)");
+	st->total.name = auth_strdup("(all)");
 }
 
 /* Release everything. */
@@ -78,7 +78,7 @@ static void
 streams_rehash(struct tui_streams *st)
 {
 	size_t	i, j, size = st->tsize * 2;
-	struct tui_stream **t = tui_calloc(size, sizeof *t);
+	struct tui_stream **t = auth_calloc(size, sizeof *t);
 
 	for (i = 0; i < st->n; i++) {
 		j = streams_hash(st->list[i]->key) & (size - 1);
@@ -107,13 +107,13 @@ streams_find(struct tui_streams *st, const char *subject)
 	}
 	if (st->n == st->max)
 		return &st->other;
-	s = tui_malloc(sizeof *s);
+	s = auth_malloc(sizeof *s);
 	stream_reset(s);
-	s->key = tui_strdup(subject);
+	s->key = auth_strdup(subject);
 	s->name = tui_text_safe_str(subject);
 	st->table[j] = s;
 	if (st->n % 64 == 0)
-		st->list = tui_realloc(st->list, (st->n + 64) * sizeof *st->list);
+		st->list = auth_realloc(st->list, (st->n + 64) * sizeof *st->list);
 	st->list[st->n++] = s;
 	if (st->n * 2 > st->tsize)
 		streams_rehash(st);

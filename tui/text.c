@@ -96,7 +96,7 @@ tui_text_safe(const void *p, size_t len)
 char *
 tui_text_safe_str(const char *s)
 {
-	return s == NULL ? tui_strdup("") : text_escape(s, strlen(s), 0);
+	return s == NULL ? auth_strdup("") : text_escape(s, strlen(s), 0);
 }
 
 /* JSON text as safe text. */

@@ -16,12 +16,6 @@ struct tui_buf {
 	size_t	 len, cap;
 };
 
-void	*tui_malloc(size_t);
-void	*tui_calloc(size_t, size_t);
-void	*tui_realloc(void *, size_t);
-char	*tui_strdup(const char *);
-char	*tui_printf(const char *, ...) __attribute__((format(printf, 1, 2)));
-
 void	 tui_buf_add(struct tui_buf *, const void *, size_t);
 void	 tui_buf_str(struct tui_buf *, const char *);
 void	 tui_buf_printf(struct tui_buf *, const char *, ...)
