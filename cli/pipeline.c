@@ -130,12 +130,9 @@ pipe_put(struct pipeline *p, enum pipe_kind kind, struct ingest_msg *m, struct p
 	s->m = m;
 	s->v = NULL;
 	s->gap = g;
-	atomic_store_explicit(&s->judged, kind == PIPE_GAP, memory_order_relaxed);
+	atomic_store_explicit(&s->judged, 0, memory_order_relaxed);
 	p->head++;
-	if (kind == PIPE_EVENT)
-		pthread_cond_signal(&p->work);
-	else
-		pthread_cond_signal(&p->ready);
+	pthread_cond_signal(&p->work);
 	pthread_mutex_unlock(&p->lock);
 	return 0;
 }
@@ -204,10 +201,11 @@ pipe_judge(struct auth_verifier *vf, struct ingest_msg *m)
 }
 
 /*
- * A worker: judge slots until closed and empty.  The slots to judge are
- * chosen under the lock: a gap slot needs no judging, and once the
- * writer has passed it the slot may already hold a newer item, so a
- * worker must never look at it after letting go of the lock.
+ * A worker: judge slots until closed and empty.  Slots are taken under
+ * the lock, in order.  A gap slot needs no judging, but it is marked
+ * judged only when taken: were the writer allowed past a slot no worker
+ * had taken yet, the producer could refill it and two workers would
+ * judge the new item.
  */
 static void *
 pipe_worker(void *arg)
@@ -229,6 +227,8 @@ pipe_worker(void *arg)
 			s = &p->slots[p->next & p->mask];
 			if (s->kind == PIPE_EVENT)
 				mine[n++] = s;
+			else		/* nothing to judge, but only now may the writer pass it */
+				atomic_store_explicit(&s->judged, 1, memory_order_release);
 		}
 		pthread_mutex_unlock(&p->lock);
 
