@@ -4,11 +4,12 @@
 #ifndef STORE_INT_H
 #define STORE_INT_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "store.h"
 
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 #define STORE_HASH_LEN		32
 #define STORE_NCOLS		28	/* chained columns, id .. detail */
 
@@ -17,6 +18,19 @@
 	"id, kind, received_at, session, subject, stream, stream_seq, rule, verdict, " \
 	"reason, alg, kid, iss, sub, aud, scope, jti, event_id, exp, iat, headers, " \
 	"body, token, checks, claims, warnings, gap_count, detail"
+
+/* The columns whose texts, in this order, are the claims' context. */
+#define STORE_CLAIMS_CTX_FIRST	COL_ISS		/* iss, sub, aud, scope, jti, */
+#define STORE_CLAIMS_CTX_LAST	COL_EVENT_ID	/* event_id */
+
+/*
+ * The event id index groups rows in blocks of 2^14 ids, so that a batch
+ * only touches the newest block's part of it (event ids are random);
+ * a lookup probes each block.  The expression must be written exactly
+ * so for SQLite to use the index.
+ */
+#define STORE_EVENT_SHIFT	"14"
+#define STORE_EVENT_BLOCK	"(id >> " STORE_EVENT_SHIFT ")"
 
 /* Column positions in STORE_COLUMNS. */
 enum store_col {
@@ -41,13 +55,59 @@ struct store_buf {
 	size_t		 len, cap;
 };
 
+/* An LZ encoder's scratch (store-codec.c); zeroed before first use. */
+struct store_lz {
+	int32_t		*head;
+	uint32_t	*stamp;
+	uint32_t	 gen;
+	int32_t		*prev;
+	size_t		 prevcap;
+	struct store_buf buf;
+};
+
+/*
+ * A row on its way to the INSERT: its canonical encoding (what the chain
+ * hashes) holds every value's bytes, and vals point into it.
+ */
+struct store_slot {
+	struct store_buf	 enc;
+	struct store_value	 vals[STORE_NCOLS];
+	unsigned char		 prev[STORE_HASH_LEN];
+	unsigned char		 hash[STORE_HASH_LEN];
+};
+
+#define STORE_SLOTS	256		/* rows queued for the writer thread */
+#define STORE_WAKE	32		/* rows queued before it is woken */
+#define STORE_PUBLISH	8		/* rows filled before they are queued */
+#define STORE_SLOT_KEEP	(256 * 1024)	/* a slot's buffer beyond this is not kept */
+
+/*
+ * The writer thread (store-writer.c) and its queue: slots [tail, head)
+ * are the thread's; the caller fills the slots from head on and queues
+ * them (moves head) a few at a time.  mu guards head, tail, err, stop and
+ * the two waiting flags; filled and room are the caller's.
+ */
+struct store_writer {
+	pthread_t		 thread;
+	int			 running;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 work;		/* rows queued, or stop */
+	pthread_cond_t		 done;		/* rows handled */
+	uint64_t		 head, tail;
+	unsigned		 filled;	/* slots filled, not yet queued */
+	unsigned		 room;		/* free slots as the caller last saw */
+	int			 wwait, cwait, stop;
+	char			*err;		/* the thread's first failure */
+	struct store_slot	*slots;
+};
+
 struct store {
 	sqlite3		*db;
 	char		*path;
 	int		 writer;
 	sqlite3_stmt	*insert;
 	sqlite3_stmt	*head;			/* UPDATE sessions SET head... */
-	int		 in_txn;
+	int		 in_txn;		/* used by whichever thread writes */
 	unsigned	 batch_count, batch_ms;
 	unsigned	 pending;
 	int64_t		 batch_started_ms;
@@ -57,12 +117,22 @@ struct store {
 	unsigned char	 committed_hash[STORE_HASH_LEN];
 	int64_t		 session;		/* open session, or 0 */
 	uint64_t	 appended;
-	struct store_buf enc;			/* scratch: canonical encoding */
-	struct store_buf text;			/* scratch: JSON texts */
+	int		 threaded;		/* use the writer thread when it runs */
+	struct store_writer w;
+	struct store_slot sync;			/* the row being written in this thread */
+	/* Scratch for building an event row (the caller's thread only). */
+	struct store_buf text;			/* checks and warnings JSON */
+	struct store_buf hdr;			/* headers JSON */
+	struct store_buf eid;			/* decoded event id */
+	struct store_buf ctx;			/* a compact value's context */
+	struct store_buf ztok, zhdr, zchk, zclm;	/* compact values */
+	struct store_lz	 lz;
 };
 
 /* Set *cause from the connection's last error: "what 'path': message". */
 int		 store_fail(struct store *, const char *what, char **cause);
+/* Run SQL with no results. */
+int		 store_exec(struct store *, const char *sql, const char *what, char **cause);
 /* The chain hash of a row's values after prev. */
 void		 store_chain_hash(struct store_buf *scratch, const unsigned char *prev,
 		     const struct store_value *vals, unsigned char out[STORE_HASH_LEN]);
@@ -71,5 +141,42 @@ void		 store_value_from_column(sqlite3_stmt *, int i, struct store_value *);
 /* Register ztwatch's SQL functions (nats_match) on a connection. */
 int		 store_register_functions(sqlite3 *);
 int64_t		 store_now_ms(void);
+
+/* Growable buffers: make room for n more bytes; append n bytes. */
+void		 store_buf_reserve(struct store_buf *, size_t n);
+void		 store_buf_add(struct store_buf *, const void *p, size_t n);
+
+/* ---- store-codec.c: the compact form of long text columns ------------- */
+
+/* Append the compact form of in against ctx to out, looking for matches
+   before in[search] only: 0, or -1 (not shorter). */
+int		 store_lz_encode(struct store_lz *, const void *ctx, size_t ctxlen,
+		     const void *in, size_t n, size_t search, struct store_buf *out);
+/* Decode a compact value against ctx into out (NUL-terminated): 0 or -1. */
+int		 store_lz_decode(const void *p, size_t n, const void *ctx, size_t ctxlen,
+		     struct store_buf *out);
+void		 store_lz_free(struct store_lz *);
+/* Append the unpadded base64url of p[0..n). */
+void		 store_b64url(struct store_buf *, const void *p, size_t n);
+/* The frozen dictionary of compact values, format 1. */
+const char	*store_codec_dict(size_t *len);
+
+/* ---- store-writer.c: appending rows, the writer thread, commits -------- */
+
+/*
+ * Append a row (id filled in).  may_collide: the row may hit the unique
+ * (stream, stream_seq) index, so it is written in this thread, and 1 is
+ * returned when it did (nothing appended).  Otherwise 0, or -1 with
+ * *cause (the batch is rolled back).
+ */
+int		 store_append_row(struct store *, struct store_value *vals, int may_collide,
+		     char **cause);
+/* Start the writer thread (when threaded); stop it after handing back its work. */
+void		 store_writer_start(struct store *);
+void		 store_writer_stop(struct store *);
+/* Wait for queued rows to be written; -1 with *cause when one failed. */
+int		 store_writer_sync(struct store *, char **cause);
+/* Give up the open batch (after an error). */
+void		 store_rollback(struct store *);
 
 #endif

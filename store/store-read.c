@@ -13,12 +13,13 @@
 
 #include "store-int.h"
 
-#define STORE_SQL_MAX 1024
+#define STORE_SQL_MAX 2048
 
 struct store_cursor {
 	struct store	*st;
 	sqlite3_stmt	*stmt;
 	struct store_row row;
+	struct store_buf ctx, claims, token, headers, checks;	/* decoded compact values */
 };
 
 /* nats_match(pattern, subject) for SQL. */
@@ -62,7 +63,7 @@ store_filter_kinds(const struct store_filter *f)
 {
 	int	kinds = f->kinds ? f->kinds : STORE_KIND_ALL;
 
-	if (f->verdict || f->reason || f->iss || f->kid)
+	if (f->verdict || f->reason || f->iss || f->kid || f->event_id)
 		kinds &= STORE_KIND_EVENT;
 	if (f->subject)
 		kinds &= ~STORE_KIND_SESSION;
@@ -131,6 +132,13 @@ store_where(const struct store_filter *f, char *sql, sqlite3_stmt *s, int *n)
 		if (s) sqlite3_bind_text(s, (*n)++, f->kid, -1, SQLITE_STATIC);
 		else store_clause(sql, "kid = ?");
 	}
+	if (f->event_id) {
+		/* The index is by block of ids, then event id: probe every block. */
+		if (s) sqlite3_bind_text(s, (*n)++, f->event_id, -1, SQLITE_STATIC);
+		else store_clause(sql, "event_id = ? AND " STORE_EVENT_BLOCK " IN ("
+		    "WITH RECURSIVE b(k) AS (SELECT (SELECT max(id) FROM trail) >> " STORE_EVENT_SHIFT
+		    " UNION ALL SELECT k - 1 FROM b WHERE k > 0) SELECT k FROM b)");
+	}
 	if (!s && k != STORE_KIND_ALL) {
 		strcpy(kinds, "kind IN (''");
 		if (k & STORE_KIND_EVENT)
@@ -185,12 +193,36 @@ store_col_text(sqlite3_stmt *s, int i)
 	return (const char *)sqlite3_column_text(s, i);
 }
 
-/* Fill the cursor's row from the stepped statement. */
-static void
-store_fill_row(struct store_cursor *c)
+/*
+ * Text of a column that may hold a compact value (store-codec.c): TEXT as
+ * it is, a BLOB decoded against ctx into b.  Returns 0, or -1 when the
+ * BLOB does not decode.
+ */
+static int
+store_col_expand(sqlite3_stmt *s, int i, const void *ctx, size_t ctxlen, struct store_buf *b,
+    const char **out)
+{
+	if (sqlite3_column_type(s, i) != SQLITE_BLOB) {
+		*out = store_col_text(s, i);
+		return 0;
+	}
+	if (store_lz_decode(sqlite3_column_blob(s, i), (size_t)sqlite3_column_bytes(s, i), ctx,
+	    ctxlen, b) != 0)
+		return -1;
+	*out = (const char *)b->p;
+	return 0;
+}
+
+/* Fill the cursor's row from the stepped statement; -1 with *cause when a
+   compact value does not decode (the row was damaged). */
+static int
+store_fill_row(struct store_cursor *c, char **cause)
 {
 	sqlite3_stmt		*s = c->stmt;
 	struct store_row	*r = &c->row;
+	const char		*what = NULL;
+	size_t			 clen;
+	int			 i;
 
 	memset(r, 0, sizeof *r);
 	r->id = sqlite3_column_int64(s, COL_ID);
@@ -215,21 +247,50 @@ store_fill_row(struct store_cursor *c)
 		r->exp = sqlite3_column_double(s, COL_EXP);
 	if ((r->has_iat = sqlite3_column_type(s, COL_IAT) != SQLITE_NULL))
 		r->iat = sqlite3_column_double(s, COL_IAT);
-	r->headers = store_col_text(s, COL_HEADERS);
 	if ((r->has_body = sqlite3_column_type(s, COL_BODY) != SQLITE_NULL)) {
 		r->body = sqlite3_column_blob(s, COL_BODY);
 		r->body_len = (size_t)sqlite3_column_bytes(s, COL_BODY);
 		if (r->body == NULL)
 			r->body = (const unsigned char *)"";
 	}
-	r->token = store_col_text(s, COL_TOKEN);
-	r->checks = store_col_text(s, COL_CHECKS);
-	r->claims = store_col_text(s, COL_CLAIMS);
+	/* Contexts (README): the claims' is the registered claims' columns, the
+	   token's the claims' base64url, the headers' the token, the trace's
+	   the claims. */
+	c->ctx.len = 0;
+	if (sqlite3_column_type(s, COL_CLAIMS) == SQLITE_BLOB) {
+		for (i = STORE_CLAIMS_CTX_FIRST; i <= STORE_CLAIMS_CTX_LAST; i++) {
+			if (sqlite3_column_type(s, i) == SQLITE_TEXT)
+				store_buf_add(&c->ctx, sqlite3_column_text(s, i),
+				    (size_t)sqlite3_column_bytes(s, i));
+		}
+	}
+	if (store_col_expand(s, COL_CLAIMS, c->ctx.p, c->ctx.len, &c->claims, &r->claims) != 0)
+		what = "claims";
+	clen = r->claims != NULL ? strlen(r->claims) : 0;
+	c->ctx.len = 0;
+	if (sqlite3_column_type(s, COL_TOKEN) == SQLITE_BLOB && r->claims != NULL)
+		store_b64url(&c->ctx, r->claims, clen);
+	if (what == NULL && store_col_expand(s, COL_TOKEN, c->ctx.p, c->ctx.len, &c->token,
+	    &r->token) != 0)
+		what = "token";
+	if (what == NULL && store_col_expand(s, COL_HEADERS, r->token, r->token ?
+	    strlen(r->token) : 0, &c->headers, &r->headers) != 0)
+		what = "headers";
+	if (what == NULL && store_col_expand(s, COL_CHECKS, r->claims, clen, &c->checks,
+	    &r->checks) != 0)
+		what = "checks";
 	r->warnings = store_col_text(s, COL_WARNINGS);
 	r->gap_count = sqlite3_column_int64(s, COL_GAP_COUNT);
 	r->detail = store_col_text(s, COL_DETAIL);
 	r->prev_hash = sqlite3_column_blob(s, STORE_NCOLS);
 	r->hash = sqlite3_column_blob(s, STORE_NCOLS + 1);
+	if (what == NULL)
+		return 0;
+	if (cause != NULL && asprintf(cause, "cannot read trail '%s': row %lld: its %s do%s not "
+	    "decode (the row was damaged; see audit verify)", c->st->path, (long long)r->id, what,
+	    strcmp(what, "token") == 0 ? "es" : "") < 0)
+		*cause = NULL;
+	return -1;
 }
 
 /* Next row. */
@@ -242,7 +303,8 @@ store_next(struct store_cursor *c, const struct store_row **row, char **cause)
 		return 0;
 	if (rc != SQLITE_ROW)
 		return store_fail(c->st, "cannot read trail", cause);
-	store_fill_row(c);
+	if (store_fill_row(c, cause) != 0)
+		return -1;
 	*row = &c->row;
 	return 1;
 }
@@ -254,6 +316,11 @@ store_cursor_free(struct store_cursor *c)
 	if (c == NULL)
 		return;
 	sqlite3_finalize(c->stmt);
+	free(c->ctx.p);
+	free(c->claims.p);
+	free(c->token.p);
+	free(c->headers.p);
+	free(c->checks.p);
 	free(c);
 }
 

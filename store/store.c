@@ -1,14 +1,18 @@
 /*
- * store/store.c -- opening the trail, its schema, and the one writer.
+ * store/store.c -- opening the trail, its schema, sessions, and the rows
+ * of events and gaps.
  *
  * DESIGN: rows are appended inside a transaction that commits after a
  * count of rows or a time, whichever comes first; the same transaction
  * moves the session's head (newest row id and hash), so a committed row
  * and the head that vouches for it are never apart, and a crash loses at
- * most the open batch.  The chain hash of each row is computed here from
- * exactly the values bound to the INSERT, and checked in store-read.c
- * from exactly the values SQLite returns: the columns have no declared
- * types, so SQLite keeps each value's storage class as written.
+ * most the open batch.  The chain hash of each row is computed (in
+ * store-writer.c) from exactly the values bound to the INSERT, and checked
+ * in store-read.c from exactly the values SQLite returns: the columns have
+ * no declared types, so SQLite keeps each value's storage class as
+ * written.  An event's claims, token, headers and trace are stored in
+ * compact form when that is shorter (store-codec.c); readers get the text
+ * back, and the chain covers what is stored.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -39,6 +43,17 @@ static const char *const store_schema_v1 =
     "CREATE TABLE sessions ("
     " id INTEGER PRIMARY KEY, started_us, ended_us, first_id, head_id, head_hash, rows);";
 
+/*
+ * Version 2: claims, token, headers and checks may hold a compact value (a
+ * BLOB; v1 rows, all TEXT, read the same), and the event id index is
+ * grouped by blocks of ids (store-int.h).  No row changes, so the chain and
+ * the sessions' heads stay as they are.
+ */
+static const char *const store_schema_v2 =
+    "DROP INDEX IF EXISTS trail_event_id;"
+    "CREATE INDEX trail_event_block ON trail(" STORE_EVENT_BLOCK ", event_id)"
+    " WHERE event_id IS NOT NULL;";
+
 /* Milliseconds of a monotonic clock. */
 int64_t
 store_now_ms(void)
@@ -49,19 +64,19 @@ store_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* *cause = "what 'path': sqlite's message"; returns -1. */
+/* *cause = "what 'path': sqlite's message" (when cause is not NULL); returns -1. */
 int
 store_fail(struct store *st, const char *what, char **cause)
 {
 	const char	*msg = st->db ? sqlite3_errmsg(st->db) : "out of memory";
 
-	if (asprintf(cause, "%s '%s': %s", what, st->path, msg) < 0)
+	if (cause != NULL && asprintf(cause, "%s '%s': %s", what, st->path, msg) < 0)
 		*cause = NULL;
 	return -1;
 }
 
 /* Run SQL with no results. */
-static int
+int
 store_exec(struct store *st, const char *sql, const char *what, char **cause)
 {
 	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -73,11 +88,20 @@ store_exec(struct store *st, const char *sql, const char *what, char **cause)
 static void
 store_free(struct store *st)
 {
+	store_writer_stop(st);
 	sqlite3_finalize(st->insert);
 	sqlite3_finalize(st->head);
 	sqlite3_close(st->db);
-	free(st->enc.p);
+	free(st->sync.enc.p);
 	free(st->text.p);
+	free(st->hdr.p);
+	free(st->eid.p);
+	free(st->ctx.p);
+	free(st->ztok.p);
+	free(st->zhdr.p);
+	free(st->zchk.p);
+	free(st->zclm.p);
+	store_lz_free(&st->lz);
 	free(st->path);
 	free(st);
 }
@@ -105,12 +129,13 @@ store_migrate(struct store *st, char **cause)
 	if (store_exec(st, "BEGIN IMMEDIATE", "cannot write trail", cause) != 0)
 		return -1;
 	/* Each step takes the schema one version further. */
-	if (version < 1 && sqlite3_exec(st->db, store_schema_v1, NULL, NULL, NULL) != SQLITE_OK) {
-		store_fail(st, "cannot create trail", cause);
+	if ((version < 1 && sqlite3_exec(st->db, store_schema_v1, NULL, NULL, NULL) != SQLITE_OK) ||
+	    (version < 2 && sqlite3_exec(st->db, store_schema_v2, NULL, NULL, NULL) != SQLITE_OK)) {
+		store_fail(st, version == 0 ? "cannot create trail" : "cannot migrate trail", cause);
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
-	if (store_exec(st, "PRAGMA user_version = 1", "cannot write trail", cause) != 0 ||
+	if (store_exec(st, "PRAGMA user_version = 2", "cannot write trail", cause) != 0 ||
 	    store_exec(st, "COMMIT", "cannot write trail", cause) != 0) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
@@ -170,6 +195,7 @@ store_connect(const char *path, int writer, char **cause)
 	st->writer = writer;
 	st->batch_count = 1000;
 	st->batch_ms = 200;
+	st->threaded = 1;
 	if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		store_fail(st, "cannot open trail", cause);
 		store_free(st);
@@ -189,8 +215,9 @@ store_open(const char *path, char **cause)
 	if ((st = store_connect(path, 1, cause)) == NULL)
 		return NULL;
 	/* The first statement is where "file is not a database" shows. */
-	/* Rows run to several KiB: 16 KiB pages keep them off overflow chains.
-	   (Only takes effect when the file is new.) */
+	/* 16 KiB pages: for rows of 1-2 KiB, measured faster to write than 32
+	   or 64 KiB, and rows with big bodies stay off overflow chains.  (Only
+	   takes effect when the file is new.) */
 	if (store_exec(st, "PRAGMA page_size = 16384", "cannot open trail", cause) != 0 ||
 	    store_exec(st, "PRAGMA journal_mode = WAL", "cannot open trail", cause) != 0 ||
 	    store_exec(st, "PRAGMA wal_autocheckpoint = 8192", "cannot open trail", cause) != 0 ||
@@ -208,6 +235,7 @@ store_open(const char *path, char **cause)
 		store_fail(st, "cannot prepare trail", cause);
 		goto fail;
 	}
+	store_writer_start(st);
 	return st;
 fail:
 	store_free(st);
@@ -237,6 +265,20 @@ store_set_batch(struct store *st, unsigned count, unsigned ms)
 	st->batch_ms = ms;
 }
 
+/* Whether appends overlap with SQLite's work on a second thread. */
+int
+store_set_writer_thread(struct store *st, int on, char **cause)
+{
+	if (store_writer_sync(st, cause) != 0)
+		return -1;
+	st->threaded = on;
+	if (on)
+		store_writer_start(st);
+	else
+		store_writer_stop(st);
+	return 0;
+}
+
 /* Rows not yet committed. */
 unsigned
 store_pending(const struct store *st)
@@ -251,10 +293,10 @@ store_appended(const struct store *st)
 	return st->appended;
 }
 
-/* ---- the chain ------------------------------------------------------- */
+/* ---- rows ------------------------------------------------------------------ */
 
 /* Make room for n more bytes. */
-static void
+void
 store_buf_reserve(struct store_buf *b, size_t n)
 {
 	if (b->cap - b->len >= n)
@@ -268,63 +310,12 @@ store_buf_reserve(struct store_buf *b, size_t n)
 }
 
 /* Append n bytes. */
-static void
+void
 store_buf_add(struct store_buf *b, const void *p, size_t n)
 {
 	store_buf_reserve(b, n);
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
-}
-
-/* Append v as 8 bytes, big-endian. */
-static void
-store_buf_u64(struct store_buf *b, uint64_t v)
-{
-	unsigned char	be[8];
-	int		i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		be[i] = (unsigned char)(v & 0xff);
-	store_buf_add(b, be, 8);
-}
-
-/*
- * The chain hash: SHA-256("ztwatch-trail-v1" || prev || encoding), the
- * encoding being, per column in chain order, a type byte (SQLite's
- * storage class) and the value: integers and reals as 8 big-endian bytes,
- * text and blobs as an 8-byte length and the bytes.
- */
-void
-store_chain_hash(struct store_buf *b, const unsigned char *prev,
-    const struct store_value *vals, unsigned char out[STORE_HASH_LEN])
-{
-	static const char	prefix[] = "ztwatch-trail-v1";
-	unsigned char		type;
-	uint64_t		bits;
-	int			i;
-
-	b->len = 0;
-	store_buf_add(b, prefix, sizeof prefix - 1);
-	store_buf_add(b, prev, STORE_HASH_LEN);
-	for (i = 0; i < STORE_NCOLS; i++) {
-		type = (unsigned char)vals[i].type;
-		store_buf_add(b, &type, 1);
-		switch (vals[i].type) {
-		case SQLITE_INTEGER:
-			store_buf_u64(b, (uint64_t)vals[i].i);
-			break;
-		case SQLITE_FLOAT:
-			memcpy(&bits, &vals[i].d, 8);
-			store_buf_u64(b, bits);
-			break;
-		case SQLITE_TEXT:
-		case SQLITE_BLOB:
-			store_buf_u64(b, vals[i].n);
-			store_buf_add(b, vals[i].p, vals[i].n);
-			break;
-		}
-	}
-	auth_sha256(b->p, b->len, out);
 }
 
 /* A value from a column of a stepped statement (as the audit reads it). */
@@ -374,15 +365,20 @@ val_real(struct store_value *v, double d)
 }
 
 static void
-val_text(struct store_value *v, const char *s)
+val_textn(struct store_value *v, const void *s, size_t n)
 {
-	if (s == NULL) {
-		v->type = SQLITE_NULL;
-		return;
-	}
 	v->type = SQLITE_TEXT;
 	v->p = s;
-	v->n = strlen(s);
+	v->n = n;
+}
+
+static void
+val_text(struct store_value *v, const char *s)
+{
+	if (s == NULL)
+		v->type = SQLITE_NULL;
+	else
+		val_textn(v, s, strlen(s));
 }
 
 static void
@@ -391,131 +387,6 @@ val_blob(struct store_value *v, const void *p, size_t n)
 	v->type = SQLITE_BLOB;
 	v->p = p != NULL ? p : "";
 	v->n = n;
-}
-
-/* Bind vals (and the hashes) to the insert statement. */
-static int
-store_bind(struct store *st, const struct store_value *vals, const unsigned char *prev,
-    const unsigned char *hash)
-{
-	sqlite3_stmt	*s = st->insert;
-	int		 i, rc = SQLITE_OK;
-
-	for (i = 0; i < STORE_NCOLS && rc == SQLITE_OK; i++) {
-		switch (vals[i].type) {
-		case SQLITE_NULL:
-			rc = sqlite3_bind_null(s, i + 1);
-			break;
-		case SQLITE_INTEGER:
-			rc = sqlite3_bind_int64(s, i + 1, vals[i].i);
-			break;
-		case SQLITE_FLOAT:
-			rc = sqlite3_bind_double(s, i + 1, vals[i].d);
-			break;
-		case SQLITE_TEXT:
-			rc = sqlite3_bind_text64(s, i + 1, vals[i].p, vals[i].n, SQLITE_STATIC,
-			    SQLITE_UTF8);
-			break;
-		case SQLITE_BLOB:
-			rc = sqlite3_bind_blob64(s, i + 1, vals[i].p, vals[i].n, SQLITE_STATIC);
-			break;
-		}
-	}
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_blob(s, STORE_NCOLS + 1, prev, STORE_HASH_LEN, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_blob(s, STORE_NCOLS + 2, hash, STORE_HASH_LEN, SQLITE_STATIC);
-	return rc == SQLITE_OK ? 0 : -1;
-}
-
-/* Give up the open batch: its rows were never committed. */
-static void
-store_rollback(struct store *st)
-{
-	if (st->in_txn)
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	st->in_txn = 0;
-	st->pending = 0;
-	st->last_id = st->committed_id;
-	memcpy(st->last_hash, st->committed_hash, STORE_HASH_LEN);
-}
-
-/* Commit the pending batch, moving the session head in the same transaction. */
-int
-store_commit(struct store *st, char **cause)
-{
-	sqlite3_stmt	*h = st->head;
-
-	if (!st->in_txn)
-		return 0;
-	if (st->session != 0) {
-		sqlite3_bind_int64(h, 1, st->last_id);
-		sqlite3_bind_blob(h, 2, st->last_hash, STORE_HASH_LEN, SQLITE_STATIC);
-		sqlite3_bind_int64(h, 3, st->pending);
-		sqlite3_bind_int64(h, 4, st->session);
-		if (sqlite3_step(h) != SQLITE_DONE) {
-			store_fail(st, "cannot write trail", cause);
-			sqlite3_reset(h);
-			store_rollback(st);
-			return -1;
-		}
-		sqlite3_reset(h);
-	}
-	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		store_fail(st, "cannot write trail", cause);
-		store_rollback(st);
-		return -1;
-	}
-	st->in_txn = 0;
-	st->pending = 0;
-	st->committed_id = st->last_id;
-	memcpy(st->committed_hash, st->last_hash, STORE_HASH_LEN);
-	return 0;
-}
-
-/*
- * Append one row of values (id filled in here).  Returns 0, 1 when a
- * unique constraint says the row is already there (nothing appended), or
- * -1 with *cause (the batch is rolled back).
- */
-static int
-store_append_row(struct store *st, struct store_value *vals, char **cause)
-{
-	unsigned char	hash[STORE_HASH_LEN];
-	int		rc;
-
-	if (!st->in_txn) {
-		if (store_exec(st, "BEGIN IMMEDIATE", "cannot write trail", cause) != 0)
-			return -1;
-		st->in_txn = 1;
-		st->batch_started_ms = store_now_ms();
-	}
-	val_int(&vals[COL_ID], st->last_id + 1);
-	store_chain_hash(&st->enc, st->last_hash, vals, hash);
-	if (store_bind(st, vals, st->last_hash, hash) != 0) {
-		store_fail(st, "cannot write trail", cause);
-		sqlite3_reset(st->insert);
-		store_rollback(st);
-		return -1;
-	}
-	rc = sqlite3_step(st->insert);
-	sqlite3_reset(st->insert);
-	sqlite3_clear_bindings(st->insert);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE)
-		return 1;
-	if (rc != SQLITE_DONE) {
-		store_fail(st, "cannot write trail", cause);
-		store_rollback(st);
-		return -1;
-	}
-	st->last_id++;
-	memcpy(st->last_hash, hash, STORE_HASH_LEN);
-	st->pending++;
-	st->appended++;
-	if (st->pending >= st->batch_count ||
-	    store_now_ms() - st->batch_started_ms >= (int64_t)st->batch_ms)
-		return store_commit(st, cause);
-	return 0;
 }
 
 /* ---- sessions -------------------------------------------------------------- */
@@ -574,7 +445,6 @@ store_session_begin(struct store *st, const struct store_session_info *si, int64
 		return -1;
 	}
 	st->in_txn = 1;
-	st->batch_started_ms = store_now_ms();
 	sqlite3_bind_int64(s, 1, now_us);
 	sqlite3_bind_int64(s, 2, st->last_id + 1);
 	sqlite3_bind_int64(s, 3, st->last_id);
@@ -595,7 +465,8 @@ store_session_begin(struct store *st, const struct store_session_info *si, int64
 	val_int(&vals[COL_SESSION], st->session);
 	val_text(&vals[COL_SUBJECT], NULL);
 	val_text(&vals[COL_DETAIL], detail);
-	rc = store_append_row(st, vals, cause);
+	/* Written here, in this transaction, and committed at once. */
+	rc = store_append_row(st, vals, 1, cause);
 	free(detail);
 	if (rc != 0 || store_commit(st, cause) != 0) {
 		st->session = 0;
@@ -615,6 +486,7 @@ store_close(struct store *st, char **cause)
 		return 0;
 	if (st->writer) {
 		rc = store_commit(st, cause);
+		store_writer_stop(st);
 		if (rc == 0 && st->session != 0 && sqlite3_prepare_v2(st->db,
 		    "UPDATE sessions SET ended_us = ? WHERE id = ?", -1, &s, NULL) == SQLITE_OK) {
 			struct timespec	ts;
@@ -635,58 +507,198 @@ store_close(struct store *st, char **cause)
 
 /* ---- events and gaps ---------------------------------------------------- */
 
-/* The message's headers as a JSON object; repeated names become arrays. */
-static char *
-store_headers_json(const struct auth_msg *msg)
+#define SWAR_ONES	0x0101010101010101ULL
+#define SWAR_HIGHS	0x8080808080808080ULL
+/* Whether some byte of x is below n (n <= 128), or equal to b. */
+#define SWAR_LESS(x, n)	(((x) - SWAR_ONES * (n)) & ~(x) & SWAR_HIGHS)
+#define SWAR_HAS(x, b)	SWAR_LESS((x) ^ (SWAR_ONES * (b)), 1)
+
+/* Whether s[0..n) is valid UTF-8. */
+static int
+store_utf8(const char *s, size_t n)
 {
-	json_t	*o = json_object(), *old, *arr;
-	char	*out;
-	size_t	 i;
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i = 0, k;
+	uint64_t		 x;
 
-	for (i = 0; i < msg->nheaders; i++) {
-		const char	*name = msg->headers[i].name, *value = msg->headers[i].value;
-
-		if (name == NULL || value == NULL)
-			continue;
-		if ((old = json_object_get(o, name)) == NULL) {
-			json_object_set_new(o, name, json_string(value));
-		} else if (json_is_array(old)) {
-			json_array_append_new(old, json_string(value));
-		} else {
-			arr = json_array();
-			json_array_append(arr, old);
-			json_array_append_new(arr, json_string(value));
-			json_object_set_new(o, name, arr);
+	while (i < n) {
+		if (i + 8 <= n) {
+			memcpy(&x, p + i, 8);
+			if ((x & SWAR_HIGHS) == 0) {
+				i += 8;
+				continue;
+			}
 		}
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((k = auth_utf8_seq(p + i, n - i)) == 0)
+			return 0;
+		i += k;
 	}
-	out = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return out;
+	return 1;
+}
+
+/* Append s[0..n) as a JSON string, escaped exactly as jansson's json_dumps
+   does: \" \\ \b \f \n \r \t, other controls as \u00XX, the rest raw. */
+static void
+store_json_string(struct store_buf *b, const char *s, size_t n)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	const unsigned char	*p = (const unsigned char *)s;
+	char			 esc[6] = { '\\', 'u', '0', '0', 0, 0 };
+	size_t			 i = 0, run = 0;
+	uint64_t		 x;
+
+	store_buf_reserve(b, n + 2);
+	store_buf_add(b, "\"", 1);
+	while (i < n) {
+		if (i + 8 <= n) {
+			memcpy(&x, p + i, 8);
+			if (!SWAR_LESS(x, 0x20) && !SWAR_HAS(x, '"') && !SWAR_HAS(x, '\\')) {
+				i += 8;
+				continue;
+			}
+		}
+		if (p[i] >= 0x20 && p[i] != '"' && p[i] != '\\') {
+			i++;
+			continue;
+		}
+		store_buf_add(b, p + run, i - run);
+		switch (p[i]) {
+		case '"':
+			store_buf_add(b, "\\\"", 2);
+			break;
+		case '\\':
+			store_buf_add(b, "\\\\", 2);
+			break;
+		case '\b':
+			store_buf_add(b, "\\b", 2);
+			break;
+		case '\f':
+			store_buf_add(b, "\\f", 2);
+			break;
+		case '\n':
+			store_buf_add(b, "\\n", 2);
+			break;
+		case '\r':
+			store_buf_add(b, "\\r", 2);
+			break;
+		case '\t':
+			store_buf_add(b, "\\t", 2);
+			break;
+		default:
+			esc[4] = hex[p[i] >> 4];
+			esc[5] = hex[p[i] & 15];
+			store_buf_add(b, esc, 6);
+		}
+		run = ++i;
+	}
+	store_buf_add(b, p + run, i - run);
+	store_buf_add(b, "\"", 1);
+}
+
+#define STORE_HDR_FAST	64
+
+/*
+ * The message's headers as a JSON object, NUL-terminated in b; repeated
+ * names become arrays.  Byte for byte what trails of schema 1 hold (they
+ * were built with jansson): members in order of first appearance, names
+ * or values that are not UTF-8 left out, and a name seen again turns into
+ * an array even when that value is left out.
+ */
+static void
+store_headers_json(const struct auth_msg *msg, struct store_buf *b)
+{
+	const struct auth_header	*h = msg->headers;
+	unsigned char			 fast[STORE_HDR_FAST], *ok = fast;
+	size_t				 fastlen[STORE_HDR_FAST], *vlen = fastlen;
+	size_t				 n = msg->nheaders, i, j;
+	int				 seen, array;
+
+	/* ok[i]: 1 name is usable, 2 and so is the value. */
+	if (n > STORE_HDR_FAST && ((ok = malloc(n)) == NULL ||
+	    (vlen = malloc(n * sizeof *vlen)) == NULL)) {
+		fputs("ztwatch: out of memory\n", stderr);
+		abort();
+	}
+	for (i = 0; i < n; i++) {
+		ok[i] = h[i].name != NULL && h[i].value != NULL &&
+		    store_utf8(h[i].name, strlen(h[i].name));
+		if (ok[i] && store_utf8(h[i].value, vlen[i] = strlen(h[i].value)))
+			ok[i] = 2;
+	}
+	b->len = 0;
+	store_buf_add(b, "{", 1);
+	for (i = 0; i < n; i++) {
+		if (ok[i] != 2)
+			continue;
+		for (seen = 0, j = 0; j < i && !seen; j++)
+			seen = ok[j] == 2 && strcmp(h[j].name, h[i].name) == 0;
+		if (seen)
+			continue;
+		for (array = 0, j = i + 1; j < n && !array; j++)
+			array = ok[j] != 0 && strcmp(h[j].name, h[i].name) == 0;
+		if (b->len > 1)
+			store_buf_add(b, ",", 1);
+		store_json_string(b, h[i].name, strlen(h[i].name));
+		store_buf_add(b, array ? ":[" : ":", array ? 2 : 1);
+		store_json_string(b, h[i].value, vlen[i]);
+		for (j = i + 1; array && j < n; j++) {
+			if (ok[j] == 2 && strcmp(h[j].name, h[i].name) == 0) {
+				store_buf_add(b, ",", 1);
+				store_json_string(b, h[j].value, vlen[j]);
+			}
+		}
+		if (array)
+			store_buf_add(b, "]", 1);
+	}
+	store_buf_add(b, "}", 2);
+	b->len--;
+	if (ok != fast) {
+		free(ok);
+		free(vlen);
+	}
 }
 
 /* The event id as the trail keeps it: a string decoded, another value as
-   its JSON text (so lookups by id compare plain text). Allocated. */
-static char *
-store_event_id(const char *json)
+   its JSON text (so lookups by id compare plain text). NULL when none. */
+static const char *
+store_event_id(const char *json, struct store_buf *b)
 {
 	json_t	*j;
-	char	*out;
+	size_t	 n;
 
-	if (json == NULL)
-		return NULL;
-	if (json[0] != '"' || (j = json_loads(json, JSON_DECODE_ANY, NULL)) == NULL)
-		return strdup(json);
-	out = strdup(json_string_value(j));
-	json_decref(j);
-	return out;
+	if (json == NULL || json[0] != '"')
+		return json;
+	n = strlen(json);
+	b->len = 0;
+	if (n >= 2 && json[n - 1] == '"' && memchr(json, '\\', n) == NULL) {
+		store_buf_add(b, json + 1, n - 2);
+	} else {
+		if ((j = json_loads(json, JSON_DECODE_ANY, NULL)) == NULL)
+			return json;
+		store_buf_add(b, json_string_value(j), strlen(json_string_value(j)));
+		json_decref(j);
+	}
+	store_buf_add(b, "", 1);
+	return (const char *)b->p;
 }
 
-/* Copy the growable text buffer's JSON for a column; offsets into st->text. */
+/* Store text[0..n) compactly against ctx when that is shorter, else as text
+   (matches looked for before text[search] only). */
 static void
-store_text_take(struct store *st, char *buf, size_t len, size_t *off)
+store_val_compact(struct store *st, struct store_value *v, struct store_buf *z,
+    const void *ctx, size_t ctxlen, const void *text, size_t n, size_t search)
 {
-	*off = st->text.len;
-	store_buf_add(&st->text, buf, len + 1);
+	z->len = 0;
+	if (text != NULL && store_lz_encode(&st->lz, ctx, ctxlen, text, n, search, z) == 0)
+		val_blob(v, z->p, z->len);
+	else if (text != NULL)
+		val_textn(v, text, n);
+	else
+		val_null(v);
 }
 
 /* Append an event. */
@@ -696,9 +708,9 @@ store_append_event(struct store *st, const struct auth_msg *msg, const struct au
 {
 	struct store_value	 vals[STORE_NCOLS];
 	struct auth_facts	 f;
-	const char		*claims;
-	char			*headers, *js = NULL, *event_id;
-	size_t			 clen, jlen = 0, jcap = 0, checks_off, warn_off;
+	const char		*claims, *token, *sig;
+	char			*js;
+	size_t			 clen, tlen, jlen, jcap, checks_len, warn_off;
 	int			 i, rc;
 
 	if (dup != NULL)
@@ -706,15 +718,22 @@ store_append_event(struct store *st, const struct auth_msg *msg, const struct au
 	for (i = 0; i < STORE_NCOLS; i++)
 		val_null(&vals[i]);
 	auth_verdict_facts(v, &f);
-	headers = store_headers_json(msg);
-	st->text.len = 0;
-	auth_verdict_checks_json(v, &js, &jlen, &jcap);
-	store_text_take(st, js, jlen, &checks_off);
-	jlen = 0;
-	auth_verdict_warnings_json(v, &js, &jlen, &jcap);
-	store_text_take(st, js, jlen, &warn_off);
-	free(js);
 	claims = auth_verdict_claims_text(v, &clen);
+	token = auth_verdict_token(v);
+	tlen = token != NULL ? strlen(token) : 0;
+
+	/* The trace, then the warnings, in one buffer. */
+	js = (char *)st->text.p;
+	jlen = 0;
+	jcap = st->text.cap;
+	auth_verdict_checks_json(v, &js, &jlen, &jcap);
+	checks_len = jlen;
+	warn_off = jlen;
+	auth_verdict_warnings_json(v, &js, &jlen, &jcap);
+	st->text.p = (unsigned char *)js;
+	st->text.cap = jcap;
+	st->text.len = jlen;
+	store_headers_json(msg, &st->hdr);
 
 	val_text(&vals[COL_KIND], "event");
 	val_int(&vals[COL_RECEIVED], o->received_us);
@@ -734,25 +753,37 @@ store_append_event(struct store *st, const struct auth_msg *msg, const struct au
 	val_text(&vals[COL_AUD], f.aud);
 	val_text(&vals[COL_SCOPE], f.scope);
 	val_text(&vals[COL_JTI], f.jti);
-	event_id = store_event_id(auth_verdict_event_id(v));
-	val_text(&vals[COL_EVENT_ID], event_id);
+	val_text(&vals[COL_EVENT_ID], store_event_id(auth_verdict_event_id(v), &st->eid));
 	if (f.has_exp)
 		val_real(&vals[COL_EXP], f.exp);
 	if (f.has_iat)
 		val_real(&vals[COL_IAT], f.iat);
-	val_text(&vals[COL_HEADERS], headers);
 	val_blob(&vals[COL_BODY], msg->body, msg->body_len);
-	val_text(&vals[COL_TOKEN], auth_verdict_token(v));
-	val_text(&vals[COL_CHECKS], (const char *)st->text.p + checks_off);
-	if (claims != NULL) {
-		vals[COL_CLAIMS].type = SQLITE_TEXT;
-		vals[COL_CLAIMS].p = claims;
-		vals[COL_CLAIMS].n = clen;
+	val_textn(&vals[COL_WARNINGS], js + warn_off, jlen - warn_off);
+
+	/* Compact forms (README, "The audit trail"): the claims against the
+	   registered claims' columns, the token against the base64url of the
+	   claims, the headers against the token, the trace against the claims. */
+	st->ctx.len = 0;
+	for (i = COL_ISS; i <= COL_EVENT_ID; i++) {
+		if (vals[i].type == SQLITE_TEXT)
+			store_buf_add(&st->ctx, vals[i].p, vals[i].n);
 	}
-	val_text(&vals[COL_WARNINGS], (const char *)st->text.p + warn_off);
-	rc = store_append_row(st, vals, cause);
-	free(headers);
-	free(event_id);
+	store_val_compact(st, &vals[COL_CLAIMS], &st->zclm, st->ctx.p, st->ctx.len, claims,
+	    claims ? clen : 0, claims ? clen : 0);
+	st->ctx.len = 0;
+	if (claims != NULL)
+		store_b64url(&st->ctx, claims, clen);
+	/* A JWS signature does not repeat: no need to look for matches in it. */
+	sig = token != NULL ? strrchr(token, '.') : NULL;
+	store_val_compact(st, &vals[COL_TOKEN], &st->ztok, st->ctx.p, st->ctx.len, token, tlen,
+	    sig != NULL ? (size_t)(sig - token) + 1 : tlen);
+	store_val_compact(st, &vals[COL_HEADERS], &st->zhdr, token, tlen, st->hdr.p, st->hdr.len,
+	    st->hdr.len);
+	store_val_compact(st, &vals[COL_CHECKS], &st->zchk, claims, claims ? clen : 0, js,
+	    checks_len, checks_len);
+
+	rc = store_append_row(st, vals, o->stream != NULL, cause);
 	if (rc == 1 && dup != NULL)
 		*dup = 1;
 	return rc < 0 ? -1 : 0;
@@ -778,5 +809,5 @@ store_append_gap(struct store *st, int64_t received_us, const char *subject,
 		val_int(&vals[COL_SEQ], (int64_t)first_seq);
 	val_int(&vals[COL_GAP_COUNT], (int64_t)count);
 	val_text(&vals[COL_DETAIL], detail);
-	return store_append_row(st, vals, cause) < 0 ? -1 : 0;
+	return store_append_row(st, vals, 0, cause) < 0 ? -1 : 0;
 }

@@ -63,6 +63,17 @@ int		 store_append_gap(struct store *, int64_t received_us, const char *subject,
 		     const char *detail, char **cause);
 /* Commit after count rows or ms milliseconds, whichever comes first. */
 void		 store_set_batch(struct store *, unsigned count, unsigned ms);
+/*
+ * Whether appends hand their rows to a second thread that does SQLite's
+ * part while the next rows are encoded (on by default when the machine has
+ * two CPUs).  Either way the calls above mean the same: a batch commits
+ * before the append that fills it returns, a failure of a handed-over row
+ * is a failure of its batch, reported by the next append, commit or close,
+ * and a row that may be a duplicate (a JetStream message) is written before
+ * store_append_event returns.  Returns 0, or -1 with *cause when rows
+ * handed over so far failed.
+ */
+int		 store_set_writer_thread(struct store *, int on, char **cause);
 /* Commit the pending batch now. */
 int		 store_commit(struct store *, char **cause);
 /* Rows appended but not yet committed. */
@@ -88,6 +99,7 @@ struct store_filter {
 	const char	*iss;
 	const char	*kid;
 	int		 kinds;		/* STORE_KIND_*; 0 means all that fit */
+	const char	*event_id;	/* as the trail keeps it (a string decoded) */
 };
 
 /* One row as read; pointers valid until the next step of its cursor. */

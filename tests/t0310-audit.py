@@ -25,7 +25,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from zt import Env, Failure, batch_line, case, check, eq, hs_token, run, zt  # noqa: E402
+from zt import (Env, Failure, batch_line, case, check, eq, hs_token, read_csv_rows,  # noqa: E402
+                run, zt)
 
 SESSION_SIZES = (150, 150)
 EDITED = ["edit", "modif", "chang"]
@@ -614,6 +615,126 @@ def full_rewrite_is_not_detected_but_changes_the_head(env):
        text.strip()[-300:])
     check(pinned not in text.lower(), "the pinned head hash no longer matches")
     check(head_of(db) in text.lower(), "the new head is printed")
+
+
+# ---- schema 1 ----------------------------------------------------------------
+
+def export_lines(db, fmt="jsonl"):
+    rc, out, err = zt(["-d", db, "export", "--format", fmt])
+    eq(rc, 0, "export %s (%s)" % (db, err.strip()[-300:]))
+    return out
+
+
+def without_hashes(jsonl):
+    rows = []
+    for line in jsonl.decode().splitlines():
+        r = json.loads(line)
+        r.pop("hash")
+        r.pop("prev_hash")
+        rows.append(r)
+    return rows
+
+
+def user_version(db):
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        con.close()
+
+
+def index_names(db):
+    con = sqlite3.connect(db)
+    try:
+        return sorted(r[0] for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'trail'"
+            " AND name NOT LIKE 'sqlite_%'"))
+    finally:
+        con.close()
+
+
+def make_schema_1(env, db):
+    """Rewrite a trail as schema 1 wrote it: claims, token, headers and checks as text,
+    the chain recomputed over them, the plain event id index, user_version 1."""
+    enc = discover_encoding(env)
+    head, rows = read_csv_rows(export_lines(db, "csv"))
+    con = connect(db)
+    try:
+        con.execute("BEGIN")
+        for r in rows:
+            if r["kind"] == "event":
+                con.execute("UPDATE trail SET claims = ?, token = ?, headers = ?, checks = ?"
+                            " WHERE id = ?", (r["claims"] or None, r["token"] or None,
+                                              r["headers"], r["checks"], int(r["id"])))
+        con.execute("COMMIT")
+    finally:
+        con.close()
+    rehash_from(db, enc, 1)
+    con = connect(db)
+    try:
+        con.execute("DROP INDEX trail_event_block")
+        con.execute("CREATE INDEX trail_event_id ON trail(event_id)")
+        con.execute("PRAGMA user_version = 1")
+    finally:
+        con.close()
+
+
+@case
+def schema_1_trail_is_read_then_migrated(env):
+    """schema 1: an all-text trail verifies and exports the same; a writer migrates it
+    to schema 2 without touching its rows"""
+    db = env.copy()
+    want = without_hashes(export_lines(db))
+    make_schema_1(env, db)
+    con = sqlite3.connect(db)
+    kinds = con.execute("SELECT DISTINCT typeof(claims) || typeof(token) || typeof(headers)"
+                        " || typeof(checks) FROM trail WHERE kind = 'event'").fetchall()
+    con.close()
+    eq(kinds, [("texttexttexttext",)], "schema 1 columns are text")
+    eq(user_version(db), 1, "user_version before")
+    rc, text = audit(db)
+    eq(rc, 0, "audit verify of schema 1 (%s)" % text.strip()[-300:])
+    v1 = export_lines(db)
+    eq(without_hashes(v1), want, "schema 1 exports what schema 2 exported")
+    eq(user_version(db), 1, "readers leave the schema alone")
+    # A writer migrates: the index changes, the rows do not.
+    now = int(time.time())
+    tok = hs_token(env.secrets["hs"], {"sub": "after", "exp": now + 3600})
+    cap = env.write("cap-after-v1.jsonl", "".join(json.dumps(batch_line(
+        "bulk.after", b'{"n":%d}' % i, {"Authorization": "Bearer " + tok})) + "\n"
+        for i in range(20)))
+    rc, out, err = zt(["-p", env.pol, "-d", db, "import", cap])
+    eq(rc, 0, "import into schema 1 (stderr: %s)" % err.strip()[-300:])
+    eq(user_version(db), 2, "user_version after")
+    check("trail_event_block" in index_names(db) and "trail_event_id" not in index_names(db),
+          "event id index replaced: %r" % index_names(db))
+    rc, text = audit(db)
+    eq(rc, 0, "audit verify after the migration (%s)" % text.strip()[-300:])
+    after = export_lines(db).splitlines()
+    old = v1.splitlines()
+    eq(after[:len(old)], old, "old rows export byte for byte as before, hashes too")
+    eq(len(after), len(old) + 21, "the import's session and events appended")
+    con = sqlite3.connect(db)
+    new = con.execute("SELECT typeof(checks) FROM trail WHERE subject = 'bulk.after'"
+                      " LIMIT 1").fetchone()[0]
+    con.close()
+    eq(new, "blob", "new rows are compact")
+
+
+@case
+def newer_schema_is_refused(env):
+    """schema: a trail from a newer ztwatch is refused by writers and readers, and left alone"""
+    db = env.copy()
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA user_version = 3")
+    con.commit()
+    con.close()
+    cap = env.write("cap-newer.jsonl", json.dumps(batch_line("bulk.n", b"{}")) + "\n")
+    rc, out, err = zt(["-p", env.pol, "-d", db, "import", cap])
+    check(rc != 0 and "newer" in err and "3" in err, "import refused: %d %r" % (rc, err))
+    rc, out, err = zt(["-d", db, "export", "--format", "jsonl"])
+    check(rc != 0 and "newer" in err, "export refused: %d %r" % (rc, err))
+    eq(user_version(db), 3, "left as it was")
 
 
 # ---- cannot read ----------------------------------------------------------------

@@ -1,17 +1,32 @@
 /*
  * tests/unit/test-store.c -- the trail's query API, as the console uses it:
- * newest-first pages with filters, per-subject counts, lookups by id, gaps.
+ * newest-first pages with filters, per-subject counts, lookups by id and
+ * by event id, gaps; and how rows are kept: the compact form of claims,
+ * token, headers and trace gives back exactly what auth produced (and
+ * headers exactly what jansson built in schema 1), the codec survives
+ * damaged input, and the writer thread writes the same chain as one
+ * thread.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "auth.h"
 #include "store.h"
+#include "store-int.h"
 #include "unit.h"
 
 static char	dir[] = "/tmp/zt-store-XXXXXX";
 static char	db[64];
+
+/* The frozen dictionary of compact values (store-codec.c; README). */
+#define STORE_TEST_DICT_SHA256	"bdb5dd634c99f433b6c60aca33f3cc8431f60971dc20d395300119469556f740"
+#define STORE_TEST_DICT_LEN	3409
 
 /* A failing verdict is enough to fill a row: the store takes what auth gives. */
 static void
@@ -181,6 +196,723 @@ test_counts_and_get(void)
 	store_close(st, NULL);
 }
 
+/* ---- the codec ----------------------------------------------------------- */
+
+/* Pieces random texts are made of: trace and header text, and noise. */
+static const char *const pieces[] = {
+	"{\"check\":\"", "\",\"ok\":true,\"detail\":\"", "\",\"ok\":false,\"detail\":\"",
+	"not reached", "\"},", "signature", "expired 3m ago", "https://idsvr.example/",
+	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.", "{\"Authorization\":\"Bearer ", "\\\"",
+	"\\u0007", "\xc3\xa9", "x", "0123456789", "-_.", "\"", "\\"
+};
+
+/* A random text of about n bytes made of pieces, noise and ctx's bytes. */
+static size_t
+random_text(char *out, size_t cap, size_t n, const char *ctx, size_t ctxlen)
+{
+	size_t	len = 0, k, off;
+
+	while (len < n && len + 64 < cap) {
+		switch (rand() % 4) {
+		case 0:
+			k = (size_t)snprintf(out + len, 64, "%s",
+			    pieces[rand() % (sizeof pieces / sizeof pieces[0])]);
+			break;
+		case 1:
+			for (k = 0; k < (size_t)(rand() % 12); k++)
+				out[len + k] = (char)(1 + rand() % 255);
+			break;
+		case 2:
+			if (ctxlen == 0) {
+				k = 0;
+				break;
+			}
+			off = (size_t)rand() % ctxlen;
+			k = (size_t)rand() % 60;
+			if (k > ctxlen - off)
+				k = ctxlen - off;
+			memcpy(out + len, ctx + off, k);
+			break;
+		default:
+			/* A repeat of what came before. */
+			if (len == 0) {
+				k = 0;
+				break;
+			}
+			off = (size_t)rand() % len;
+			k = (size_t)rand() % 40;
+			if (k > len - off)
+				k = len - off;
+			memmove(out + len, out + off, k);
+		}
+		len += k;
+	}
+	return len;
+}
+
+/* Encoding then decoding gives the text back, byte for byte. */
+static void
+test_codec_round_trip(void)
+{
+	struct store_lz		 z;
+	struct store_buf	 enc = { NULL, 0, 0 }, dec = { NULL, 0, 0 };
+	static char		 text[8192], ctx[2048];
+	size_t			 n, ctxlen, i, search;
+	int			 packed = 0, bad = 0;
+
+	memset(&z, 0, sizeof z);
+	srand(7);
+	for (i = 0; i < 3000; i++) {
+		ctxlen = i % 3 == 0 ? 0 : random_text(ctx, sizeof ctx, (size_t)rand() % 1500, NULL,
+		    0);
+		n = random_text(text, sizeof text, (size_t)rand() % 6000, ctx, ctxlen);
+		search = i % 5 == 0 ? (size_t)rand() % (n + 1) : n;
+		enc.len = 0;
+		if (store_lz_encode(&z, ctx, ctxlen, text, n, search, &enc) != 0) {
+			CHECK(enc.len == 0);
+			continue;
+		}
+		packed++;
+		CHECK(enc.len < n);
+		if (store_lz_decode(enc.p, enc.len, ctx, ctxlen, &dec) != 0 || dec.len != n ||
+		    memcmp(dec.p, text, n) != 0 || dec.p[n] != '\0')
+			bad++;
+	}
+	CHECK(bad == 0);
+	CHECK(packed > 1500);
+	store_lz_free(&z);
+	free(enc.p);
+	free(dec.p);
+}
+
+/* A damaged compact value is refused or decodes to its declared length,
+   never read or written out of bounds (ASan watches). */
+static void
+test_codec_damage(void)
+{
+	struct store_lz		 z;
+	struct store_buf	 enc = { NULL, 0, 0 }, dec = { NULL, 0, 0 };
+	static char		 text[4096], ctx[512];
+	unsigned char		 junk[600];
+	size_t			 n, ctxlen, i, k, len;
+	int			 rc;
+
+	memset(&z, 0, sizeof z);
+	srand(11);
+	for (i = 0; i < 2000; i++) {
+		ctxlen = random_text(ctx, sizeof ctx, 300, NULL, 0);
+		n = random_text(text, sizeof text, 2000, ctx, ctxlen);
+		enc.len = 0;
+		if (store_lz_encode(&z, ctx, ctxlen, text, n, n, &enc) != 0)
+			continue;
+		len = enc.len;
+		if (i % 3 == 0) {
+			len = (size_t)rand() % len;		/* truncated */
+		} else {
+			for (k = 0; k < 1 + (size_t)rand() % 4; k++)
+				enc.p[(size_t)rand() % len] ^= (unsigned char)(1 + rand() % 255);
+		}
+		rc = store_lz_decode(enc.p, len, ctx, ctxlen, &dec);
+		CHECK(rc == -1 || (dec.p[dec.len] == '\0'));
+	}
+	for (i = 0; i < 2000; i++) {
+		len = (size_t)rand() % sizeof junk;
+		for (k = 0; k < len; k++)
+			junk[k] = (unsigned char)rand();
+		if (len > 0 && i % 2 == 0)
+			junk[0] = 1;			/* the format byte */
+		rc = store_lz_decode(junk, len, ctx, i % 4 ? ctxlen : 0, &dec);
+		CHECK(rc == -1 || dec.p[dec.len] == '\0');
+	}
+	CHECK(store_lz_decode("", 0, NULL, 0, &dec) == -1);
+	CHECK(store_lz_decode("\x02\x01x", 3, NULL, 0, &dec) == -1);	/* unknown format */
+	store_lz_free(&z);
+	free(enc.p);
+	free(dec.p);
+}
+
+/* The dictionary is part of the format (README): it never changes. */
+static void
+test_codec_dictionary(void)
+{
+	static const char	 want[] = STORE_TEST_DICT_SHA256;
+	unsigned char		 h[32];
+	char			 hex[65];
+	const char		*d;
+	size_t			 n;
+	int			 i;
+
+	d = store_codec_dict(&n);
+	auth_sha256(d, n, h);
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+	CHECK_STR(hex, want);
+	CHECK(n == STORE_TEST_DICT_LEN);
+}
+
+/* ---- event rows ------------------------------------------------------------ */
+
+static const char	 hs_secret[] = "0123456789abcdef0123456789abcdef";
+
+/* printf to an allocated string. */
+static char *
+xprintf(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+/* The policy of the event tests, written into dir. */
+static struct auth_policy *
+event_policy(void)
+{
+	char			 path[128], *cause = NULL;
+	struct auth_policy	*p;
+	FILE			*f;
+
+	snprintf(path, sizeof path, "%s/hs.secret", dir);
+	f = fopen(path, "w");
+	fputs(hs_secret, f);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/policy.json", dir);
+	f = fopen(path, "w");
+	fputs("{\"keys\":{\"hs\":{\"secret_file\":\"hs.secret\",\"kid\":\"k1\"}},"
+	    "\"rules\":[{\"name\":\"orders\",\"subjects\":[\"orders.>\"],"
+	    "\"token\":{\"header\":\"Authorization\",\"scheme\":\"Bearer\"},"
+	    "\"keys\":[\"hs\"],\"issuer\":\"https://idsvr.example/oauth\","
+	    "\"bind\":[{\"claim\":\"event_id\",\"equals\":\"/eventID\"}]}]}", f);
+	fclose(f);
+	p = auth_policy_load(path, &cause);
+	if (p == NULL)
+		fprintf(stderr, "  policy: %s\n", cause);
+	free(cause);
+	return p;
+}
+
+/* An HS256 token for claims (JSON text), its signature spoilt if tamper; allocated. */
+static char *
+hs_token(const char *claims, int tamper)
+{
+	const char	*hdr = "{\"alg\":\"HS256\",\"kid\":\"k1\",\"typ\":\"JWT\"}";
+	char		*h64, *c64, *s64, *input, *out, *cause = NULL;
+	unsigned char	*sig;
+	size_t		 siglen;
+
+	h64 = auth_b64url_encode((const unsigned char *)hdr, strlen(hdr));
+	c64 = auth_b64url_encode((const unsigned char *)claims, strlen(claims));
+	input = xprintf("%s.%s", h64, c64);
+	sig = auth_sign(AUTH_ALG_HS256, (const unsigned char *)hs_secret, strlen(hs_secret),
+	    (const unsigned char *)input, strlen(input), &siglen, &cause);
+	if (tamper)
+		sig[0] ^= 1;
+	s64 = auth_b64url_encode(sig, siglen);
+	out = xprintf("%s.%s", input, s64);
+	free(h64);
+	free(c64);
+	free(input);
+	free(sig);
+	free(s64);
+	free(cause);
+	return out;
+}
+
+/* The headers JSON as schema 1 built it (the reference: jansson). */
+static char *
+v1_headers_json(const struct auth_msg *msg)
+{
+	json_t	*o = json_object(), *old, *arr;
+	char	*out;
+	size_t	 i;
+
+	for (i = 0; i < msg->nheaders; i++) {
+		const char	*name = msg->headers[i].name, *value = msg->headers[i].value;
+
+		if (name == NULL || value == NULL)
+			continue;
+		if ((old = json_object_get(o, name)) == NULL) {
+			json_object_set_new(o, name, json_string(value));
+		} else if (json_is_array(old)) {
+			json_array_append_new(old, json_string(value));
+		} else {
+			arr = json_array();
+			json_array_append(arr, old);
+			json_array_append_new(arr, json_string(value));
+			json_object_set_new(o, name, arr);
+		}
+	}
+	out = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return out;
+}
+
+/* The newest row of a reader's trail (the cursor kept in *c). */
+static const struct store_row *
+newest(struct store *rd, struct store_cursor **c)
+{
+	struct store_filter	 f;
+	const struct store_row	*r = NULL;
+	char			*cause = NULL;
+
+	memset(&f, 0, sizeof f);
+	*c = store_query(rd, &f, STORE_NEWEST_FIRST, 0, 1, &cause);
+	if (*c == NULL || store_next(*c, &r, &cause) != 1)
+		r = NULL;
+	free(cause);
+	return r;
+}
+
+/* The newest row's columns are what auth gave, and the long ones compact. */
+static void
+check_event_row(const char *path, const struct auth_msg *msg, const struct auth_verdict *v,
+    int compact)
+{
+	struct store_cursor	*c = NULL;
+	const struct store_row	*r;
+	struct store		*rd;
+	sqlite3			*db3;
+	sqlite3_stmt		*s;
+	char			*cause = NULL, *want_headers = v1_headers_json(msg), *js = NULL;
+	const char		*claims;
+	size_t			 jlen = 0, jcap = 0, clen;
+	int			 i;
+
+	auth_verdict_checks_json(v, &js, &jlen, &jcap);
+	js[jlen] = '\0';
+	claims = auth_verdict_claims_text(v, &clen);
+	if ((rd = store_open_reader(path, &cause)) == NULL || (r = newest(rd, &c)) == NULL) {
+		CHECK(!"row read back");
+		goto out;
+	}
+	CHECK_STR(r->headers, want_headers);
+	CHECK_STR(r->checks, js);
+	if (auth_verdict_token(v) != NULL)
+		CHECK_STR(r->token, auth_verdict_token(v));
+	else
+		CHECK(r->token == NULL);
+	CHECK((claims == NULL && r->claims == NULL) || (claims != NULL && r->claims != NULL &&
+	    strlen(r->claims) == clen && memcmp(r->claims, claims, clen) == 0));
+	if (compact && sqlite3_open_v2(path, &db3, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+		sqlite3_prepare_v2(db3, "SELECT typeof(token), typeof(headers), typeof(checks),"
+		    " typeof(claims) FROM trail ORDER BY id DESC LIMIT 1", -1, &s, NULL);
+		CHECK(sqlite3_step(s) == SQLITE_ROW);
+		for (i = 0; i < 4; i++)
+			CHECK_STR((const char *)sqlite3_column_text(s, i), "blob");
+		sqlite3_finalize(s);
+		sqlite3_close(db3);
+	}
+out:
+	store_cursor_free(c);
+	store_close(rd, NULL);
+	free(want_headers);
+	free(js);
+	free(cause);
+}
+
+/* Append msg judged v to the trail at path, closing it again. */
+static void
+append_one(const char *path, const struct auth_msg *msg, const struct auth_verdict *v)
+{
+	struct store		*st;
+	struct store_origin	 o;
+	char			*cause = NULL;
+
+	if ((st = store_open(path, &cause)) == NULL) {
+		CHECK(st != NULL);
+		free(cause);
+		return;
+	}
+	memset(&o, 0, sizeof o);
+	o.received_us = 1790000000000000LL;
+	CHECK(store_append_event(st, msg, v, &o, NULL, &cause) == 0);
+	CHECK(store_close(st, &cause) == 0);
+	free(cause);
+}
+
+/* Passing, failing and tokenless events come back exactly, compact. */
+static void
+test_event_columns(void)
+{
+	struct auth_policy	*p = event_policy();
+	struct auth_verifier	*vf;
+	struct auth_verdict	*v;
+	struct auth_header	 h[4];
+	struct auth_msg		 msg;
+	char			 path[96], *tok[3], *bearer[3];
+	const char		*body = "{\"eventID\":\"e-1\",\"amount\":12}";
+	int			 i;
+
+	if (p == NULL) {
+		CHECK(p != NULL);
+		return;
+	}
+	snprintf(path, sizeof path, "%s/events.db", dir);
+	vf = auth_verifier_new(p);
+	tok[0] = hs_token("{\"iss\":\"https://idsvr.example/oauth\",\"sub\":\"u1\","
+	    "\"event_id\":\"e-1\",\"exp\":1900000000}", 0);
+	tok[1] = hs_token("{\"iss\":\"https://idsvr.example/oauth\",\"sub\":\"u1\","
+	    "\"event_id\":\"e-1\",\"exp\":1700000000}", 0);		/* expired */
+	tok[2] = hs_token("{\"iss\":\"https://idsvr.example/oauth\",\"sub\":\"u1\","
+	    "\"event_id\":\"e-2\",\"exp\":1900000000}", 1);		/* forged */
+	for (i = 0; i < 3; i++) {
+		bearer[i] = xprintf("Bearer %s", tok[i]);
+		h[0].name = "Authorization";
+		h[0].value = bearer[i];
+		h[1].name = "Nats-Msg-Id";
+		h[1].value = "m\t\"1\"\x01";
+		memset(&msg, 0, sizeof msg);
+		msg.subject = "orders.created";
+		msg.headers = h;
+		msg.nheaders = 2;
+		msg.body = (const unsigned char *)body;
+		msg.body_len = strlen(body);
+		v = auth_verify(vf, &msg, 1800000000);
+		CHECK(auth_verdict_pass(v) == (i == 0));
+		append_one(path, &msg, v);
+		check_event_row(path, &msg, v, 1);
+		auth_verdict_free(v);
+	}
+	/* No token at all: a short trace, maybe left as text. */
+	v = auth_verdict_rejected("orders.x", "input", "input line is not JSON");
+	memset(&msg, 0, sizeof msg);
+	msg.subject = "orders.x";
+	append_one(path, &msg, v);
+	check_event_row(path, &msg, v, 0);
+	auth_verdict_free(v);
+	for (i = 0; i < 3; i++) {
+		free(tok[i]);
+		free(bearer[i]);
+	}
+	auth_verifier_free(vf);
+	auth_policy_free(p);
+}
+
+/* A compact value damaged in the file: reading the row fails, naming it;
+   the other rows still read. */
+static void
+test_event_damaged(void)
+{
+	struct store_cursor	*c = NULL;
+	const struct store_row	*r;
+	struct store		*rd;
+	sqlite3			*db3;
+	char			 path[96], *cause = NULL;
+
+	snprintf(path, sizeof path, "%s/events.db", dir);
+	if (sqlite3_open(path, &db3) != SQLITE_OK)
+		return;
+	/* The first event (a pass): its trace cut short. */
+	CHECK(sqlite3_exec(db3, "UPDATE trail SET checks = substr(checks, 1, length(checks) - 3)"
+	    " WHERE id = 1 AND typeof(checks) = 'blob'", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_changes(db3) == 1);
+	sqlite3_close(db3);
+	if ((rd = store_open_reader(path, &cause)) == NULL) {
+		CHECK(rd != NULL);
+		return;
+	}
+	CHECK(store_get(rd, 1, &c, &r, &cause) == -1);
+	CHECK(cause != NULL && strstr(cause, "row 1") != NULL && strstr(cause, "checks") != NULL);
+	store_cursor_free(c);
+	free(cause);
+	cause = NULL;
+	CHECK(store_get(rd, 2, &c, &r, &cause) == 1 && r->id == 2);
+	store_cursor_free(c);
+	store_close(rd, NULL);
+	free(cause);
+}
+
+/* Header sets with repeats, controls, quotes, non-ASCII and invalid UTF-8
+   come back as schema 1's jansson-built JSON, byte for byte. */
+static void
+test_event_headers(void)
+{
+	static const char *const names[] = { "A", "b", "Nats-Msg-Id", "\xc3\xa9t\xc3\xa9",
+	    "bad\xff", "x\"y" };
+	struct auth_header	 h[12];
+	struct auth_msg		 msg;
+	struct auth_verdict	*v;
+	struct store		*st;
+	struct store_filter	 f;
+	struct store_cursor	*c;
+	const struct store_row	*r;
+	char			 path[96], *cause = NULL, vals[12][40], *want[200];
+	int			 i, k, j, n, bad = 0;
+
+	snprintf(path, sizeof path, "%s/headers.db", dir);
+	if ((st = store_open(path, &cause)) == NULL) {
+		CHECK(st != NULL);
+		return;
+	}
+	srand(3);
+	v = auth_verdict_rejected("h.x", "input", "x");
+	for (i = 0; i < 200; i++) {
+		struct store_origin	o;
+
+		n = rand() % 12;
+		for (k = 0; k < n; k++) {
+			int	len = rand() % 30;
+
+			for (j = 0; j < len; j++) {
+				switch (rand() % 6) {
+				case 0:
+					vals[k][j] = (char)(1 + rand() % 31);
+					break;
+				case 1:
+					vals[k][j] = "\"\\/\x7f"[rand() % 4];
+					break;
+				case 2:
+					vals[k][j] = (char)(0x80 + rand() % 128);
+					break;
+				default:
+					vals[k][j] = (char)(' ' + rand() % 95);
+				}
+			}
+			vals[k][len] = '\0';
+			if (rand() % 3 == 0 && len >= 2) {
+				vals[k][0] = '\xc3';		/* a valid two-byte sequence */
+				vals[k][1] = '\xa9';
+			}
+			h[k].name = rand() % 10 == 0 ? NULL : names[rand() % 6];
+			h[k].value = rand() % 10 == 0 ? NULL : vals[k];
+		}
+		memset(&msg, 0, sizeof msg);
+		msg.subject = "h.x";
+		msg.headers = h;
+		msg.nheaders = (size_t)n;
+		memset(&o, 0, sizeof o);
+		o.received_us = 1000 + i;
+		want[i] = v1_headers_json(&msg);
+		CHECK(store_append_event(st, &msg, v, &o, NULL, &cause) == 0);
+	}
+	CHECK(store_close(st, &cause) == 0);
+	auth_verdict_free(v);
+	if ((st = store_open_reader(path, &cause)) == NULL) {
+		CHECK(st != NULL);
+		return;
+	}
+	memset(&f, 0, sizeof f);
+	c = store_query(st, &f, STORE_OLDEST_FIRST, 0, 0, &cause);
+	for (i = 0; store_next(c, &r, &cause) == 1 && i < 200; i++) {
+		if (r->headers == NULL || strcmp(r->headers, want[i]) != 0) {
+			if (bad++ < 3)
+				fprintf(stderr, "  headers %d: got %s, want %s\n", i,
+				    r->headers ? r->headers : "(null)", want[i]);
+		}
+		free(want[i]);
+	}
+	CHECK(i == 200);
+	CHECK(bad == 0);
+	store_cursor_free(c);
+	store_close(st, NULL);
+	free(cause);
+}
+
+/* ---- lookups by event id; the writer thread ------------------------------- */
+
+/* Append n events to st: every step-th with an event id (e-0 .. e-6), the
+   rest rejected; JetStream ones (stream "S", seq from *seq on) when js. */
+static void
+append_mixed(struct store *st, struct auth_verifier *vf, int64_t n, int64_t step, int js,
+    uint64_t *seq, int64_t *dups)
+{
+	struct auth_verdict	*rej = auth_verdict_rejected("orders.r", "input", "x");
+	struct auth_header	 h;
+	struct auth_msg		 msg;
+	struct auth_verdict	*v;
+	struct store_origin	 o;
+	char			*cause = NULL, *tok, *bearer, claims[160], body[64];
+	int64_t			 k;
+	int			 dup;
+
+	for (k = 0; k < n; k++) {
+		memset(&o, 0, sizeof o);
+		o.received_us = 1000000 + (int64_t)store_appended(st);
+		if (js) {
+			o.stream = "S";
+			o.stream_seq = (*seq)++;
+		}
+		memset(&msg, 0, sizeof msg);
+		dup = 0;
+		if (step > 0 && k % step == 0) {
+			snprintf(claims, sizeof claims, "{\"iss\":\"https://idsvr.example/oauth\","
+			    "\"event_id\":\"e-%lld\",\"exp\":1900000000}", (long long)(k / step % 7));
+			snprintf(body, sizeof body, "{\"eventID\":\"e-%lld\"}",
+			    (long long)(k / step % 7));
+			tok = hs_token(claims, 0);
+			bearer = xprintf("Bearer %s", tok);
+			h.name = "Authorization";
+			h.value = bearer;
+			msg.subject = "orders.e";
+			msg.headers = &h;
+			msg.nheaders = 1;
+			msg.body = (const unsigned char *)body;
+			msg.body_len = strlen(body);
+			v = auth_verify(vf, &msg, 1800000000);
+			CHECK(store_append_event(st, &msg, v, &o, &dup, &cause) == 0);
+			auth_verdict_free(v);
+			free(tok);
+			free(bearer);
+		} else {
+			msg.subject = "orders.r";
+			CHECK(store_append_event(st, &msg, rej, &o, &dup, &cause) == 0);
+		}
+		*dups += dup;
+	}
+	auth_verdict_free(rej);
+	free(cause);
+}
+
+/* The event id filter finds rows in every block of ids, newest first. */
+static void
+test_event_id_lookup(void)
+{
+	struct auth_policy	*p = event_policy();
+	struct auth_verifier	*vf;
+	struct store_filter	 f;
+	struct store_cursor	*c;
+	const struct store_row	*r;
+	struct store		*st;
+	char			 path[96], *cause = NULL;
+	int64_t			 n = 0, last = 0, from = 0, dups = 0;
+	uint64_t		 seq = 1;
+	int			 ok = 1, got;
+
+	if (p == NULL)
+		return;
+	vf = auth_verifier_new(p);
+	snprintf(path, sizeof path, "%s/eid.db", dir);
+	if ((st = store_open(path, &cause)) == NULL) {
+		CHECK(st != NULL);
+		return;
+	}
+	store_set_batch(st, 4096, 1000);
+	/* 40,000 rows: three blocks of 2^14 ids; e-3 lands in each. */
+	append_mixed(st, vf, 40000, 997, 0, &seq, &dups);
+	CHECK(store_close(st, &cause) == 0);
+	st = store_open_reader(path, &cause);
+	memset(&f, 0, sizeof f);
+	f.event_id = "e-3";
+	c = store_query(st, &f, STORE_NEWEST_FIRST, 0, 0, &cause);
+	while (store_next(c, &r, &cause) == 1) {
+		ok &= strcmp(r->event_id, "e-3") == 0 && (last == 0 || r->id < last);
+		last = r->id;
+		n++;
+	}
+	store_cursor_free(c);
+	CHECK(ok);
+	CHECK(n == 6);			/* k = 997 * (3 + 7 j) for j = 0..5 */
+	CHECK(last < 16384);		/* the oldest is in the first block */
+	/* Pages of two walk the same rows. */
+	n = 0;
+	do {
+		c = store_query(st, &f, STORE_NEWEST_FIRST, from, 2, &cause);
+		for (got = 0; store_next(c, &r, &cause) == 1; got++, n++)
+			from = r->id;
+		store_cursor_free(c);
+	} while (got == 2);
+	CHECK(n == 6);
+	f.event_id = "e-99";
+	c = store_query(st, &f, STORE_NEWEST_FIRST, 0, 0, &cause);
+	CHECK(store_next(c, &r, &cause) == 0);
+	store_cursor_free(c);
+	store_close(st, NULL);
+	free(cause);
+	auth_verifier_free(vf);
+	auth_policy_free(p);
+}
+
+/* The chain hashes of every row of the trail at path, in order (allocated);
+   the audit must find it intact. */
+static unsigned char *
+chain_of(const char *path, int64_t *rows)
+{
+	struct store_filter	 f;
+	struct store_cursor	*c;
+	const struct store_row	*r;
+	struct store		*st;
+	struct store_audit	 a;
+	unsigned char		*h = NULL;
+	char			*cause = NULL;
+
+	*rows = 0;
+	if ((st = store_open_reader(path, &cause)) == NULL)
+		return NULL;
+	CHECK(store_audit(st, &a, NULL, NULL, &cause) == 0 && a.intact);
+	if (!a.intact)
+		fprintf(stderr, "  audit: %s\n", a.problem);
+	free(a.problem);
+	memset(&f, 0, sizeof f);
+	c = store_query(st, &f, STORE_OLDEST_FIRST, 0, 0, &cause);
+	while (store_next(c, &r, &cause) == 1) {
+		h = realloc(h, (size_t)(*rows + 1) * 32);
+		memcpy(h + *rows * 32, r->hash, 32);
+		++*rows;
+	}
+	store_cursor_free(c);
+	store_close(st, NULL);
+	free(cause);
+	return h;
+}
+
+/* With and without the writer thread: the same rows, the same chain;
+   JetStream duplicates are skipped and reported either way. */
+static void
+test_writer_thread(void)
+{
+	struct auth_policy	*p = event_policy();
+	struct store_session_info si;
+	struct auth_verifier	*vf;
+	struct store		*st;
+	char			 path[2][96], *cause = NULL;
+	unsigned char		*h[2];
+	int64_t			 rows[2], dups;
+	uint64_t		 seq;
+	int			 t;
+
+	if (p == NULL)
+		return;
+	vf = auth_verifier_new(p);
+	for (t = 0; t < 2; t++) {
+		snprintf(path[t], sizeof path[t], "%s/thread%d.db", dir, t);
+		if ((st = store_open(path[t], &cause)) == NULL) {
+			CHECK(st != NULL);
+			return;
+		}
+		CHECK(store_set_writer_thread(st, t, &cause) == 0);
+		memset(&si, 0, sizeof si);
+		si.version = "test";
+		si.command = "test";
+		CHECK(store_session_begin(st, &si, 1000, &cause) == 0);
+		store_set_batch(st, 300, 100000);
+		dups = 0;
+		seq = 1;
+		append_mixed(st, vf, 1000, 5, 0, &seq, &dups);
+		CHECK(store_append_gap(st, 5000000, "orders.e", NULL, 0, 3, "slow consumer",
+		    &cause) == 0);
+		append_mixed(st, vf, 500, 3, 1, &seq, &dups);	/* JetStream 1..500 */
+		CHECK(store_pending(st) == (1000 + 1 + 500) % 300);
+		seq = 401;					/* redelivered 401..600 */
+		append_mixed(st, vf, 200, 3, 1, &seq, &dups);
+		append_mixed(st, vf, 100, 7, 0, &seq, &dups);
+		CHECK(dups == 100);
+		CHECK(store_appended(st) == 1 + 1000 + 1 + 500 + 100 + 100);
+		CHECK(store_close(st, &cause) == 0);
+		h[t] = chain_of(path[t], &rows[t]);
+	}
+	CHECK(rows[0] == 1702 && rows[1] == 1702);
+	CHECK(h[0] != NULL && h[1] != NULL && memcmp(h[0], h[1], (size_t)rows[0] * 32) == 0);
+	free(h[0]);
+	free(h[1]);
+	free(cause);
+	auth_verifier_free(vf);
+	auth_policy_free(p);
+}
+
 /* A reader cannot write, and a missing trail is an error naming it. */
 static void
 test_errors(void)
@@ -204,6 +936,14 @@ main(void)
 	UNIT_RUN(test_pages);
 	UNIT_RUN(test_filters);
 	UNIT_RUN(test_counts_and_get);
+	UNIT_RUN(test_codec_round_trip);
+	UNIT_RUN(test_codec_damage);
+	UNIT_RUN(test_codec_dictionary);
+	UNIT_RUN(test_event_columns);
+	UNIT_RUN(test_event_damaged);
+	UNIT_RUN(test_event_headers);
+	UNIT_RUN(test_event_id_lookup);
+	UNIT_RUN(test_writer_thread);
 	UNIT_RUN(test_errors);
 	UNIT_DONE();
 }
