@@ -292,6 +292,99 @@ def bench_e2e(d):
         srv.wait()
 
 
+def proc_cpu_s(pid):
+    """User + system CPU seconds of a live process so far (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()     # from field 3 (state) on
+    return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+
+
+def trail_events(db):
+    import sqlite3
+    try:
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=5)
+        n = con.execute("SELECT count(*) FROM trail WHERE kind = 'event'").fetchone()[0]
+        con.close()
+        return n
+    except sqlite3.Error:
+        return 0
+
+
+def fleet_run(d, url, pol, durable, n, count):
+    """count recorders on one new durable, all started at once, read the n
+    messages of stream FLEET; their figures once the trails hold them all."""
+    procs, errs, dbs = [], [], []
+    for i in range(count):
+        dbs.append(os.path.join(d, "fleet-%s-%d.db" % (durable, i)))
+        errs.append(os.path.join(d, "fleet-%s-%d.err" % (durable, i)))
+    for db, errf in zip(dbs, errs):
+        with open(errf, "wb") as err:
+            procs.append(subprocess.Popen(
+                [ZTWATCH, "-s", url, "-p", pol, "-d", db, "record", "--stats", "3600",
+                 "--stream", "FLEET", "--durable", durable],
+                stdout=subprocess.DEVNULL, stderr=err))
+    deadline = time.time() + 600
+    while sum(trail_events(db) for db in dbs) < n and time.time() < deadline:
+        time.sleep(0.2)
+    cpu = sum(proc_cpu_s(p.pid) for p in procs)
+    for p in procs:
+        p.send_signal(2)
+    for p in procs:
+        p.wait(120)
+    events, secs = [], []
+    for errf in errs:
+        text = open(errf).read()
+        t = re.search(r"throughput: (\d+) events in ([\d.]+) s", text)
+        if not t:
+            sys.exit("bench: recorder output unreadable:\n" + text[-2000:])
+        events.append(int(t.group(1)))
+        secs.append(float(t.group(2)))
+    return {"events": events, "rate": sum(events) / max(secs), "cpu_us": 1e6 * cpu / n}
+
+
+def bench_fleet(d):
+    """Fleet scaling (issue 6): one and two recorders on one JetStream durable.
+
+    Each run reads the whole stream through a new durable from the start;
+    with two, the recorders share the durable (each pull takes a batch).
+    events/s is all events over the longest first-receive-to-last-commit;
+    CPU-s per event is user + system time of every recorder (from
+    /proc/PID/stat, start-up included) over the events.  On one machine the
+    recorders share its cores, so the CPU figure says what a second machine
+    would add."""
+    n = max(10000, int(100000 * SCALE)) // 1000 * 1000
+    print()
+    print("fleet: %d events in one JetStream stream, read through one durable by one and"
+          " by two recorders (%d CPUs shared)" % (n, os.cpu_count()))
+    print("%-6s | %9s | %9s | %12s | %s" % ("alg", "recorders", "events/s", "CPU-us/event",
+                                          "events per recorder"))
+    for alg, key in (("RS256", "rsa"), ("HS256", "hs")):
+        port = free_port()
+        srv = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(port), "-js",
+                                "-sd", os.path.join(d, "js-fleet-" + alg)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = "nats://127.0.0.1:%d" % port
+        time.sleep(0.5)
+        try:
+            sh([ZTPUB, "-s", url, "--create-stream", "FLEET", "--subjects", "orders.>"])
+            batch = make_batch(d, alg, key, 1000)
+            pol = policy(d, alg, key)
+            sh([ZTPUB, "-s", url, "--jetstream", "--repeat", str(n // 1000), batch])
+            for count in (1, 2):
+                r = fleet_run(d, url, pol, "%s-%d" % (alg, count), n, count)
+                print("%-6s | %9d | %9.0f | %12.1f | %s" % (
+                    alg, count, r["rate"], r["cpu_us"], " + ".join(str(e) for e in r["events"])))
+                sys.stdout.flush()
+        finally:
+            srv.terminate()
+            srv.wait()
+    print()
+    print("events/s: every event over the longest first-receive-to-last-commit of the run;\n"
+          "CPU-us/event: user + system time of all its recorders (start-up included) per\n"
+          "event.  Two recorders on this machine share its CPUs with nats-server; on\n"
+          "machines of their own each would add its cores.")
+
+
 def tmux(sock, *args):
     return subprocess.run(["tmux", "-L", sock] + list(args), capture_output=True, text=True)
 
@@ -403,7 +496,7 @@ def main():
         print("%-6s | %-22s | %9s %9s %5s | %9s %9s %5s | %9s" % (
             "", "", "/CPU-s", "1 proc", "", "/CPU-s", "-multi 2", "", "2 threads"))
         for alg, (key, count, speed_args, label) in ALGS.items():
-            if os.environ.get("BENCH_ONLY") in ("trail", "e2e", "console"):
+            if os.environ.get("BENCH_ONLY") in ("trail", "e2e", "console", "fleet"):
                 break
             count = max(1000, int(count * SCALE))
             batch = make_batch(d, alg, key, count)
@@ -426,6 +519,8 @@ def main():
             bench_e2e(d)
         if os.environ.get("BENCH_ONLY") in (None, "console"):
             bench_console(d)
+        if os.environ.get("BENCH_ONLY") in (None, "fleet"):
+            bench_fleet(d)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

@@ -7,6 +7,13 @@
  * out as text when they are UTF-8 without NUL bytes, else as base64, so
  * any body survives the round trip.  With -o, the file appears whole or
  * not at all: rows go to FILE.partial, renamed at the end.
+ *
+ * Several trails (-d A -d B, the trails of a fleet of recorders) are
+ * merged: one cursor per trail, each in chain order, and the next row out
+ * is always the earliest of the cursors' current rows by received_at
+ * (then by the order the trails were given).  Each trail's rows keep
+ * their chain order, so the output is in time order as far as each
+ * chain is, and every row names its trail in a "db" member (column).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +34,7 @@ static const char *const export_columns[] = {
 	"gap_count", "detail", "prev_hash", "hash"
 };
 #define EXPORT_NCOLS (sizeof export_columns / sizeof export_columns[0])
+#define EXPORT_MAX_DBS	64
 
 /* Columns holding JSON text, written as JSON values in JSON lines. */
 static int
@@ -203,15 +211,21 @@ export_field(const struct store_row *r, size_t i, struct export_field *fl)
 	fl->len = s != NULL ? strlen(s) : 0;
 }
 
-/* One row as a JSON line: every column, null when it has no value. */
+/* One row as a JSON line: every column, null when it has no value; first
+   the trail it comes from when db is not NULL. */
 static void
-export_jsonl(FILE *f, const struct store_row *r)
+export_jsonl(FILE *f, const struct store_row *r, const char *db)
 {
 	struct export_field	fl;
 	size_t			i;
 	int			first = 1;
 
 	fputc('{', f);
+	if (db != NULL) {
+		fputs("\"db\":", f);
+		export_json_string(f, db, strlen(db));
+		first = 0;
+	}
 	for (i = 0; i < EXPORT_NCOLS; i++) {
 		export_field(r, i, &fl);
 		fprintf(f, "%s\"%s\":", first ? "" : ",", export_columns[i]);
@@ -258,13 +272,17 @@ export_csv_field(FILE *f, const char *s, size_t n)
 	fputc('"', f);
 }
 
-/* One row as a CSV record. */
+/* One row as a CSV record; first the trail it comes from when db is not NULL. */
 static void
-export_csv(FILE *f, const struct store_row *r)
+export_csv(FILE *f, const struct store_row *r, const char *db)
 {
 	struct export_field	fl;
 	size_t			i;
 
+	if (db != NULL) {
+		export_csv_field(f, db, strlen(db));
+		fputc(',', f);
+	}
 	for (i = 0; i < EXPORT_NCOLS; i++) {
 		export_field(r, i, &fl);
 		if (i > 0)
@@ -280,6 +298,16 @@ struct export_opts {
 	struct store_filter	 f;
 	int			 csv;
 	const char		*out;
+	const char		*dbs[EXPORT_MAX_DBS];	/* -d after the command */
+	int			 ndbs;
+};
+
+/* One trail being exported, and its cursor's current row. */
+struct export_input {
+	const char		*db;
+	struct store		*st;
+	struct store_cursor	*c;
+	const struct store_row	*row;		/* NULL at the end */
 };
 
 /* Print the usage of export. */
@@ -288,10 +316,13 @@ export_usage(FILE *f)
 {
 	fputs("usage: ztwatch [-d DB] export --format jsonl|csv [--since T] [--until T]\n"
 	    "           [--subject P] [--verdict pass|fail] [--reason R] [--iss I] [--kid K]\n"
-	    "           [-o FILE]\n\n"
+	    "           [-d DB]... [-o FILE]\n\n"
 	    "Write trail rows in chain order.  T is RFC 3339, epoch seconds, or relative\n"
 	    "(-30s, -15m, -2h, -7d); P is a NATS subject pattern.  Event filters leave out\n"
-	    "session and gap rows.  Without -o, rows go to stdout.\n", f);
+	    "session and gap rows.  Without -o, rows go to stdout.\n\n"
+	    "Several -d after the command merge those trails (a fleet's): rows by\n"
+	    "received_at, then in the order the trails are given, each trail's rows in\n"
+	    "its chain order; each row names its trail (\"db\").\n", f);
 }
 
 /* Parse export's command line; -1 on a usage error (message printed). */
@@ -359,7 +390,11 @@ export_parse(struct cli_globals *g, struct export_opts *o, int argc, char **argv
 			o->out = optarg;
 			break;
 		case 'd':
-			g->db = optarg;
+			if (o->ndbs == EXPORT_MAX_DBS) {
+				cli_error("export: at most %d trails", EXPORT_MAX_DBS);
+				return -1;
+			}
+			o->dbs[o->ndbs++] = optarg;
 			break;
 		case 'h':
 			export_usage(stdout);
@@ -378,73 +413,150 @@ export_parse(struct cli_globals *g, struct export_opts *o, int argc, char **argv
 	return 0;
 }
 
-/* Write the rows (those keep accepts, when given); the count, or -1. */
-static long long
-export_rows(struct store *st, struct export_opts *o, FILE *f,
-    int (*keep)(const struct store_row *, void *), void *arg, char **cause)
+/* Step input in to its next row; 0, or -1 with *cause naming the trail. */
+static int
+export_step(struct export_input *in, char **cause)
 {
-	struct store_cursor	*c;
-	const struct store_row	*r;
-	long long		 n = 0;
-	time_t			 shown = time(NULL);
-	int			 tty = isatty(STDERR_FILENO), rc;
-	size_t			 i;
+	char	*why = NULL;
+	int	 rc;
 
-	if ((c = store_query(st, &o->f, STORE_OLDEST_FIRST, 0, 0, cause)) == NULL)
-		return -1;
-	if (o->csv) {
-		for (i = 0; i < EXPORT_NCOLS; i++)
-			fprintf(f, "%s%s", i ? "," : "", export_columns[i]);
-		fputs("\r\n", f);
-	}
-	while ((rc = store_next(c, &r, cause)) == 1) {
-		if (keep != NULL && !keep(r, arg))
+	if ((rc = store_next(in->c, &in->row, &why)) == 1)
+		return 0;
+	in->row = NULL;
+	if (rc == 0)
+		return 0;
+	asprintf(cause, "%s: %s", in->db, why ? why : "read error");
+	free(why);
+	return -1;
+}
+
+/* The input whose current row comes next: earliest received_at, then the
+   first trail given; -1 when every input is done. */
+static int
+export_next_input(const struct export_input *in, int n)
+{
+	int	i, best = -1;
+
+	for (i = 0; i < n; i++) {
+		if (in[i].row == NULL)
 			continue;
-		if (o->csv)
-			export_csv(f, r);
-		else
-			export_jsonl(f, r);
-		if (++n % 4096 == 0 && tty && time(NULL) != shown) {
-			shown = time(NULL);
-			fprintf(stderr, "\rexport: %lld rows", n);
-		}
+		if (best < 0 || in[i].row->received_us < in[best].row->received_us)
+			best = i;
 	}
-	store_cursor_free(c);
-	if (tty && n >= 4096)
-		fprintf(stderr, "\rexport: %lld rows\n", n);
-	return rc < 0 ? -1 : n;
+	return best;
 }
 
 /*
- * Export to o->out (stdout when NULL or "-"), through FILE.partial so a
- * file appears whole or not at all.  Returns the rows written, -1 with
- * *cause on a write or query error, -2 with *cause when the trail cannot
- * be opened.
+ * Write the rows of the n inputs (open, with cursors), merged by time
+ * (those keep accepts, when given); a "db" member or column when n > 1.
+ * The count, or -1.
  */
 static long long
-export_to(const char *db, struct export_opts *o, int (*keep)(const struct store_row *, void *),
+export_rows(struct export_input *in, int n, struct export_opts *o, FILE *f,
+    int (*keep)(const struct store_row *, void *), void *arg, char **cause)
+{
+	const struct store_row	*r;
+	long long		 count = 0;
+	time_t			 shown = time(NULL);
+	int			 tty = isatty(STDERR_FILENO), i;
+	size_t			 k;
+
+	if (o->csv) {
+		if (n > 1)
+			fputs("db,", f);
+		for (k = 0; k < EXPORT_NCOLS; k++)
+			fprintf(f, "%s%s", k ? "," : "", export_columns[k]);
+		fputs("\r\n", f);
+	}
+	for (i = 0; i < n; i++)
+		if (export_step(&in[i], cause) != 0)
+			return -1;
+	while ((i = export_next_input(in, n)) >= 0) {
+		r = in[i].row;
+		if (keep == NULL || keep(r, arg)) {
+			if (o->csv)
+				export_csv(f, r, n > 1 ? in[i].db : NULL);
+			else
+				export_jsonl(f, r, n > 1 ? in[i].db : NULL);
+			if (++count % 4096 == 0 && tty && time(NULL) != shown) {
+				shown = time(NULL);
+				fprintf(stderr, "\rexport: %lld rows", count);
+			}
+		}
+		if (export_step(&in[i], cause) != 0)
+			return -1;
+	}
+	if (tty && count >= 4096)
+		fprintf(stderr, "\rexport: %lld rows\n", count);
+	return count;
+}
+
+/* Close the inputs. */
+static void
+export_close_inputs(struct export_input *in, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		store_cursor_free(in[i].c);
+		if (in[i].st != NULL)
+			store_close(in[i].st, NULL);
+	}
+}
+
+/*
+ * Open the trails and their cursors: 0, -2 with *cause when a trail
+ * cannot be opened, -1 with *cause when it cannot be queried.
+ */
+static int
+export_open_inputs(struct export_input *in, const char *const *dbs, int n,
+    const struct store_filter *f, char **cause)
+{
+	int	i;
+
+	memset(in, 0, (size_t)n * sizeof *in);
+	for (i = 0; i < n; i++) {
+		in[i].db = dbs[i];
+		if ((in[i].st = store_open_reader(dbs[i], cause)) == NULL)
+			return -2;
+		if ((in[i].c = store_query(in[i].st, f, STORE_OLDEST_FIRST, 0, 0, cause)) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Export the trails o->dbs to o->out (stdout when NULL or "-"), through
+ * FILE.partial so a file appears whole or not at all.  Returns the rows
+ * written, -1 with *cause on a write or query error, -2 with *cause when
+ * a trail cannot be opened.
+ */
+static long long
+export_to(struct export_opts *o, int (*keep)(const struct store_row *, void *),
     void *arg, char **cause)
 {
-	struct store	*st;
-	FILE		*f = stdout;
-	char		*partial = NULL;
-	long long	 n;
+	struct export_input	 in[EXPORT_MAX_DBS];
+	FILE			*f = stdout;
+	char			*partial = NULL;
+	long long		 n;
 
-	if ((st = store_open_reader(db, cause)) == NULL)
-		return -2;
+	if ((n = export_open_inputs(in, o->dbs, o->ndbs, &o->f, cause)) != 0) {
+		export_close_inputs(in, o->ndbs);
+		return n;
+	}
 	if (o->out != NULL && strcmp(o->out, "-") != 0) {
 		if (asprintf(&partial, "%s.partial", o->out) < 0 ||
 		    (f = fopen(partial, "w")) == NULL) {
 			asprintf(cause, "cannot write '%s': %s", partial ? partial : o->out,
 			    strerror(errno));
 			free(partial);
-			store_close(st, NULL);
+			export_close_inputs(in, o->ndbs);
 			return -1;
 		}
 	}
 	setvbuf(f, NULL, _IOFBF, 1 << 20);
-	n = export_rows(st, o, f, keep, arg, cause);
-	store_close(st, NULL);
+	n = export_rows(in, o->ndbs, o, f, keep, arg, cause);
+	export_close_inputs(in, o->ndbs);
 	if (n >= 0 && (fflush(f) != 0 || ferror(f))) {
 		*cause = strdup(strerror(errno));
 		n = -1;
@@ -482,7 +594,9 @@ cli_export_jsonl(const char *db, const struct store_filter *f,
 	memset(&o, 0, sizeof o);
 	o.f = *f;
 	o.out = file;
-	n = export_to(db, &o, keep, arg, cause);
+	o.dbs[0] = db;
+	o.ndbs = 1;
+	n = export_to(&o, keep, arg, cause);
 	return n < 0 ? -1 : n;
 }
 
@@ -504,7 +618,9 @@ cmd_export(struct cli_globals *g, int argc, char **argv)
 		    "through a pipe (JSON lines are safe on a terminal)");
 		return CLI_EXIT_USAGE;
 	}
-	n = export_to(g->db, &o, NULL, NULL, &cause);
+	if (o.ndbs == 0)
+		o.dbs[o.ndbs++] = g->db;
+	n = export_to(&o, NULL, NULL, &cause);
 	if (n < 0) {
 		cli_error("export: %s", cause ? cause : "failed");
 		free(cause);

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "ingest.h"
 #include "pipeline.h"
@@ -40,14 +42,23 @@ struct record_opts {
 	unsigned		 queue;
 	int			 buffer;
 	const char		*latency_header;
+	const char		*verdict_subject; /* --verdict-subject PREFIX */
+	const char		*verdicts;	/* --verdicts PREFIX: the fleet's view */
 	struct ingest_js_opts	 js;
 	int			 console;	/* watch: the screen instead of stats */
 };
 
-/* What the connection's callbacks leave for the main thread. */
+/*
+ * What the connection's callbacks leave for the main thread.  A failover
+ * to another server of a cluster can be over before the next tick, so
+ * disconnections and connections are counted, not just the state kept.
+ */
 struct record_watch {
-	atomic_int	 state;
-	atomic_int	 changes;
+	atomic_int		 state;
+	atomic_uint		 downs;		/* disconnections so far */
+	atomic_uint		 ups;		/* connections so far */
+	atomic_int_fast64_t	 down_ms;	/* when the latest disconnection began */
+	atomic_int_fast64_t	 up_ms;		/* when the latest connection came */
 };
 
 /* One core subscription and what it has dropped so far. */
@@ -65,8 +76,9 @@ struct record {
 	struct record_sub	 subs[RECORD_MAX_SUBJECTS];
 	int			 nsubs;
 	struct ingest_js	*js;
-	int			 seen_state;
-	int64_t			 down_since_ms;
+	unsigned		 seen_downs, seen_ups;
+	char			 url[256];	/* the server connected to, as of the
+						   last tick */
 	uint64_t		 last_received;
 	int64_t			 last_stats_ms;
 	struct tui_screen	*screen;	/* watch */
@@ -104,7 +116,8 @@ watch_usage(FILE *f)
 	char	*keys = tui_help_text(0);
 
 	fputs("usage: ztwatch [connection] [-p POLICY] [-d DB] watch [SUBJECT...]\n"
-	    "           [--stream S --durable D [--since T | --seq N]] [record's options]\n\n"
+	    "           [--stream S --durable D [--since T | --seq N]]\n"
+	    "           [--verdict-subject PREFIX] [record's options]\n\n"
 	    "The console: verify and record every event on the subjects (default: the\n"
 	    "subjects of the policy's rules) as record does, and show them live.  The\n"
 	    "options are record's (ztwatch record --help); --json and --stats do not apply.\n\n"
@@ -119,14 +132,21 @@ record_usage(FILE *f)
 {
 	fputs("usage: ztwatch [connection] [-p POLICY] [-d DB] record [SUBJECT...] [--json]\n"
 	    "           [--stream S --durable D [--since T | --seq N] [--ack-wait S]]\n"
-	    "           [--wait] [--stats S] [--jobs N] [--queue N] [--buffer N]\n"
-	    "           [--latency-header H]\n\n"
+	    "           [--verdict-subject PREFIX] [--wait] [--stats S] [--jobs N]\n"
+	    "           [--queue N] [--buffer N] [--latency-header H]\n"
+	    "       ztwatch [connection] record --verdicts PREFIX [--json] [--stats S]\n\n"
 	    "Verify every event on the subjects (default: the subjects of the policy's\n"
 	    "rules) and record it with its verdict in the trail.  SIGINT or SIGTERM\n"
 	    "records what was received, closes the session and exits 0.\n\n"
 	    "  --json            print each verdict as a JSON line on stdout, once recorded\n"
+	    "  --verdict-subject PREFIX  publish each verdict, once recorded, to\n"
+	    "                    PREFIX.<the event's subject> (core NATS)\n"
+	    "  --verdicts PREFIX read the verdicts a fleet of recorders publishes with\n"
+	    "                    --verdict-subject PREFIX instead of verifying: count them,\n"
+	    "                    and with --json print them; no policy, no trail\n"
 	    "  --stream S        read JetStream stream S through a durable pull consumer\n"
-	    "  --durable D       the durable's name; a run resumes where the last one stopped\n"
+	    "  --durable D       the durable's name; a run resumes where the last one stopped;\n"
+	    "                    recorders on one durable share its messages (a fleet)\n"
 	    "  --since T         a new durable starts at time T (RFC 3339 or -2h)\n"
 	    "  --seq N           a new durable starts at stream sequence N\n"
 	    "  --ack-wait S      seconds before the server redelivers an unacked message (30)\n"
@@ -173,6 +193,8 @@ record_parse(struct cli_globals *g, struct record_opts *o, int argc, char **argv
 		{ "queue", required_argument, NULL, 'Q' },
 		{ "latency-header", required_argument, NULL, 'L' },
 		{ "buffer", required_argument, NULL, 'B' },
+		{ "verdict-subject", required_argument, NULL, 'V' },
+		{ "verdicts", required_argument, NULL, 'F' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -258,6 +280,19 @@ record_parse(struct cli_globals *g, struct record_opts *o, int argc, char **argv
 			}
 			o->buffer = (int)n;
 			break;
+		case 'V':
+		case 'F':
+			if (!auth_subject_valid(optarg, 0)) {
+				cli_error("record: %s wants a subject prefix without wildcards,"
+				    " like 'verdicts' or 'zt.verdicts'", ch == 'V' ?
+				    "--verdict-subject" : "--verdicts");
+				return -1;
+			}
+			if (ch == 'V')
+				o->verdict_subject = optarg;
+			else
+				o->verdicts = optarg;
+			break;
 		case 'd':
 			g->db = optarg;
 			break;
@@ -291,6 +326,17 @@ record_parse(struct cli_globals *g, struct record_opts *o, int argc, char **argv
 	}
 	if (o->console && o->json) {
 		cli_error("watch: --json would write over the screen (use record --json)");
+		return -1;
+	}
+	if (o->console && o->verdicts != NULL) {
+		cli_error("watch: --verdicts (the fleet's console) is not available yet; "
+		    "'ztwatch record --verdicts PREFIX' reads the fleet's verdicts headless");
+		return -1;
+	}
+	if (o->verdicts != NULL && (o->nsubjects > 0 || o->js.stream != NULL ||
+	    o->verdict_subject != NULL || o->latency_header != NULL)) {
+		cli_error("record: --verdicts reads verdicts others published; it takes no"
+		    " subjects, --stream, --verdict-subject or --latency-header");
 		return -1;
 	}
 	if ((o->js.stream == NULL) != (o->js.durable == NULL)) {
@@ -329,22 +375,34 @@ record_default_subjects(struct record_opts *o, const struct auth_policy *p)
 	return o->nsubjects > 0 ? 0 : -1;
 }
 
+/*
+ * Whether the subject pattern can match a verdict subject PREFIX.<x>
+ * (x one token or more): a recorder that did so would judge its own
+ * verdicts, and publish verdicts of those, without end.
+ */
+static int
+record_overlaps(const char *pattern, const char *prefix)
+{
+	const char	*p = pattern, *q = prefix;
+	size_t		 pn, qn;
+
+	for (;;) {
+		pn = strcspn(p, ".");
+		qn = strcspn(q, ".");
+		if (pn == 1 && p[0] == '>')
+			return 1;
+		if (!(pn == 1 && p[0] == '*') && (pn != qn || strncmp(p, q, pn) != 0))
+			return 0;
+		if (p[pn] == '\0')
+			return 0;	/* the pattern ends before or with the prefix */
+		p += pn + 1;
+		if (q[qn] == '\0')
+			return 1;	/* the prefix ends first: the rest is x */
+		q += qn + 1;
+	}
+}
+
 /* ---- connection events ------------------------------------------------------ */
-
-static void
-record_on_state(enum ingest_state s, void *arg)
-{
-	struct record	*r = arg;
-
-	atomic_store(&r->watch.state, (int)s);
-	atomic_fetch_add(&r->watch.changes, 1);
-}
-
-static void
-record_on_error(const char *text, void *arg)
-{
-	record_note(arg, "server: %s", text);
-}
 
 /* Milliseconds on the monotonic clock. */
 static int64_t
@@ -356,43 +414,70 @@ record_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void
+record_on_state(enum ingest_state s, void *arg)
+{
+	struct record	*r = arg;
+
+	if (s == INGEST_RECONNECTING) {
+		atomic_store(&r->watch.down_ms, record_now_ms());
+		atomic_fetch_add(&r->watch.downs, 1);
+	} else if (s == INGEST_CONNECTED) {
+		atomic_store(&r->watch.up_ms, record_now_ms());
+		atomic_fetch_add(&r->watch.ups, 1);
+	}
+	atomic_store(&r->watch.state, (int)s);
+}
+
+static void
+record_on_error(const char *text, void *arg)
+{
+	record_note(arg, "server: %s", text);
+}
+
 /* A disconnection ended: core NATS lost whatever was published meanwhile. */
 static void
-record_reconnected(struct record *r)
+record_reconnected(struct record *r, double secs)
 {
-	char	url[256], detail[512];
+	char	detail[512];
 	int	i;
 
-	ingest_conn_url(r->conn, url, sizeof url);
-	record_note(r, "reconnected to %s after %.1f s", url,
-	    (double)(record_now_ms() - r->down_since_ms) / 1000.0);
+	ingest_conn_url(r->conn, r->url, sizeof r->url);
+	record_note(r, "reconnected to %s after %.1f s", r->url, secs);
 	if (r->js != NULL)
 		return;		/* the durable resumes where it was; nothing lost */
 	for (i = 0; i < r->nsubs; i++) {
 		snprintf(detail, sizeof detail, "disconnected from the server for %.1f s;"
 		    " core NATS messages published meanwhile were not delivered (count unknown)",
-		    (double)(record_now_ms() - r->down_since_ms) / 1000.0);
+		    secs);
 		pipeline_gap(r->pipe, ingest_sub_subject(r->subs[i].sub), NULL, 0, 0, detail);
 	}
 }
 
-/* Notice state changes: say so, and mark the gap of a disconnection. */
+/*
+ * Notice state changes: say so, and mark the gap of a disconnection.  A
+ * failover that began and ended since the last tick is reported whole:
+ * r->url still names the server that was lost.
+ */
 static void
 record_check_state(struct record *r)
 {
-	int	s = atomic_load(&r->watch.state);
-	char	url[256];
+	unsigned	downs = atomic_load(&r->watch.downs);
+	unsigned	ups = atomic_load(&r->watch.ups);
+	int64_t		down_ms = atomic_load(&r->watch.down_ms);
+	int64_t		up_ms = atomic_load(&r->watch.up_ms);
+	int		s = atomic_load(&r->watch.state);
 
-	if (s == r->seen_state)
-		return;
-	if (s == INGEST_RECONNECTING) {
-		ingest_conn_url(r->conn, url, sizeof url);
-		record_note(r, "disconnected from %s; reconnecting", url);
-		r->down_since_ms = record_now_ms();
-	} else if (s == INGEST_CONNECTED && r->seen_state == INGEST_RECONNECTING) {
-		record_reconnected(r);
+	if (downs != r->seen_downs) {
+		record_note(r, "disconnected from %s; reconnecting", r->url);
+		r->seen_downs = downs;
 	}
-	r->seen_state = s;
+	if (ups != r->seen_ups) {
+		r->seen_ups = ups;
+		record_reconnected(r, (double)((up_ms > down_ms ? up_ms : record_now_ms()) -
+		    down_ms) / 1000.0);
+	} else if (s == INGEST_CONNECTED)
+		ingest_conn_url(r->conn, r->url, sizeof r->url);
 }
 
 /* Turn new slow-consumer drops into gap rows. */
@@ -444,6 +529,10 @@ record_print_stats(struct record *r, int final)
 		fprintf(stderr, "ztwatch: %s: publish to commit: p50 %.2f ms, p99 %.2f ms"
 		    " (%llu events)\n", r->o.console ? "watch" : "record", (double)st.latency_p50_us / 1000.0,
 		    (double)st.latency_p99_us / 1000.0, (unsigned long long)st.latency_n);
+	if (final && r->o.verdict_subject != NULL)
+		fprintf(stderr, "ztwatch: %s: %llu verdicts published on %s.>, %llu could not"
+		    " be\n", r->o.console ? "watch" : "record", (unsigned long long)st.published,
+		    r->o.verdict_subject, (unsigned long long)st.unpublished);
 	if (final && st.unrecorded > 0)
 		fprintf(stderr, "ztwatch: %s: %llu messages received after the trail failed"
 		    " were not recorded\n", r->o.console ? "watch" : "record",
@@ -467,7 +556,9 @@ record_wait_connected(struct record *r, const sigset_t *sigs)
 		if (sigtimedwait(sigs, NULL, &tick) > 0)
 			return -1;
 	}
-	r->seen_state = INGEST_CONNECTED;
+	r->seen_downs = atomic_load(&r->watch.downs);
+	r->seen_ups = atomic_load(&r->watch.ups);
+	ingest_conn_url(r->conn, r->url, sizeof r->url);
 	return 0;
 }
 
@@ -786,6 +877,10 @@ record_start_pipeline(struct record *r, struct auth_policy *p)
 	po.capacity = r->o.queue;
 	po.json = r->o.json ? stdout : NULL;
 	po.latency_header = r->o.latency_header;
+	if (r->o.verdict_subject != NULL) {
+		po.verdict_conn = r->conn;
+		po.verdict_prefix = r->o.verdict_subject;
+	}
 	if (r->o.console) {
 		po.on_event = watch_on_event;
 		po.on_gap = watch_on_gap;
@@ -833,20 +928,289 @@ record_finish(struct record *r, int rc)
 	return rc;
 }
 
+/* ---- the fleet's verdicts (record --verdicts) ------------------------------ */
+
+#define FLEET_MAX_SUBJECTS	1024
+#define FLEET_SHOWN_SUBJECTS	20
+
+/* One subject's verdicts. */
+struct fleet_subject {
+	char		*subject;
+	uint64_t	 pass, fail;
+};
+
+/*
+ * What record --verdicts keeps.  fleet_deliver() runs on nats.c's
+ * delivery thread while the main thread prints the counts, so the lock
+ * guards every member after it.
+ */
+struct fleet {
+	const char		*prefix;
+	size_t			 prefix_len;
+	FILE			*json;		/* --json: the verdicts, or NULL */
+	pthread_mutex_t		 lock;
+	uint64_t		 received, pass, fail, invalid, last_received;
+	uint64_t		 reasons[AUTH_REASON_COUNT];
+	struct fleet_subject	 subjects[FLEET_MAX_SUBJECTS];
+	size_t			 nsubjects;
+	uint64_t		 untallied;	/* verdicts on subjects past the table */
+};
+
+/*
+ * Whether v is a verdict (DESIGN §2) published for subject: "verdict"
+ * pass (reason ok) or fail (another reason code), and the subject the
+ * message came on.  Sets *reason.
+ */
+static int
+fleet_valid(json_t *v, const char *subject, int *reason)
+{
+	const char	*verdict, *vsubject, *name;
+
+	if (!json_is_object(v) ||
+	    (verdict = json_string_value(json_object_get(v, "verdict"))) == NULL ||
+	    (vsubject = json_string_value(json_object_get(v, "subject"))) == NULL ||
+	    (name = json_string_value(json_object_get(v, "reason"))) == NULL ||
+	    (*reason = auth_reason_from_name(name)) < 0 || strcmp(vsubject, subject) != 0)
+		return 0;
+	if (strcmp(verdict, "pass") == 0)
+		return *reason == AUTH_OK;
+	return strcmp(verdict, "fail") == 0 && *reason != AUTH_OK;
+}
+
+/* Count one verdict on subject (locked). */
+static void
+fleet_count(struct fleet *f, const char *subject, int reason)
+{
+	struct fleet_subject	*fs = NULL;
+	size_t			 i;
+
+	if (reason == AUTH_OK)
+		f->pass++;
+	else
+		f->fail++;
+	f->reasons[reason]++;
+	for (i = 0; i < f->nsubjects && fs == NULL; i++)
+		if (strcmp(f->subjects[i].subject, subject) == 0)
+			fs = &f->subjects[i];
+	if (fs == NULL && f->nsubjects < FLEET_MAX_SUBJECTS &&
+	    (f->subjects[f->nsubjects].subject = strdup(subject)) != NULL)
+		fs = &f->subjects[f->nsubjects++];
+	if (fs == NULL)
+		f->untallied++;
+	else if (reason == AUTH_OK)
+		fs->pass++;
+	else
+		fs->fail++;
+}
+
+/* An ingest_deliver_fn: one message on PREFIX.>. */
+static void
+fleet_deliver(struct ingest_msg *m, void *arg)
+{
+	struct fleet	*f = arg;
+	const char	*subject, *body;
+	json_error_t	 error;
+	json_t		*v;
+	char		*safe = NULL;
+	int		 reason = -1, ok;
+
+	ingest_msg_prepare(m);
+	subject = m->msg.subject + f->prefix_len + 1;	/* PREFIX. is certain */
+	body = (const char *)m->msg.body;
+	v = json_loadb(body, m->msg.body_len, JSON_REJECT_DUPLICATES, &error);
+	ok = v != NULL && fleet_valid(v, subject, &reason);
+	pthread_mutex_lock(&f->lock);
+	f->received++;
+	if (!ok)
+		f->invalid++;
+	else {
+		fleet_count(f, subject, reason);
+		if (f->json != NULL) {
+			/* Valid JSON, so only line breaks and C1 controls
+			   inside strings could upset a terminal: re-encoded. */
+			if (auth_json_unsafe(body, m->msg.body_len) &&
+			    (safe = auth_json_safe(body, m->msg.body_len)) != NULL)
+				fputs(safe, f->json);
+			else
+				fwrite(body, 1, m->msg.body_len, f->json);
+			fputc('\n', f->json);
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+	free(safe);
+	json_decref(v);
+	ingest_msg_free(m);
+}
+
+/* Subjects by verdicts, most first. */
+static int
+fleet_subject_cmp(const void *a, const void *b)
+{
+	const struct fleet_subject	*x = a, *y = b;
+	uint64_t			 nx = x->pass + x->fail, ny = y->pass + y->fail;
+
+	return nx < ny ? 1 : nx > ny ? -1 : strcmp(x->subject, y->subject);
+}
+
+/* The stats line; at the end, the tally by subject and by reason. */
+static void
+fleet_print_stats(struct record *r, struct fleet *f, struct ingest_sub *sub, int final)
+{
+	int64_t		now = record_now_ms();
+	double		secs = (double)(now - r->last_stats_ms) / 1000.0;
+	char		*safe, line[1024];
+	size_t		i, len;
+
+	pthread_mutex_lock(&f->lock);
+	fprintf(stderr, "ztwatch: record: %llu verdicts on %s.> (%llu pass, %llu fail, %llu not"
+	    " verdicts), %.0f/s, %llu dropped, %s%s\n", (unsigned long long)f->received,
+	    f->prefix, (unsigned long long)f->pass, (unsigned long long)f->fail,
+	    (unsigned long long)f->invalid,
+	    secs > 0 ? (double)(f->received - f->last_received) / secs : 0.0,
+	    (unsigned long long)(sub != NULL ? ingest_sub_dropped(sub) : 0),
+	    ingest_state_name(atomic_load(&r->watch.state)), final ? " (final)" : "");
+	f->last_received = f->received;
+	r->last_stats_ms = now;
+	if (final) {
+		qsort(f->subjects, f->nsubjects, sizeof f->subjects[0], fleet_subject_cmp);
+		for (i = 0; i < f->nsubjects && i < FLEET_SHOWN_SUBJECTS; i++) {
+			safe = tui_text_safe_str(f->subjects[i].subject);
+			fprintf(stderr, "ztwatch: record:   %s: %llu pass, %llu fail\n",
+			    safe ? safe : "?", (unsigned long long)f->subjects[i].pass,
+			    (unsigned long long)f->subjects[i].fail);
+			free(safe);
+		}
+		if (f->nsubjects > FLEET_SHOWN_SUBJECTS)
+			fprintf(stderr, "ztwatch: record:   and %zu more subjects\n",
+			    f->nsubjects - FLEET_SHOWN_SUBJECTS);
+		if (f->untallied > 0)
+			fprintf(stderr, "ztwatch: record:   and %llu verdicts on subjects past the"
+			    " first %d\n", (unsigned long long)f->untallied, FLEET_MAX_SUBJECTS);
+		len = 0;
+		line[0] = '\0';
+		for (i = 1; i < AUTH_REASON_COUNT && len < sizeof line; i++)
+			if (f->reasons[i] > 0)
+				len += (size_t)snprintf(line + len, sizeof line - len, "%s %s %llu",
+				    len ? "," : "", auth_reason_name(i),
+				    (unsigned long long)f->reasons[i]);
+		if (len > 0)
+			fprintf(stderr, "ztwatch: record:   failures by reason:%s\n", line);
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+/*
+ * record --verdicts PREFIX: the verdicts a fleet of recorders publishes
+ * (--verdict-subject PREFIX), read live from all of them at once.  It
+ * judges nothing and writes no trail (each recorder's trail holds its
+ * events): it counts, prints a stats line, and with --json writes each
+ * verdict on stdout as record --json does.  Returns an exit code.
+ */
+static int
+fleet_main(struct record *r, struct cli_globals *g)
+{
+	struct timespec		 tick = { 0, RECORD_TICK_MS * 1000000L };
+	struct ingest_sub	*sub = NULL;
+	struct fleet		*f;
+	char			*subject = NULL, *cause = NULL;
+	size_t			 i;
+	int			 sig, rc = CLI_EXIT_FAIL;
+
+	if ((f = calloc(1, sizeof *f)) == NULL) {
+		cli_error("record: out of memory");
+		return CLI_EXIT_FAIL;
+	}
+	f->prefix = r->o.verdicts;
+	f->prefix_len = strlen(f->prefix);
+	f->json = r->o.json ? stdout : NULL;
+	pthread_mutex_init(&f->lock, NULL);
+	if (asprintf(&subject, "%s.>", f->prefix) < 0)
+		subject = NULL;
+	if (subject == NULL || record_connect(r, g) != 0)
+		goto out;
+	if (record_wait_connected(r, &r->sigs) != 0) {
+		rc = CLI_EXIT_OK;		/* interrupted while waiting */
+		goto out;
+	}
+	sub = ingest_subscribe(r->conn, subject, r->o.buffer > 0 ? r->o.buffer :
+	    RECORD_PENDING_MSGS, RECORD_PENDING_BYTES, fleet_deliver, f, &cause);
+	if (sub == NULL) {
+		cli_error("record: %s", cause);
+		free(cause);
+		goto out;
+	}
+	if (r->o.stats_s > 0)
+		cli_error("record: reading the verdicts on %s from %s", subject, r->url);
+	r->last_stats_ms = record_now_ms();
+	for (;;) {
+		sig = sigtimedwait(&r->sigs, NULL, &tick);
+		if (sig == SIGINT || sig == SIGTERM) {
+			rc = CLI_EXIT_OK;
+			break;
+		}
+		record_check_state(r);
+		if (atomic_load(&r->watch.state) == INGEST_CLOSED) {
+			cli_error("record: the connection to %s closed",
+			    ingest_conn_servers(r->conn));
+			break;
+		}
+		if (f->json != NULL) {
+			pthread_mutex_lock(&f->lock);
+			fflush(f->json);
+			pthread_mutex_unlock(&f->lock);
+		}
+		if (r->o.stats_s > 0 &&
+		    record_now_ms() - r->last_stats_ms >= (int64_t)r->o.stats_s * 1000)
+			fleet_print_stats(r, f, sub, 0);
+	}
+	if (atomic_load(&r->watch.state) == INGEST_CONNECTED &&
+	    ingest_sub_drain(sub, RECORD_DRAIN_MS, &cause) != 0) {
+		cli_error("record: %s", cause);
+		free(cause);
+	}
+	fleet_print_stats(r, f, sub, 1);
+out:
+	ingest_sub_free(sub);
+	ingest_close(r->conn);
+	r->conn = NULL;
+	if (f->json != NULL)
+		fflush(f->json);
+	for (i = 0; i < f->nsubjects; i++)
+		free(f->subjects[i].subject);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+	free(subject);
+	return rc;
+}
+
 /* record and watch: the same pipeline, with stats or with the screen. */
 static int
 record_main(struct cli_globals *g, int argc, char **argv, int console)
 {
 	struct record		 r;
 	struct auth_policy	*p;
-	int			 rc = CLI_EXIT_FAIL;
+	int			 i, rc = CLI_EXIT_FAIL;
 
 	memset(&r, 0, sizeof r);
 	atomic_init(&r.watch.state, INGEST_CONNECTING);
-	atomic_init(&r.watch.changes, 0);
+	atomic_init(&r.watch.downs, 0);
+	atomic_init(&r.watch.ups, 0);
+	atomic_init(&r.watch.down_ms, 0);
+	atomic_init(&r.watch.up_ms, 0);
 	r.o.console = console;
 	if (record_parse(g, &r.o, argc, argv) != 0)
 		return CLI_EXIT_USAGE;
+	/* Every thread started from here on inherits the blocked signals, so
+	   only the main thread's sigtimedwait() ever sees them. */
+	sigemptyset(&r.sigs);
+	sigaddset(&r.sigs, SIGINT);
+	sigaddset(&r.sigs, SIGTERM);
+	if (r.o.verdicts != NULL) {
+		pthread_sigmask(SIG_BLOCK, &r.sigs, NULL);
+		rc = fleet_main(&r, g);
+		ingest_shutdown();
+		return rc;
+	}
 	if ((p = cli_load_policy(g)) == NULL)
 		return CLI_EXIT_USAGE;
 	if (r.o.nsubjects == 0 && r.o.js.stream == NULL &&
@@ -855,12 +1219,16 @@ record_main(struct cli_globals *g, int argc, char **argv, int console)
 		auth_policy_free(p);
 		return CLI_EXIT_USAGE;
 	}
+	for (i = 0; r.o.verdict_subject != NULL && i < r.o.nsubjects; i++) {
+		if (record_overlaps(r.o.subjects[i], r.o.verdict_subject)) {
+			cli_error("%s: subject '%s' takes the verdicts published on %s.>"
+			    " (it would judge its own verdicts); choose another prefix",
+			    argv[0], r.o.subjects[i], r.o.verdict_subject);
+			auth_policy_free(p);
+			return CLI_EXIT_USAGE;
+		}
+	}
 	r.db = g->db;
-	/* Every thread started from here on inherits the blocked signals, so
-	   only the main thread's sigtimedwait() ever sees them. */
-	sigemptyset(&r.sigs);
-	sigaddset(&r.sigs, SIGINT);
-	sigaddset(&r.sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &r.sigs, NULL);
 
 	if (record_connect(&r, g) == 0 && record_open_store(&r, g, p) == 0 &&

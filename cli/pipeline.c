@@ -51,6 +51,8 @@ struct pipe_slot {
 struct pipe_pending {
 	struct ingest_msg	*m;
 	int64_t			 sent_us;	/* from the latency header, or 0 */
+	size_t			 json_off;	/* its verdict's JSON in p->json */
+	size_t			 json_len;	/* 0: none (a duplicate) */
 };
 
 struct pipeline {
@@ -74,13 +76,15 @@ struct pipeline {
 	struct auth_replay	*replay;
 	struct pipe_pending	*pending;
 	size_t			 npending, pending_cap;
-	char			*json;
+	char			*json;		/* verdict lines of the batch */
 	size_t			 json_len, json_cap;
+	char			*vsubject;	/* PREFIX.<subject> being published */
+	size_t			 vsubject_cap;
 	int64_t			 batch_start_ms;
 
 	/* Counters (writer-owned, read by pipeline_stats). */
 	atomic_uint_fast64_t	 received, recorded, pass, fail, dups, gaps, lost,
-				 unrecorded;
+				 unrecorded, published, unpublished;
 	pthread_mutex_t		 lat_lock;
 	uint64_t		 lat[PIPE_LAT_BUCKETS];
 	uint64_t		 lat_n;
@@ -298,7 +302,58 @@ pipe_latency_add(struct pipeline *p, int64_t us)
 	p->lat_n++;
 }
 
-/* The batch committed: ack, measure, print, free. */
+/*
+ * Publish the verdict of pd (committed) to PREFIX.<subject>: the body is
+ * the verdict's JSON (DESIGN §2), as --json prints it; headers say when
+ * the message was received and, for JetStream, its stream and sequence,
+ * so a fleet's verdicts can be traced to the trail that holds them.
+ */
+static void
+pipe_publish_verdict(struct pipeline *p, const struct pipe_pending *pd)
+{
+	const struct ingest_msg	*m = pd->m;
+	struct auth_header	 h[3];
+	struct auth_msg		 vm;
+	char			 received[32], seq[32], *cause = NULL;
+	size_t			 need;
+
+	need = strlen(p->o.verdict_prefix) + 1 + strlen(m->msg.subject) + 1;
+	if (need > p->vsubject_cap) {
+		char	*ns = realloc(p->vsubject, need);
+
+		if (ns == NULL) {
+			atomic_fetch_add(&p->unpublished, 1);
+			return;
+		}
+		p->vsubject = ns;
+		p->vsubject_cap = need;
+	}
+	snprintf(p->vsubject, need, "%s.%s", p->o.verdict_prefix, m->msg.subject);
+	snprintf(received, sizeof received, "%lld", (long long)m->received_us);
+	memset(&vm, 0, sizeof vm);
+	h[0].name = "Ztwatch-Received-Us";
+	h[0].value = received;
+	vm.nheaders = 1;
+	if (m->stream != NULL) {
+		snprintf(seq, sizeof seq, "%llu", (unsigned long long)m->stream_seq);
+		h[1].name = "Ztwatch-Stream";
+		h[1].value = m->stream;
+		h[2].name = "Ztwatch-Stream-Seq";
+		h[2].value = seq;
+		vm.nheaders = 3;
+	}
+	vm.subject = p->vsubject;
+	vm.headers = h;
+	vm.body = (const unsigned char *)p->json + pd->json_off;
+	vm.body_len = pd->json_len;
+	if (ingest_publish(p->o.verdict_conn, &vm, &cause) != 0) {
+		free(cause);		/* counted; the trail has the verdict */
+		atomic_fetch_add(&p->unpublished, 1);
+	} else
+		atomic_fetch_add(&p->published, 1);
+}
+
+/* The batch committed: ack, publish, measure, print, free. */
 static void
 pipe_committed(struct pipeline *p)
 {
@@ -306,6 +361,10 @@ pipe_committed(struct pipeline *p)
 	size_t	i;
 	char	*cause = NULL;
 
+	/* Publishing may wait for the socket: not under the stats' lock. */
+	for (i = 0; p->o.verdict_conn != NULL && i < p->npending; i++)
+		if (p->pending[i].json_len > 0)
+			pipe_publish_verdict(p, &p->pending[i]);
 	pthread_mutex_lock(&p->lat_lock);
 	for (i = 0; i < p->npending; i++) {
 		struct pipe_pending	*pd = &p->pending[i];
@@ -326,13 +385,14 @@ pipe_committed(struct pipeline *p)
 	if (p->o.json != NULL && p->json_len > 0) {
 		fwrite(p->json, 1, p->json_len, p->o.json);
 		fflush(p->o.json);
-		p->json_len = 0;
 	}
+	p->json_len = 0;
 }
 
-/* Keep m until its batch commits. */
+/* Keep m until its batch commits, with its verdict's JSON at
+   p->json[json_off..json_off+json_len) (json_len 0: none). */
 static int
-pipe_hold(struct pipeline *p, struct ingest_msg *m)
+pipe_hold(struct pipeline *p, struct ingest_msg *m, size_t json_off, size_t json_len)
 {
 	struct pipe_pending	*np;
 
@@ -346,6 +406,8 @@ pipe_hold(struct pipeline *p, struct ingest_msg *m)
 	}
 	p->pending[p->npending].m = m;
 	p->pending[p->npending].sent_us = pipe_sent_us(p, m);
+	p->pending[p->npending].json_off = json_off;
+	p->pending[p->npending].json_len = json_len;
 	p->npending++;
 	return 0;
 }
@@ -377,27 +439,30 @@ pipe_after_append(struct pipeline *p)
 		p->batch_start_ms = pipe_now_ms();
 }
 
-/* Queue the verdict's JSON line for printing after the commit. */
-static void
+/* Queue the verdict's JSON line for printing and publishing after the
+   commit; its length without the newline, or 0. */
+static size_t
 pipe_json_line(struct pipeline *p, const struct auth_verdict *v)
 {
-	size_t	len = p->json_len;
+	size_t	len = p->json_len, n;
 
 	if (auth_verdict_json(v, &p->json, &p->json_len, &p->json_cap) != 0) {
 		p->json_len = len;
-		return;
+		return 0;
 	}
+	n = p->json_len - len;
 	if (p->json_len + 1 > p->json_cap) {
 		char	*nj = realloc(p->json, p->json_cap + 1);
 
 		if (nj == NULL) {
 			p->json_len = len;
-			return;
+			return 0;
 		}
 		p->json = nj;
 		p->json_cap++;
 	}
 	p->json[p->json_len++] = '\n';
+	return n;
 }
 
 /* Record one judged event. */
@@ -407,6 +472,7 @@ pipe_write_event(struct pipeline *p, struct pipe_slot *s)
 	struct pipeline_event	 ev;
 	struct store_origin	 o;
 	char			*cause = NULL;
+	size_t			 json_off = 0, json_len = 0;
 	int			 dup = 0;
 
 	auth_replay_check(p->replay, s->v, time(NULL));
@@ -429,8 +495,10 @@ pipe_write_event(struct pipeline *p, struct pipe_slot *s)
 		atomic_fetch_add(&p->dups, 1);
 	} else {
 		atomic_fetch_add(auth_verdict_pass(s->v) ? &p->pass : &p->fail, 1);
-		if (p->o.json != NULL)
-			pipe_json_line(p, s->v);
+		if (p->o.json != NULL || p->o.verdict_conn != NULL) {
+			json_off = p->json_len;
+			json_len = pipe_json_line(p, s->v);
+		}
 	}
 	if (p->o.on_event != NULL) {
 		ev.m = s->m;
@@ -438,7 +506,7 @@ pipe_write_event(struct pipeline *p, struct pipe_slot *s)
 		ev.duplicate = dup;
 		p->o.on_event(&ev, p->o.arg);
 	}
-	if (pipe_hold(p, s->m) != 0) {
+	if (pipe_hold(p, s->m, json_off, json_len) != 0) {
 		ingest_msg_free(s->m);
 		return;
 	}
@@ -636,6 +704,8 @@ pipeline_stats(struct pipeline *p, struct pipeline_stats *st)
 	st->gaps = atomic_load(&p->gaps);
 	st->lost = atomic_load(&p->lost);
 	st->unrecorded = atomic_load(&p->unrecorded);
+	st->published = atomic_load(&p->published);
+	st->unpublished = atomic_load(&p->unpublished);
 	st->first_us = atomic_load(&p->first_us);
 	st->last_commit_us = atomic_load(&p->last_commit_us);
 	pthread_mutex_lock(&p->lock);
@@ -679,6 +749,7 @@ pipeline_free(struct pipeline *p)
 	free(p->slots);
 	free(p->pending);
 	free(p->json);
+	free(p->vsubject);
 	free(p->error);
 	free(p);
 }

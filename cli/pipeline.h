@@ -7,8 +7,9 @@
  * The ring is one array of slots used three ways: producers fill slots at
  * the head, workers judge them in any order, and the one writer takes
  * them at the tail, in arrival order, once judged.  A full ring blocks
- * the producer: that is the backpressure.  JetStream messages are acked
- * and verdicts printed only after the batch holding their rows commits.
+ * the producer: that is the backpressure.  JetStream messages are acked,
+ * and verdicts printed and published, only after the batch holding their
+ * rows commits; a redelivery already on record is neither.
  */
 #ifndef PIPELINE_H
 #define PIPELINE_H
@@ -35,6 +36,9 @@ struct pipeline_opts {
 	int			 workers;	/* 0: every CPU */
 	unsigned		 capacity;	/* ring slots (0: 8192) */
 	FILE			*json;		/* print verdicts here after commit, or NULL */
+	/* Publish each verdict after commit on conn to PREFIX.<subject>, or NULL. */
+	struct ingest_conn	*verdict_conn;
+	const char		*verdict_prefix;
 	const char		*latency_header; /* header with the publish time in µs */
 	/* Called on the writer thread for every event and gap, in order. */
 	void			(*on_event)(const struct pipeline_event *, void *arg);
@@ -54,6 +58,8 @@ struct pipeline_stats {
 	uint64_t	unrecorded;	/* received after the trail failed */
 	int64_t		latency_p50_us, latency_p99_us;	/* publish to commit; -1 unknown */
 	uint64_t	latency_n;
+	uint64_t	published;	/* verdicts published (verdict_prefix) */
+	uint64_t	unpublished;	/* verdicts nats.c refused to take */
 	int64_t		first_us;	/* first message received (0: none yet) */
 	int64_t		last_commit_us;	/* latest commit that held events */
 };

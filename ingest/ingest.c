@@ -6,6 +6,19 @@
  * own, so a delivery costs one small allocation here (struct ingest_msg
  * pointing at the natsMsg) and nothing else; decoding headers waits for
  * ingest_msg_prepare() on a worker thread.
+ *
+ * JetStream gaps and fleets.  Several recorders may share one durable
+ * (each pull takes a batch), so a jump in stream sequence between two
+ * messages one recorder gets is normal: the sequences between went to
+ * the others.  A gap is therefore only reported when nothing else can
+ * explain it: the consumer numbers every delivery (its consumer
+ * sequence, redeliveries included), so when this recorder got every
+ * delivery from its previous new message to this one (consecutive
+ * consumer sequences), no other recorder got a message in between, and
+ * skipped stream sequences were never delivered to anyone: deleted,
+ * expired or over the stream's limits.  Where another recorder's
+ * delivery (or one lost in a failover, which comes again) breaks the
+ * chain, that stretch is not judged.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,6 +43,8 @@ struct ingest_conn {
 	natsOptions		*opts;
 	jsCtx			*js;
 	char			*servers;
+	pthread_mutex_t		 url_lock;
+	char			 url[256];	/* last server connected to, or "" */
 	atomic_int		 state;
 	atomic_int		 closed_cb;	/* nats.c's last callback has run */
 	void			(*on_state)(enum ingest_state, void *);
@@ -52,7 +67,12 @@ struct ingest_js {
 	char			*durable;
 	int			 filtered;
 	int			 batch;
-	uint64_t		 last_seq;	/* newest stream sequence seen */
+	/* Gap detection (see ingest_js_check_gap): */
+	uint64_t		 last_seq;	/* stream sequence of the newest first
+						   delivery in the chain, 0: none */
+	uint64_t		 last_cseq;	/* consumer sequence of the newest
+						   delivery seen */
+	int			 chain;		/* every delivery since last_seq came here */
 	ingest_deliver_fn	 deliver;
 	ingest_gap_fn		 gap;
 	void			*arg;
@@ -120,9 +140,25 @@ ingest_set_state(struct ingest_conn *c, enum ingest_state s)
 		c->on_state(s, c->arg);
 }
 
+/* Keep the URL nats.c says it is connected to, if it says one. */
+static void
+ingest_remember_url(struct ingest_conn *c, natsConnection *nc)
+{
+	char	now[sizeof c->url] = "";
+
+	if (natsConnection_GetConnectedUrl(nc, now, sizeof now) != NATS_OK || now[0] == '\0')
+		return;
+	pthread_mutex_lock(&c->url_lock);
+	memcpy(c->url, now, sizeof c->url);
+	pthread_mutex_unlock(&c->url_lock);
+}
+
+/* nats.c runs connection callbacks on a thread of its own, without its
+   connection lock held, so asking the connection here is safe. */
 static void
 ingest_on_connected(natsConnection *nc, void *arg)
 {
+	ingest_remember_url(arg, nc);
 	ingest_set_state(arg, INGEST_CONNECTED);
 }
 
@@ -294,6 +330,7 @@ ingest_connect(const struct ingest_conn_opts *o, char **cause)
 	}
 	atomic_init(&c->state, INGEST_CONNECTING);
 	atomic_init(&c->closed_cb, 0);
+	pthread_mutex_init(&c->url_lock, NULL);
 	c->on_state = o->on_state;
 	c->on_error = o->on_error;
 	c->arg = o->arg;
@@ -331,6 +368,7 @@ ingest_close(struct ingest_conn *c)
 		natsConnection_Destroy(c->nc);
 	}
 	natsOptions_Destroy(c->opts);
+	pthread_mutex_destroy(&c->url_lock);
 	free(c->servers);
 	free(c);
 }
@@ -342,13 +380,16 @@ ingest_conn_state(struct ingest_conn *c)
 	return atomic_load(&c->state);
 }
 
-/* The URL connected to. */
+/* The URL connected to; while disconnected, the last one (nats.c forgets
+   it), so that a message about the disconnection can name the server. */
 void
 ingest_conn_url(struct ingest_conn *c, char *buf, size_t len)
 {
-	if (c->nc == NULL || natsConnection_GetConnectedUrl(c->nc, buf, len) != NATS_OK ||
-	    buf[0] == '\0')
-		snprintf(buf, len, "%s", c->servers);
+	if (c->nc != NULL)
+		ingest_remember_url(c, c->nc);
+	pthread_mutex_lock(&c->url_lock);
+	snprintf(buf, len, "%s", c->url[0] != '\0' ? c->url : c->servers);
+	pthread_mutex_unlock(&c->url_lock);
 }
 
 const char *
@@ -596,12 +637,15 @@ ingest_js_create(struct ingest_js *j, jsCtx *js, const struct ingest_js_opts *o,
 	}
 	s = js_AddConsumer(&ci, js, o->stream, &cc, NULL, &jerr);
 	jsConsumerInfo_Destroy(ci);
+	if (s != NATS_OK && jerr == JSConsumerNameExistErr)
+		return 1;		/* another recorder made it meanwhile */
 	if (s != NATS_OK)
 		return ingest_js_fail(cause, s, jerr, o->stream, "cannot create the durable");
 	return 0;
 }
 
-/* Find the durable or make it; resumes from its ack floor. */
+/* Find the durable or make it; resumes from its ack floor.  Recorders of
+   a fleet may race to make it: the loser finds the winner's. */
 static int
 ingest_js_prepare(struct ingest_js *j, jsCtx *js, const struct ingest_js_opts *o,
     char **notice, char **cause)
@@ -609,34 +653,54 @@ ingest_js_prepare(struct ingest_js *j, jsCtx *js, const struct ingest_js_opts *o
 	jsConsumerInfo	*ci = NULL;
 	jsErrCode	 jerr = 0;
 	natsStatus	 s;
+	int		 tries, rc;
 
-	s = js_GetConsumerInfo(&ci, js, o->stream, o->durable, NULL, &jerr);
-	if (s == NATS_OK) {
-		/* New messages continue after the last delivered one; those
-		   delivered but never acked come again as redeliveries. */
-		j->last_seq = ci->Delivered.Stream;
-		if (o->start != INGEST_JS_ALL && notice != NULL)
-			asprintf(notice, "durable '%s' exists: resuming after stream sequence"
-			    " %llu; the start option is ignored", o->durable,
-			    (unsigned long long)ci->AckFloor.Stream);
-		jsConsumerInfo_Destroy(ci);
-		return 0;
+	for (tries = 0; tries < 2; tries++) {
+		jerr = 0;
+		s = js_GetConsumerInfo(&ci, js, o->stream, o->durable, NULL, &jerr);
+		if (s == NATS_OK) {
+			/* New messages continue after the last delivered one; those
+			   delivered but never acked come again as redeliveries. */
+			j->last_seq = ci->Delivered.Stream;
+			j->last_cseq = ci->Delivered.Consumer;
+			if (o->start != INGEST_JS_ALL && notice != NULL)
+				asprintf(notice, "durable '%s' exists: resuming after stream"
+				    " sequence %llu; the start option is ignored", o->durable,
+				    (unsigned long long)ci->AckFloor.Stream);
+			jsConsumerInfo_Destroy(ci);
+			return 0;
+		}
+		if (jerr != JSConsumerNotFoundErr && s != NATS_NOT_FOUND)
+			return ingest_js_fail(cause, s, jerr, o->stream,
+			    "cannot look up the durable");
+		if ((rc = ingest_js_create(j, js, o, cause)) <= 0)
+			return rc;
 	}
-	if (jerr != JSConsumerNotFoundErr && s != NATS_NOT_FOUND)
-		return ingest_js_fail(cause, s, jerr, o->stream, "cannot look up the durable");
-	return ingest_js_create(j, js, o, cause);
+	asprintf(cause, "durable '%s' exists but cannot be looked up", o->durable);
+	return -1;
 }
 
-/* Report the sequences between the last seen and seq as a gap. */
+/*
+ * Report stream sequences nobody was given as a gap (see DESIGN above):
+ * seq and cseq are the stream and consumer sequences of a delivery,
+ * first whether it is its first.
+ */
 static void
-ingest_js_check_gap(struct ingest_js *j, uint64_t seq)
+ingest_js_check_gap(struct ingest_js *j, uint64_t seq, uint64_t cseq, int first)
 {
 	struct ingest_gap	g;
 	char			detail[160];
+	int			chain;
 
-	if (seq <= j->last_seq)
+	chain = j->chain && cseq == j->last_cseq + 1;
+	if (cseq > j->last_cseq)
+		j->last_cseq = cseq;
+	j->chain = chain;
+	if (!first || seq <= j->last_seq)
 		return;			/* a redelivery */
-	if (!j->filtered && j->last_seq != 0 && seq > j->last_seq + 1 && j->gap != NULL) {
+	j->chain = 1;
+	if (chain && !j->filtered && j->last_seq != 0 && seq > j->last_seq + 1 &&
+	    j->gap != NULL) {
 		snprintf(detail, sizeof detail, "stream sequences %llu to %llu were gone"
 		    " before they could be read (deleted, expired or over the stream's limits)",
 		    (unsigned long long)j->last_seq + 1, (unsigned long long)seq - 1);
@@ -664,8 +728,9 @@ ingest_js_deliver(struct ingest_js *j, natsMsg *nm)
 		m->stream = j->stream;
 		m->stream_seq = meta->Sequence.Stream;
 		m->deliveries = meta->NumDelivered;
+		ingest_js_check_gap(j, m->stream_seq, meta->Sequence.Consumer,
+		    meta->NumDelivered <= 1);
 		jsMsgMetaData_Destroy(meta);
-		ingest_js_check_gap(j, m->stream_seq);
 	}
 	j->deliver(m, j->arg);
 }
@@ -720,6 +785,7 @@ ingest_js_consume(struct ingest_conn *c, const struct ingest_js_opts *o,
 	j->arg = arg;
 	j->filtered = o->filter != NULL;
 	j->batch = o->batch > 0 ? o->batch : 256;
+	j->chain = 1;
 	atomic_init(&j->stop, 0);
 	if (ingest_js_prepare(j, js, o, notice, cause) != 0) {
 		ingest_js_free(j);

@@ -57,7 +57,8 @@ struct ingest_conn *ingest_connect(const struct ingest_conn_opts *, char **cause
 /* Close the connection and free it (subscriptions must be gone). */
 void		 ingest_close(struct ingest_conn *);
 enum ingest_state ingest_conn_state(struct ingest_conn *);
-/* The server URL connected to (or last tried), into buf. */
+/* The server URL connected to (while disconnected: the last one connected
+   to; before any connection: the servers as given), into buf. */
 void		 ingest_conn_url(struct ingest_conn *, char *buf, size_t len);
 /* The servers as given, for the session record. Borrowed. */
 const char	*ingest_conn_servers(struct ingest_conn *);

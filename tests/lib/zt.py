@@ -367,8 +367,9 @@ class NatsServer:
 
     The test that starts one stops it (stop(), or the with-statement)."""
 
-    def __init__(self, folder, port=None, config=None, monitor=False):
+    def __init__(self, folder, port=None, config=None, monitor=False, js_flags=True):
         self.folder = folder
+        self.js_flags = js_flags      # False: the config sets up JetStream
         os.makedirs(folder, exist_ok=True)
         self.port = port or free_port()
         self.mport = free_port() if monitor else None
@@ -381,8 +382,9 @@ class NatsServer:
         return "nats://127.0.0.1:%d" % self.port
 
     def start(self):
-        cmd = ["nats-server", "-a", "127.0.0.1", "-p", str(self.port), "-js",
-               "-sd", os.path.join(self.folder, "js")]
+        cmd = ["nats-server", "-a", "127.0.0.1", "-p", str(self.port)]
+        if self.js_flags:
+            cmd += ["-js", "-sd", os.path.join(self.folder, "js")]
         if self.mport:
             cmd += ["-m", str(self.mport)]
         if self.config:
@@ -416,6 +418,13 @@ class NatsServer:
         if getattr(self, "log", None):
             self.log.close()
             self.log = None
+
+    def kill(self):
+        """SIGKILL: the node dies as in a crash."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.stop()
 
     def connz(self, state="all"):
         """The monitoring endpoint's connections (needs monitor=True)."""
@@ -479,6 +488,14 @@ class Recorder:
             raise Failure("sanitizer report:\n" + sanitizer_summary(err))
         return rc
 
+    def kill(self):
+        """SIGKILL if still running (for a test's cleanup after a failure)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.err.close()
+        self.out.close()
+
     def peak_rss_kb(self):
         with open("/proc/%d/status" % self.proc.pid) as f:
             for line in f:
@@ -536,3 +553,159 @@ def trail_count(db, where="kind = 'event'"):
         return n
     except sqlite3.Error:
         return 0
+
+
+# ---- NATS clusters and the JetStream API (raw protocol, no client library) ---
+
+def nats_request(url, subject, payload=b"", timeout=5.0):
+    """One request over the NATS text protocol on a socket of its own.
+
+    Returns the reply's body (bytes), or None when nobody answered in time
+    (or the server said no responders).  Independent of nats.c."""
+    import socket
+    host, port = url.split("//", 1)[-1].rsplit(":", 1)
+    payload = payload if isinstance(payload, bytes) else payload.encode()
+    deadline = time.time() + timeout
+    try:
+        s = socket.create_connection((host, int(port)), timeout)
+    except OSError:
+        return None
+    buf = b""
+
+    def line():
+        nonlocal buf
+        while b"\r\n" not in buf:
+            s.settimeout(max(0.01, deadline - time.time()))
+            chunk = s.recv(65536)
+            if not chunk:
+                raise OSError("closed")
+            buf += chunk
+        text, buf = buf.split(b"\r\n", 1)
+        return text
+
+    def exact(n):
+        nonlocal buf
+        while len(buf) < n + 2:
+            s.settimeout(max(0.01, deadline - time.time()))
+            chunk = s.recv(65536)
+            if not chunk:
+                raise OSError("closed")
+            buf += chunk
+        data, buf = buf[:n], buf[n + 2:]
+        return data
+
+    try:
+        line()                                   # INFO
+        inbox = "_INBOX.zt%d" % os.getpid()
+        s.sendall(b'CONNECT {"verbose":false,"pedantic":false,"headers":true,'
+                  b'"no_responders":true,"protocol":1}\r\n' +
+                  ("SUB %s 1\r\nPUB %s %s %d\r\n" % (inbox, subject, inbox,
+                                                    len(payload))).encode() +
+                  payload + b"\r\nPING\r\n")
+        while time.time() < deadline:
+            words = line().split()
+            if not words:
+                continue
+            if words[0] == b"PING":
+                s.sendall(b"PONG\r\n")
+            elif words[0] == b"MSG":
+                return exact(int(words[-1]))
+            elif words[0] == b"HMSG":
+                data = exact(int(words[-1]))
+                hdr_len = int(words[-2])
+                if b" 503" in data[:hdr_len].split(b"\r\n")[0]:
+                    return None              # no responders
+                return data[hdr_len:]
+            elif words[0] == b"-ERR":
+                return None
+        return None
+    except OSError:
+        return None
+    finally:
+        s.close()
+
+
+def js_api(url, what, req=None, timeout=5.0):
+    """A JetStream API call ($JS.API.<what>): the reply as a dict, or None."""
+    body = json.dumps(req).encode() if req is not None else b""
+    out = nats_request(url, "$JS.API." + what, body, timeout)
+    return json.loads(out) if out else None
+
+
+class NatsCluster:
+    """Three (or n) nats-servers clustered on loopback, JetStream on each.
+
+    Each node has a name, a folder, a client port, a cluster port and a
+    monitoring port; the routes list every other node.  The test stops it."""
+
+    def __init__(self, folder, n=3, name="ztc"):
+        self.nodes = []
+        cports = [free_port() for _ in range(n)]
+        try:
+            for i in range(n):
+                nf = os.path.join(folder, "n%d" % (i + 1))
+                routes = ", ".join("nats://127.0.0.1:%d" % p for j, p in enumerate(cports)
+                                   if j != i)
+                conf = ("server_name: n%d\n"
+                        "jetstream { store_dir: \"%s\" }\n"
+                        "cluster {\n  name: %s\n  listen: 127.0.0.1:%d\n  routes: [%s]\n}\n" %
+                        (i + 1, os.path.join(nf, "js"), name, cports[i], routes))
+                self.nodes.append(NatsServer(nf, config=conf, monitor=True, js_flags=False))
+        except Exception:
+            self.stop()
+            raise
+
+    @property
+    def urls(self):
+        return ",".join(s.url for s in self.nodes)
+
+    def alive(self):
+        return [s for s in self.nodes if s.proc is not None and s.proc.poll() is None]
+
+    def node_of(self, conn_name):
+        """The node a client (by connection name) is connected to, or None."""
+        for s in self.alive():
+            try:
+                if any(c.get("name") == conn_name for c in s.connz("open")):
+                    return s
+            except OSError:
+                pass
+        return None
+
+    def wait_stream(self, stream, subjects, replicas=3, timeout=40):
+        """Create the stream (retrying while the cluster elects its leaders)."""
+        req = {"name": stream, "subjects": subjects, "num_replicas": replicas,
+               "storage": "file"}
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            for s in self.alive():
+                last = js_api(s.url, "STREAM.CREATE." + stream, req)
+                if last and "error" not in last:
+                    return last
+                if last and last["error"].get("err_code") == 10058:   # exists
+                    return js_api(s.url, "STREAM.INFO." + stream)
+            time.sleep(0.25)
+        raise Failure("the cluster did not take stream %s: %r" % (stream, last))
+
+    def stream_info(self, stream, timeout=30):
+        """Stream info from any live node, once the stream has a leader."""
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            for s in self.alive():
+                last = js_api(s.url, "STREAM.INFO." + stream)
+                if last and "error" not in last and last.get("cluster", {}).get("leader"):
+                    return last
+            time.sleep(0.25)
+        raise Failure("stream %s has no leader: %r" % (stream, last))
+
+    def stop(self):
+        for s in self.nodes:
+            s.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
