@@ -242,6 +242,9 @@ void		 auth_verdict_warn(struct auth_verdict *, const char *warning);
  */
 char		*auth_jcs(const char *json, size_t len, size_t *out_len, char **cause);
 
+/* Text naming a key type, for messages: "a secret", "an RSA key"... */
+const char	*auth_key_type_words(enum auth_key_type);
+
 /* ---- small utilities (auth-util.c) ----------------------------------- */
 
 /* Read a whole file; NULL with *cause ("cannot read 'path': ...") on error. */

@@ -288,27 +288,6 @@ mint_public_pem(EVP_PKEY *pkey, size_t *len)
 	return out;
 }
 
-/* Text naming a key type, for messages. */
-static const char *
-mint_type_name(enum auth_key_type type)
-{
-	switch (type) {
-	case AUTH_KEY_OCT:
-		return "an HMAC secret";
-	case AUTH_KEY_RSA:
-		return "an RSA key";
-	case AUTH_KEY_EC_P256:
-		return "an EC P-256 key";
-	case AUTH_KEY_EC_P384:
-		return "an EC P-384 key";
-	case AUTH_KEY_EC_P521:
-		return "an EC P-521 key";
-	case AUTH_KEY_ED25519:
-		return "an Ed25519 key";
-	}
-	return "an unknown key";
-}
-
 /* n random bytes as lowercase hex, allocated; NULL when RAND fails. */
 static char *
 mint_random_hex(size_t n)
@@ -833,7 +812,7 @@ mint_alg(struct mint *m)
 			    r->name, m->o->alg, r->algs_text);
 		if (!auth_key_type_fits(m->key_type, alg))
 			return mint_error(m, "%s does not fit the signing key, %s",
-			    m->o->alg, mint_type_name(m->key_type));
+			    m->o->alg, auth_key_type_words(m->key_type));
 		m->alg = alg;
 		return 0;
 	}
@@ -849,7 +828,7 @@ mint_alg(struct mint *m)
 		}
 	}
 	return mint_error(m, "none of rule '%s''s algorithms (%s) fits the signing key, %s",
-	    r->name, r->algs_text, mint_type_name(m->key_type));
+	    r->name, r->algs_text, auth_key_type_words(m->key_type));
 }
 
 /* The kid to write, and warnings about a key the rule will not accept. */

@@ -47,9 +47,9 @@ auth_sign_no_pass(char *buf, int size, int rwflag, void *arg)
 	return -1;
 }
 
-/* Text naming a key type, for messages. */
-static const char *
-auth_sign_type_name(enum auth_key_type type)
+/* Text naming a key type, for messages ("an RSA key"). */
+const char *
+auth_key_type_words(enum auth_key_type type)
 {
 	switch (type) {
 	case AUTH_KEY_OCT:
@@ -263,9 +263,9 @@ auth_sign(int alg, const unsigned char *key, size_t key_len,
 		goto out;
 	if (!auth_key_type_fits(type, alg)) {
 		*cause = auth_printf("%s needs %s, not %s", ai->name,
-		    auth_sign_type_name(ai->family == AUTH_FAMILY_RSA ?
+		    auth_key_type_words(ai->family == AUTH_FAMILY_RSA ?
 		    AUTH_KEY_RSA : ai->family == AUTH_FAMILY_EC ?
-		    ai->ec_type : AUTH_KEY_ED25519), auth_sign_type_name(type));
+		    ai->ec_type : AUTH_KEY_ED25519), auth_key_type_words(type));
 		goto out;
 	}
 	sig = auth_sign_pkey(ai, pkey, input, input_len, sig_len, cause);
