@@ -8,15 +8,19 @@
  */
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "auth-int.h"
 
 /* The first arena block, allocated with the verdict; most verdicts need
-   no other. */
-#define AUTH_ARENA_FIRST	1024
+   no other (an RS256 token alone takes some 750 bytes of it). */
+#define AUTH_ARENA_FIRST	2048
 
 /* A verdict and its first arena block, allocated together. */
 struct verdict_block {
@@ -329,6 +333,54 @@ static const unsigned char jbuf_plain[256] = {
 	['}'] = 1, ['~'] = 1,
 };
 
+#ifdef __SSE2__
+/* Bit i set when byte i of v is not plain: '"', '\\', DEL, below 0x20
+   (NUL included) or 0x80 and above (the signed compare catches those). */
+static inline unsigned int
+jbuf_special16(__m128i v)
+{
+	return (unsigned int)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))), _mm_or_si128(
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)),
+	    _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)))));
+}
+
+/*
+ * Length of the run of plain bytes (jbuf_plain) that starts the string s:
+ * it stops at the first other byte, the NUL included.  libc's strlen()
+ * finds the end, then 16 bytes at a time are checked, never reading past
+ * the string.
+ */
+static size_t
+jbuf_plain_run(const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 len = strlen(s), i = 0;
+	unsigned int		 mask;
+
+	for (; len - i >= 16; i += 16) {
+		if ((mask = jbuf_special16(_mm_loadu_si128((const __m128i *)(const void *)
+		    (p + i)))) != 0)
+			return i + (size_t)__builtin_ctz(mask);
+	}
+	while (i < len && jbuf_plain[p[i]])
+		i++;
+	return i;
+}
+#else
+/* Length of the run of plain bytes (jbuf_plain) that starts the string s. */
+static size_t
+jbuf_plain_run(const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+
+	while (jbuf_plain[*p])
+		p++;
+	return (size_t)(p - (const unsigned char *)s);
+}
+#endif
+
 /*
  * Append s as a JSON string.  Control characters are escaped; bytes that
  * are not UTF-8 become U+FFFD so the line stays valid JSON.
@@ -338,11 +390,20 @@ jbuf_string(struct jbuf *b, const char *str)
 {
 	const unsigned char	*p = (const unsigned char *)str, *run;
 	char			 esc[8];
-	size_t			 k;
+	size_t			 k, n = jbuf_plain_run(str);
 
-	/* No strlen: NUL is not a plain byte, so each run stops there too. */
-	jbuf_add(b, "\"", 1);
-	for (;;) {
+	/* The common case: nothing to escape, one copy. */
+	if (b->cap - b->len < n + 3)
+		jbuf_grow(b, n + 2);
+	b->buf[b->len++] = '"';
+	memcpy(b->buf + b->len, str, n);
+	b->len += n;
+	if (p[n] == '\0') {
+		b->buf[b->len++] = '"';
+		return;
+	}
+	/* Runs stop at NUL too: it is not a plain byte. */
+	for (p += n;;) {
 		for (run = p; jbuf_plain[*p]; p++)
 			;
 		jbuf_add(b, (const char *)run, (size_t)(p - run));
@@ -389,6 +450,38 @@ jbuf_member(struct jbuf *b, const char *key, const char *value)
 }
 
 /*
+ * Whether text[0..len) holds any byte with which auth_json_unsafe() starts
+ * a finding: CR, LF, DEL, or the lead bytes 0xc2 and 0xe2.  A quick filter:
+ * most texts hold none, and then need no closer look.
+ */
+static int
+jbuf_maybe_unsafe(const char *text, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)text;
+	size_t			 i = 0;
+#ifdef __SSE2__
+	__m128i			 v;
+
+	while (len - i >= 16) {
+		v = _mm_loadu_si128((const __m128i *)(p + i));
+		if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_or_si128(
+		    _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
+		    _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))), _mm_or_si128(
+		    _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)),
+		    _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xc2)))),
+		    _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xe2)))) != 0)
+			return 1;
+		i += 16;
+	}
+#endif
+	for (; i < len; i++) {
+		if (p[i] == '\n' || p[i] == '\r' || p[i] == 0x7f || p[i] == 0xc2 || p[i] == 0xe2)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * Append validated JSON text as a value.  The decoded bytes go out as they
  * are (faithful, and no re-serialization on the hot path) unless they hold
  * a line break or a character a terminal might obey: then re-encoded.
@@ -398,7 +491,7 @@ jbuf_raw_json(struct jbuf *b, const char *text, size_t len)
 {
 	char	*safe;
 
-	if (!auth_json_unsafe(text, len)) {
+	if (!jbuf_maybe_unsafe(text, len) || !auth_json_unsafe(text, len)) {
 		jbuf_add(b, text, len);
 	} else if ((safe = auth_json_safe(text, len)) != NULL) {
 		jbuf_puts(b, safe);

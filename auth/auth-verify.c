@@ -766,14 +766,15 @@ step_decode(struct judge *j)
 		    "token is %zu bytes, over the cap of %zu", j->tok_len, j->p->limits.max_token));
 	j->v->token = t = auth_verdict_strndup(j->v, t, j->tok_len);
 	j->tok = t;
-	for (i = 0; i < j->tok_len; i++)
-		dots += t[i] == '.';
-	if (dots != 2)
+	d1 = memchr(t, '.', j->tok_len);
+	d2 = d1 ? memchr(d1 + 1, '.', j->tok_len - (size_t)(d1 + 1 - t)) : NULL;
+	if (d2 == NULL || memchr(d2 + 1, '.', j->tok_len - (size_t)(d2 + 1 - t)) != NULL) {
+		for (i = 0; i < j->tok_len; i++)
+			dots += t[i] == '.';
 		return judge_bad_token(j, auth_verdict_printf(j->v,
 		    "token has %zu segment%s, want 3 (header.claims.signature)", dots + 1,
 		    dots ? "s" : ""));
-	d1 = memchr(t, '.', j->tok_len);
-	d2 = memchr(d1 + 1, '.', j->tok_len - (size_t)(d1 + 1 - t));
+	}
 	if (judge_segment(j, t, (size_t)(d1 - t), "header", &j->hdoc, &j->v->header_text,
 	    &j->v->header_len) != 0 ||
 	    judge_segment(j, d1 + 1, (size_t)(d2 - d1 - 1), "claims", &j->cdoc,
@@ -931,9 +932,11 @@ judge_verify_with(struct judge *j, const struct auth_key *key, const char **why)
 		    (const unsigned char *)j->tok, j->input_len) == 1;
 		break;
 	}
-	ERR_clear_error();
-	if (!ok)
+	if (!ok) {
+		/* A failed check may leave errors queued; a good one leaves none. */
+		ERR_clear_error();
 		*why = "signature does not verify";
+	}
 	return ok;
 }
 
