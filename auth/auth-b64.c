@@ -7,6 +7,8 @@
  * signature can never be "the same" under two different texts.
  */
 #include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth-int.h"
@@ -18,73 +20,111 @@ static const char auth_b64_chars[] =
 
 static unsigned char	auth_b64url_table[256];
 static unsigned char	auth_b64_table_std[256];
+/*
+ * The same values placed where the first, second, third and fourth
+ * character of a group put them in its 24 bits (bytes in memory order);
+ * an invalid character sets bit 31 in all four.
+ */
+static uint32_t		auth_b64url_quad[4][256];
+static uint32_t		auth_b64_quad_std[4][256];
 static pthread_once_t	auth_b64_once = PTHREAD_ONCE_INIT;
 
-/* Value table for an alphabet: 0..63, or 0xff. */
+/* Value table for an alphabet: 0..63, or 0xff; and its quad tables. */
 static void
-auth_b64_table(const char *chars, unsigned char table[256])
+auth_b64_table(const char *chars, unsigned char table[256], uint32_t quad[4][256])
 {
-	int	i;
+	uint32_t	v;
+	int		i, k;
 
 	memset(table, 0xff, 256);
 	for (i = 0; i < 64; i++)
 		table[(unsigned char)chars[i]] = (unsigned char)i;
+	for (i = 0; i < 256; i++) {
+		for (k = 0; k < 4; k++) {
+			if (table[i] & 0x80) {
+				quad[k][i] = UINT32_C(0x80000000);
+				continue;
+			}
+			/* Bits of the 24-bit group, big-endian, then bytes in order. */
+			v = (uint32_t)table[i] << (18 - 6 * k);
+			quad[k][i] = (v >> 16 & 0xff) | (v >> 8 & 0xff) << 8 |
+			    (v & 0xff) << 16;
+		}
+	}
 }
 
-/* Decode unpadded base64 of alphabet table; NULL on any bad input. */
-static unsigned char *
-auth_b64_decode_raw(const unsigned char table[256], const char *in, size_t n,
-    size_t *out_len)
+/*
+ * Decode unpadded base64 of alphabet table into out, which has room for
+ * AUTH_B64_DECODED_MAX(n) bytes (the output and a NUL); out may be in
+ * itself (each group of output lands at or before the input it comes
+ * from).  Returns 0 and sets *out_len, or -1 on any bad input.
+ */
+static int
+auth_b64_decode_to(const unsigned char table[256], const uint32_t quad[4][256],
+    const char *in, size_t n, unsigned char *out, size_t *out_len)
 {
-	unsigned char	*out, *p;
-	unsigned int	 v[4];
-	size_t		 i, full = n / 4, rest = n % 4;
+	const unsigned char	*s = (const unsigned char *)in;
+	unsigned char		*p = out;
+	unsigned int		 v[4];
+	uint32_t		 w;
+	size_t			 i, full = n / 4, rest = n % 4;
 
 	if (rest == 1)
-		return NULL;
-	out = auth_malloc(full * 3 + 3);
-	p = out;
+		return -1;
 	for (i = 0; i < full * 4; i += 4) {
-		v[0] = table[(unsigned char)in[i]];
-		v[1] = table[(unsigned char)in[i + 1]];
-		v[2] = table[(unsigned char)in[i + 2]];
-		v[3] = table[(unsigned char)in[i + 3]];
-		if ((v[0] | v[1] | v[2] | v[3]) & 0x80)
-			goto bad;
-		*p++ = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		*p++ = (unsigned char)(v[1] << 4 | v[2] >> 2);
-		*p++ = (unsigned char)(v[2] << 6 | v[3]);
+		w = quad[0][s[i]] | quad[1][s[i + 1]] | quad[2][s[i + 2]] | quad[3][s[i + 3]];
+		if (w & UINT32_C(0x80000000))
+			return -1;
+		p[0] = (unsigned char)w;
+		p[1] = (unsigned char)(w >> 8);
+		p[2] = (unsigned char)(w >> 16);
+		p += 3;
 	}
 	if (rest >= 2) {
-		v[0] = table[(unsigned char)in[i]];
-		v[1] = table[(unsigned char)in[i + 1]];
+		v[0] = table[s[i]];
+		v[1] = table[s[i + 1]];
 		if ((v[0] | v[1]) & 0x80)
-			goto bad;
-		*p++ = (unsigned char)(v[0] << 2 | v[1] >> 4);
+			return -1;
 		if (rest == 2) {
 			if (v[1] & 0x0f)	/* non-canonical trailing bits */
-				goto bad;
+				return -1;
+			*p++ = (unsigned char)(v[0] << 2 | v[1] >> 4);
 		} else {
-			v[2] = table[(unsigned char)in[i + 2]];
+			v[2] = table[s[i + 2]];
 			if ((v[2] & 0x80) || (v[2] & 0x03))
-				goto bad;
+				return -1;
+			*p++ = (unsigned char)(v[0] << 2 | v[1] >> 4);
 			*p++ = (unsigned char)(v[1] << 4 | v[2] >> 2);
 		}
 	}
 	*out_len = (size_t)(p - out);
 	*p = '\0';
+	return 0;
+}
+
+/* Decode unpadded base64 of alphabet table; NULL on any bad input. */
+static unsigned char *
+auth_b64_decode_raw(const unsigned char table[256], const uint32_t quad[4][256],
+    const char *in, size_t n, size_t *out_len)
+{
+	unsigned char	*out;
+
+	if (n % 4 == 1)
+		return NULL;
+	out = auth_malloc(AUTH_B64_DECODED_MAX(n));
+	if (auth_b64_decode_to(table, quad, in, n, out, out_len) != 0) {
+		free(out);
+		return NULL;
+	}
 	return out;
-bad:
-	free(out);
-	return NULL;
 }
 
 /* Build both tables, once, before any thread decodes. */
 static void
 auth_b64_init(void)
 {
-	auth_b64_table(auth_b64url_chars, auth_b64url_table);
-	auth_b64_table(auth_b64_chars, auth_b64_table_std);
+	auth_b64_table(auth_b64url_chars, auth_b64url_table, auth_b64url_quad);
+	auth_b64_table(auth_b64_chars, auth_b64_table_std, auth_b64_quad_std);
 }
 
 /* Strict base64url decode. */
@@ -92,7 +132,32 @@ unsigned char *
 auth_b64url_decode(const char *in, size_t n, size_t *out_len)
 {
 	pthread_once(&auth_b64_once, auth_b64_init);
-	return auth_b64_decode_raw(auth_b64url_table, in, n, out_len);
+	return auth_b64_decode_raw(auth_b64url_table, auth_b64url_quad, in, n, out_len);
+}
+
+/* Strict base64url decode into out (AUTH_B64_DECODED_MAX(n) bytes). */
+int
+auth_b64url_decode_into(const char *in, size_t n, unsigned char *out, size_t *out_len)
+{
+	pthread_once(&auth_b64_once, auth_b64_init);
+	return auth_b64_decode_to(auth_b64url_table, auth_b64url_quad, in, n, out, out_len);
+}
+
+/* Strict padded base64 decode into out (AUTH_B64_DECODED_MAX(n) bytes). */
+int
+auth_b64_decode_into(const char *in, size_t n, unsigned char *out, size_t *out_len)
+{
+	size_t	pad = 0;
+
+	pthread_once(&auth_b64_once, auth_b64_init);
+	if (n % 4 != 0)
+		return -1;
+	if (n > 0 && in[n - 1] == '=')
+		pad++;
+	if (n > 1 && in[n - 2] == '=')
+		pad++;
+	return auth_b64_decode_to(auth_b64_table_std, auth_b64_quad_std, in, n - pad, out,
+	    out_len);
 }
 
 /* Strict padded base64 decode. */
@@ -108,7 +173,8 @@ auth_b64_decode(const char *in, size_t n, size_t *out_len)
 		pad++;
 	if (n > 1 && in[n - 2] == '=')
 		pad++;
-	return auth_b64_decode_raw(auth_b64_table_std, in, n - pad, out_len);
+	return auth_b64_decode_raw(auth_b64_table_std, auth_b64_quad_std, in, n - pad,
+	    out_len);
 }
 
 /* Encode with alphabet chars, padding when pad is set. */

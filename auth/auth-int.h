@@ -217,6 +217,8 @@ struct auth_verdict {
 };
 
 struct auth_verdict *auth_verdict_new(const char *subject);
+/* Room for n bytes in the verdict's arena (unaligned), lasting as it does. */
+char		*auth_verdict_alloc(struct auth_verdict *, size_t n);
 /* Copy n bytes into the verdict's arena, NUL-terminated. */
 const char	*auth_verdict_strndup(struct auth_verdict *, const char *s, size_t n);
 /* printf into the verdict's arena. */
@@ -244,6 +246,22 @@ char		*auth_jcs(const char *json, size_t len, size_t *out_len, char **cause);
 
 /* Text naming a key type, for messages: "a secret", "an RSA key"... */
 const char	*auth_key_type_words(enum auth_key_type);
+
+/* ---- base64 without allocation (auth-b64.c) ------------------------- */
+
+/* Room that decoding n characters of base64 may take: bytes and a NUL. */
+#define AUTH_B64_DECODED_MAX(n)	((n) / 4 * 3 + 3)
+/*
+ * Strict base64url (unpadded) or padded base64 decode of in[0..n) into
+ * out, which has room for AUTH_B64_DECODED_MAX(n) bytes and may be in
+ * itself (decoding in place); a NUL follows the bytes.  Returns 0 and
+ * sets *out_len, or -1 on bad input (exactly when the allocating
+ * decoders return NULL).
+ */
+int		 auth_b64url_decode_into(const char *in, size_t n, unsigned char *out,
+		     size_t *out_len);
+int		 auth_b64_decode_into(const char *in, size_t n, unsigned char *out,
+		     size_t *out_len);
 
 /* ---- small utilities (auth-util.c) ----------------------------------- */
 

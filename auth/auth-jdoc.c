@@ -584,8 +584,10 @@ jdoc_key_eq(const struct jdoc *d, uint32_t a, uint32_t b)
 	uint32_t		 n = ta->end - ta->start;
 
 	if (!ta->escaped && !tb->escaped) {
-		return n == tb->end - tb->start &&
-		    memcmp(d->text + ta->start, d->text + tb->start, n) == 0;
+		/* n counts both quotes; the first byte inside settles most pairs. */
+		return n == tb->end - tb->start && (n == 2 ||
+		    (d->text[ta->start + 1] == d->text[tb->start + 1] &&
+		    memcmp(d->text + ta->start + 1, d->text + tb->start + 1, n - 2) == 0));
 	}
 	return jdoc_strcmp(d, a, d, b) == 0;
 }
@@ -958,8 +960,9 @@ jdoc_member(const struct jdoc *d, int obj, const char *name)
 	for (i = 0; i < d->toks[obj].count; i++) {
 		t = &d->toks[k];
 		if (t->escaped ? jdoc_string_equals(d, k, name, n) :
-		    (t->end - t->start - 2 == n &&
-		    memcmp(d->text + t->start + 1, name, n) == 0))
+		    (t->end - t->start - 2 == n && (n == 0 ||
+		    (d->text[t->start + 1] == name[0] &&
+		    memcmp(d->text + t->start + 1, name, n) == 0))))
 			return k + 1;
 		k = d->toks[k + 1].skip;
 	}
@@ -1085,8 +1088,8 @@ jdoc_string_equals(const struct jdoc *d, int tok, const char *s, size_t n)
 	t = &d->toks[tok];
 	raw = t->end - t->start - 2;
 	if (!t->escaped) {
-		return raw == n &&
-		    (n == 0 || memcmp(d->text + t->start + 1, s, n) == 0);
+		return raw == n && (n == 0 || (d->text[t->start + 1] == s[0] &&
+		    memcmp(d->text + t->start + 1, s, n) == 0));
 	}
 	if (n >= raw)				/* an escape always shrinks */
 		return 0;

@@ -82,6 +82,13 @@ auth_arena_alloc(struct auth_verdict *v, size_t n)
 	return p;
 }
 
+/* Room for n bytes in the verdict's arena, for the caller to fill. */
+char *
+auth_verdict_alloc(struct auth_verdict *v, size_t n)
+{
+	return auth_arena_alloc(v, n);
+}
+
 /* Copy n bytes into the arena. */
 const char *
 auth_verdict_strndup(struct auth_verdict *v, const char *s, size_t n)
@@ -356,8 +363,15 @@ static size_t
 jbuf_plain_run(const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 len = strlen(s), i = 0;
+	size_t			 len, i;
 	unsigned int		 mask;
+
+	/* Most strings are short: a byte at a time first, no strlen() call. */
+	for (i = 0; i < 24; i++) {
+		if (!jbuf_plain[p[i]])
+			return i;
+	}
+	len = i + strlen(s + i);
 
 	for (; len - i >= 16; i += 16) {
 		if ((mask = jbuf_special16(_mm_loadu_si128((const __m128i *)(const void *)

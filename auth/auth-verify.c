@@ -28,6 +28,7 @@
 
 #define JUDGE_MAX_CANDIDATES	64	/* = AUTH_MAX_RULE_KEYS */
 #define JUDGE_SHOW_MAX		160	/* bytes of a value shown in a detail */
+#define JUDGE_SIG_INLINE	1024	/* signature bytes decoded without malloc */
 
 /* Registered claims looked up by every event: indexed once per token. */
 enum judge_reg { REG_EXP, REG_NBF, REG_IAT, REG_ISS, REG_SUB, REG_JTI, REG_AUD,
@@ -35,6 +36,7 @@ enum judge_reg { REG_EXP, REG_NBF, REG_IAT, REG_ISS, REG_SUB, REG_JTI, REG_AUD,
 static const char *const judge_reg_names[JUDGE_NREG] = {
 	"exp", "nbf", "iat", "iss", "sub", "jti", "aud", "scope", "scp"
 };
+static const uint8_t judge_reg_lens[JUDGE_NREG] = { 3, 3, 3, 3, 3, 3, 3, 5, 3 };
 
 /* Per-thread verification context: cached OpenSSL objects. */
 struct auth_verifier {
@@ -59,8 +61,9 @@ struct judge {
 	const char		*tok;
 	size_t			 tok_len;
 	size_t			 input_len;	/* header.claims */
-	unsigned char		*sig;
+	unsigned char		*sig;		/* sigbuf or sig_heap */
 	size_t			 sig_len;
+	unsigned char		*sig_heap;	/* a signature over JUDGE_SIG_INLINE */
 	int			 alg;
 	const struct auth_key	*cand[JUDGE_MAX_CANDIDATES];
 	size_t			 ncand;
@@ -70,6 +73,7 @@ struct judge {
 	struct jdoc		 body;
 	struct jdoc		 hdoc;		/* JWT header, over v->header_text */
 	struct jdoc		 cdoc;		/* claims, over v->claims_text */
+	unsigned char		 sigbuf[JUDGE_SIG_INLINE];
 };
 
 /* ---- the verifier ------------------------------------------------------- */
@@ -336,7 +340,7 @@ judge_index_claims(struct judge *j)
 	for (k = 1; k < (int)c->toks[0].skip; k = (int)c->toks[k + 1].skip) {
 		for (r = 0; r < JUDGE_NREG; r++) {
 			if (j->reg[r] < 0 && jdoc_string_equals(c, k, judge_reg_names[r],
-			    strlen(judge_reg_names[r]))) {
+			    judge_reg_lens[r])) {
 				j->reg[r] = k + 1;
 				break;
 			}
@@ -673,16 +677,17 @@ static int
 judge_segment(struct judge *j, const char *seg, size_t n, const char *what,
     struct jdoc *d, const char **text, size_t *len)
 {
-	unsigned char	*raw;
+	char		*raw;
 	size_t		 rawlen;
 	char		 err[160];
 
-	if ((raw = auth_b64url_decode(seg, n, &rawlen)) == NULL)
+	/* Decoded straight into the verdict, which keeps the text. */
+	raw = auth_verdict_alloc(j->v, AUTH_B64_DECODED_MAX(n));
+	if (auth_b64url_decode_into(seg, n, (unsigned char *)raw, &rawlen) != 0)
 		return judge_bad_token(j, auth_verdict_printf(j->v,
 		    "%s is not strict base64url", what));
-	*text = auth_verdict_strndup(j->v, (const char *)raw, rawlen);
+	*text = raw;
 	*len = rawlen;
-	free(raw);
 	if (jdoc_parse(d, *text, rawlen, j->p->limits.max_depth, err, sizeof err) != 0) {
 		*text = NULL;
 		return judge_bad_token(j, auth_verdict_printf(j->v, "%s is not JSON: %s", what,
@@ -759,7 +764,7 @@ static int
 step_decode(struct judge *j)
 {
 	const char	*t = j->tok, *d1, *d2;
-	size_t		 dots = 0, i;
+	size_t		 dots = 0, i, n;
 
 	if (j->tok_len > j->p->limits.max_token)
 		return judge_bad_token(j, auth_verdict_printf(j->v,
@@ -780,9 +785,15 @@ step_decode(struct judge *j)
 	    judge_segment(j, d1 + 1, (size_t)(d2 - d1 - 1), "claims", &j->cdoc,
 	    &j->v->claims_text, &j->v->claims_len) != 0)
 		return -1;
-	j->sig = auth_b64url_decode(d2 + 1, j->tok_len - (size_t)(d2 + 1 - t), &j->sig_len);
-	if (j->sig == NULL)
+	n = j->tok_len - (size_t)(d2 + 1 - t);
+	if (AUTH_B64_DECODED_MAX(n) <= sizeof j->sigbuf)
+		j->sig = j->sigbuf;
+	else
+		j->sig = j->sig_heap = auth_malloc(AUTH_B64_DECODED_MAX(n));
+	if (auth_b64url_decode_into(d2 + 1, n, j->sig, &j->sig_len) != 0) {
+		j->sig = NULL;
 		return judge_bad_token(j, "signature is not strict base64url");
+	}
 	j->input_len = (size_t)(d2 - t);
 	judge_index_claims(j);
 	if (judge_header_members(j) != 0 || judge_claim_types(j) != 0)
@@ -1572,6 +1583,6 @@ auth_verify(struct auth_verifier *vf, const struct auth_msg *msg, time_t now)
 	jdoc_release(&j.body);
 	jdoc_release(&j.hdoc);
 	jdoc_release(&j.cdoc);
-	free(j.sig);
+	free(j.sig_heap);
 	return j.v;
 }
