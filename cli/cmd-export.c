@@ -316,6 +316,7 @@ export_usage(FILE *f)
 {
 	fputs("usage: ztwatch [-d DB] export --format jsonl|csv [--since T] [--until T]\n"
 	    "           [--subject P] [--verdict pass|fail] [--reason R] [--iss I] [--kid K]\n"
+	    "           [--event-id ID]\n"
 	    "           [-d DB]... [-o FILE]\n\n"
 	    "Write trail rows in chain order.  T is RFC 3339, epoch seconds, or relative\n"
 	    "(-30s, -15m, -2h, -7d); P is a NATS subject pattern.  Event filters leave out\n"
@@ -338,6 +339,7 @@ export_parse(struct cli_globals *g, struct export_opts *o, int argc, char **argv
 		{ "reason", required_argument, NULL, 'r' },
 		{ "iss", required_argument, NULL, 'i' },
 		{ "kid", required_argument, NULL, 'k' },
+		{ "event-id", required_argument, NULL, 'e' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -385,6 +387,9 @@ export_parse(struct cli_globals *g, struct export_opts *o, int argc, char **argv
 			break;
 		case 'k':
 			o->f.kid = optarg;
+			break;
+		case 'e':
+			o->f.event_id = optarg;
 			break;
 		case 'o':
 			o->out = optarg;

@@ -614,6 +614,23 @@ def filter_iss_kid(env):
 
 
 @case
+def filter_event_id(env):
+    """filters: --event-id finds exactly the events with that id (through its index)"""
+    t = env.trail()
+    rows = export_jsonl(t["db"], [])
+    ids = sorted({r["event_id"] for r in rows if r.get("event_id")})
+    check(len(ids) >= 3, "the capture has event ids: %r" % ids[:5])
+    for eid in ids[:3] + ids[-3:] + ["no-such-event-id"]:
+        want = [r["id"] for r in rows if r["kind"] == "event" and r.get("event_id") == eid]
+        got = [r["id"] for r in export_jsonl(t["db"], ["--event-id", eid])]
+        eq(got, want, "ids for --event-id %s" % eid)
+    dup = [e for e in ids if sum(1 for r in rows if r.get("event_id") == e) > 1]
+    if dup:
+        check(len(export_jsonl(t["db"], ["--event-id", dup[0]])) > 1,
+              "an id seen twice (a replay) gives both rows")
+
+
+@case
 def filter_subject_wildcards(env):
     """filters: --subject with literal subjects and NATS wildcards * and >"""
     for pat in ("orders.>", "orders.*", "orders.*.created", "*.created", "events", "lit.>",

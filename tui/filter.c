@@ -20,13 +20,14 @@ enum filter_field {
 	FIELD_SUBJECT,
 	FIELD_ISS,
 	FIELD_KID,
+	FIELD_ID,
 	FIELD_SINCE,
 	FIELD_UNTIL,
 	FIELD_COUNT
 };
 
 static const char *const filter_names[FIELD_COUNT] = {
-	"verdict", "reason", "subject", "iss", "kid", "since", "until"
+	"verdict", "reason", "subject", "iss", "kid", "id", "since", "until"
 };
 
 /* Parser state. */
@@ -59,6 +60,7 @@ tui_filter_free(struct tui_filter *f)
 	free(f->subject);
 	free(f->iss);
 	free(f->kid);
+	free(f->event_id);
 	for (i = 0; i < f->nwords; i++) {
 		free(f->words[i]);
 		free(f->folded[i]);
@@ -261,6 +263,9 @@ filter_set(struct filter_parse *p, int field, char *v, size_t pos, size_t vpos)
 	case FIELD_KID:
 		f->store.kid = f->kid = v, v = NULL;
 		break;
+	case FIELD_ID:
+		f->store.event_id = f->event_id = v, v = NULL;
+		break;
 	default:
 		if (filter_time(v, p->now, field == FIELD_SINCE ? &f->store.since_us :
 		    &f->store.until_us) != 0)
@@ -373,7 +378,7 @@ int
 tui_filter_empty(const struct tui_filter *f)
 {
 	return f->verdict == NULL && f->reason == NULL && f->subject == NULL &&
-	    f->iss == NULL && f->kid == NULL && f->store.since_us == 0 &&
+	    f->iss == NULL && f->kid == NULL && f->event_id == NULL && f->store.since_us == 0 &&
 	    f->store.until_us == 0 && f->nwords == 0;
 }
 
@@ -388,7 +393,7 @@ filter_eq(const char *want, const char *s)
 struct filter_subject {
 	int		 kind;		/* STORE_KIND_* */
 	int64_t		 time_us;
-	const char	*subject, *verdict, *reason, *iss, *kid;
+	const char	*subject, *verdict, *reason, *iss, *kid, *event_id;
 };
 
 /* Whether the fields pass (mirrors store_filter semantics). */
@@ -397,7 +402,7 @@ filter_fields(const struct tui_filter *f, const struct filter_subject *s)
 {
 	int	kinds = f->store.kinds ? f->store.kinds : STORE_KIND_ALL;
 
-	if (f->verdict || f->reason || f->iss || f->kid)
+	if (f->verdict || f->reason || f->iss || f->kid || f->event_id)
 		kinds &= STORE_KIND_EVENT;
 	if (f->subject)
 		kinds &= ~STORE_KIND_SESSION;
@@ -411,7 +416,8 @@ filter_fields(const struct tui_filter *f, const struct filter_subject *s)
 	    !auth_subject_match(f->subject, s->subject)))
 		return 0;
 	return filter_eq(f->verdict, s->verdict) && filter_eq(f->reason, s->reason) &&
-	    filter_eq(f->iss, s->iss) && filter_eq(f->kid, s->kid);
+	    filter_eq(f->iss, s->iss) && filter_eq(f->kid, s->kid) &&
+	    filter_eq(f->event_id, s->event_id);
 }
 
 /* Whether body[0..n) is UTF-8 text (no NUL). */
@@ -486,6 +492,7 @@ tui_filter_match_row(const struct tui_filter *f, const struct store_row *r)
 	s.reason = r->reason;
 	s.iss = r->iss;
 	s.kid = r->kid;
+	s.event_id = r->event_id;
 	if (!filter_fields(f, &s))
 		return 0;
 	fields[0] = r->subject;
@@ -517,6 +524,7 @@ tui_filter_match_event(const struct tui_filter *f, const struct tui_event *ev,
 	s.reason = ev->kind == TUI_KIND_GAP ? NULL : reason;
 	s.iss = ev->iss;
 	s.kid = ev->kid;
+	s.event_id = ev->event_id;
 	if (!filter_fields(f, &s))
 		return 0;
 	fields[0] = ev->subject;
@@ -597,6 +605,7 @@ tui_filter_string(const struct tui_filter *f)
 	filter_put(&b, FIELD_SUBJECT, f->subject);
 	filter_put(&b, FIELD_ISS, f->iss);
 	filter_put(&b, FIELD_KID, f->kid);
+	filter_put(&b, FIELD_ID, f->event_id);
 	filter_put_time(&b, FIELD_SINCE, f->store.since_us);
 	filter_put_time(&b, FIELD_UNTIL, f->store.until_us);
 	for (i = 0; i < f->nwords; i++) {

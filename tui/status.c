@@ -156,7 +156,7 @@ static const struct tui_help help[] = {
 	{ "Enter", "events: open the detail; streams: filter on the subject" },
 	{ "Esc", "back from the detail" },
 	{ "/", "filter: verdict:fail reason:expired subject:orders.> iss:X kid:Y "
-	    "since:-2h until:T text" },
+	    "id:EVENT-ID since:-2h until:T text" },
 	{ "n N", "next / previous failure" },
 	{ "f", "failures grouped by reason, issuer and key; Enter shows a group" },
 	{ "p", "pause, or resume following the tail" },

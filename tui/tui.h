@@ -143,7 +143,10 @@ void		 tui_event_from_row(struct tui_event *ev, const struct store_row *row);
  * The `/` filter:
  *
  *   verdict:pass|fail  reason:CODE  subject:PATTERN  iss:VALUE  kid:VALUE
- *   since:TIME  until:TIME  and free-text words
+ *   id:EVENT-ID  since:TIME  until:TIME  and free-text words
+ *
+ * (id: looks the event id up in the trail's index, where a free word
+ * would scan.)
  *
  * Field names are case-insensitive; each may appear once.  A value or a
  * word with spaces is quoted: iss:"my issuer", "two words" (inside quotes
@@ -164,7 +167,7 @@ void		 tui_event_from_row(struct tui_event *ev, const struct store_row *row);
 
 struct tui_filter {
 	struct store_filter	 store;		/* strings point into this struct */
-	char			*verdict, *reason, *subject, *iss, *kid;
+	char			*verdict, *reason, *subject, *iss, *kid, *event_id;
 	char			*words[TUI_FILTER_WORDS];	/* as typed */
 	char			*folded[TUI_FILTER_WORDS];	/* ASCII lowercase */
 	size_t			 nwords;

@@ -295,6 +295,7 @@ test_filter_roundtrip(void)
 		    "free text",
 		"\"a\\\\b\" iss:\"sp ace\" kid:\"q\\\"uote\"",
 		"subject:payments.* since:1795399152.123456 \"x:y\"",
+		"id:\"evt 9\" verdict:pass",
 	};
 	struct tui_filter	 f, g;
 	char			*a, *b;
@@ -374,6 +375,8 @@ test_filter_match(void)
 	CHECK(match("subject:orders.*.x", &r) == 0);
 	CHECK(match("iss:https://idsvr.example kid:orders", &r) == 1);
 	CHECK(match("kid:other", &r) == 0);
+	CHECK(match("id:e80b1 verdict:fail", &r) == 1);	/* the event id, exactly */
+	CHECK(match("id:e80b", &r) == 0);
 	CHECK(match("USER-7 e80B", &r) == 1);		/* sub, event id */
 	CHECK(match("acme", &r) == 1);			/* body text */
 	CHECK(match("\"acme corp\"", &r) == 1);
@@ -389,6 +392,7 @@ test_filter_match(void)
 	gap.detail = "slow consumer";
 	CHECK(match("subject:orders.>", &gap) == 1);
 	CHECK(match("verdict:fail", &gap) == 0);	/* event fields leave gaps out */
+	CHECK(match("id:e80b1", &gap) == 0);
 	CHECK(match("slow", &gap) == 1);
 	gap.kind = "session";
 	CHECK(match("", &gap) == 0);			/* sessions are not listed */
