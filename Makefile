@@ -77,7 +77,7 @@ TEST_STORE_OBJS := $(STORE_SRCS:%.c=build/test/%.o)
 TEST_TUI_MODEL_OBJS := $(TUI_MODEL_SRCS:%.c=build/test/%.o)
 UNIT_OBJS := $(TEST_AUTH_OBJS) $(TEST_STORE_OBJS) $(TEST_TUI_MODEL_OBJS)
 
-build/test/unit/%: tests/unit/%.c tests/unit/unit.h $(UNIT_OBJS)
+build/test/unit/%: tests/unit/%.c tests/unit/unit.h tests/unit/unit-tmp.h $(UNIT_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(TEST_LDFLAGS) -o $@ $< $(UNIT_OBJS) $(JWT_LIBS) $(LIBS)
 

@@ -21,6 +21,7 @@
 
 #include "auth-int.h"
 #include "unit.h"
+#include "unit-tmp.h"
 
 #define NOW	((time_t)1767225600)	/* 2026-01-01T00:00:00Z */
 #define EVENT	"{\"eventID\":\"e-1\",\"amount\":12.50}"
@@ -46,28 +47,8 @@ static struct gkey gkeys[] = {
 };
 #define NGKEYS	(sizeof gkeys / sizeof gkeys[0])
 
-static char			 tmpdir[] = "/tmp/zt-keygen-XXXXXX";
 static struct auth_policy	*policy;
 static struct auth_verifier	*vf;
-
-/* path inside the temporary folder (allocated). */
-static char *
-tpath(const char *name)
-{
-	return auth_printf("%s/%s", tmpdir, name);
-}
-
-/* Write text to a file of the temporary folder. */
-static void
-write_text(const char *name, const char *text)
-{
-	char	*path = tpath(name);
-	FILE	*f = fopen(path, "w");
-
-	if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0)
-		abort();
-	free(path);
-}
 
 /* Generate every key, write the policy and load it. */
 static void
@@ -77,10 +58,7 @@ setup(void)
 	char	*text = NULL, *name, *cause = NULL, *path, *other_pub;
 	size_t	 len = 0, i;
 
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		exit(2);
-	}
+	unit_tmp_make("zt-keygen");
 	f = open_memstream(&text, &len);
 	fputs("{\"keys\":{", f);
 	for (i = 0; i < NGKEYS; i++) {
@@ -119,13 +97,6 @@ setup(void)
 	vf = auth_verifier_new(policy);
 }
 
-/* Remove one file or folder (nftw callback). */
-static int
-remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 /* Free everything and remove the temporary folder. */
 static void
 teardown(void)
@@ -139,7 +110,7 @@ teardown(void)
 		free(gkeys[i].pub);
 		free(gkeys[i].other);
 	}
-	nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	unit_tmp_remove();
 }
 
 /* Judge a bearer message; returns the verdict (caller frees). */

@@ -26,6 +26,7 @@
 
 #include "auth-int.h"
 #include "unit.h"
+#include "unit-tmp.h"
 
 #define WHERE		"policy.json: keys.k"
 #define SECRET		"s3cr3t-Value-0123456789"
@@ -59,37 +60,8 @@ static struct tkey tkeys[] = {
 #define T_P256	(&tkeys[1])
 #define BIG	(1024 * 1024 + 1)	/* one byte over the cap */
 
-static char	tmpdir[] = "/tmp/test-keyring.XXXXXX";
 
 /* ---- helpers ---------------------------------------------------------- */
-
-/* Path of name inside the temporary folder; caller frees. */
-static char *
-tpath(const char *name)
-{
-	return auth_printf("%s/%s", tmpdir, name);
-}
-
-/* Write len bytes to name in the temporary folder. */
-static void
-write_file(const char *name, const void *data, size_t len)
-{
-	char	*path = tpath(name);
-	FILE	*f = fopen(path, "wb");
-
-	if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
-		perror(path);
-		exit(2);
-	}
-	free(path);
-}
-
-/* Write a string to name. */
-static void
-write_text(const char *name, const char *text)
-{
-	write_file(name, text, strlen(text));
-}
 
 /* A BIO writing to name in the temporary folder. */
 static BIO *
@@ -436,10 +408,7 @@ setup(void)
 	char		*name, *big;
 	size_t		 i;
 
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		exit(2);
-	}
+	unit_tmp_make("test-keyring");
 	name = tpath("keys");
 	mkdir(name, 0700);
 	free(name);
@@ -555,13 +524,6 @@ setup(void)
 	    "!\"}");
 }
 
-/* Remove one file or folder (nftw callback). */
-static int
-remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 /* Free the keys and remove the temporary folder. */
 static void
 teardown(void)
@@ -572,7 +534,7 @@ teardown(void)
 		EVP_PKEY_free(tkeys[i].pkey);
 		free(tkeys[i].fp);
 	}
-	nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	unit_tmp_remove();
 }
 
 /* ---- tests ------------------------------------------------------------ */

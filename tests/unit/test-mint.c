@@ -24,6 +24,7 @@
 
 #include "auth-int.h"
 #include "unit.h"
+#include "unit-tmp.h"
 
 #define NOW		((time_t)1767225600)	/* 2026-01-01T00:00:00Z */
 #define HS_SECRET	"a-long-random-hmac-secret-for-mint-tests-0123456789"
@@ -94,33 +95,10 @@ static struct trule trules[] = {
 #define NTRULES		(sizeof trules / sizeof trules[0])
 #define MINT_ERROR	(-1)		/* expected: auth_mint() refuses */
 
-static char			 tmpdir[] = "/tmp/test-mint.XXXXXX";
 static struct auth_policy	*policy;
 static struct auth_verifier	*vf;
 
 /* ---- fixtures --------------------------------------------------------- */
-
-/* Path of name inside the temporary folder; caller frees. */
-static char *
-tpath(const char *name)
-{
-	return auth_printf("%s/%s", tmpdir, name);
-}
-
-/* Write a string to name in the temporary folder. */
-static void
-write_text(const char *name, const char *text)
-{
-	char	*path = tpath(name);
-	FILE	*f = fopen(path, "wb");
-
-	if (f == NULL || fwrite(text, 1, strlen(text), f) != strlen(text) ||
-	    fclose(f) != 0) {
-		perror(path);
-		exit(2);
-	}
-	free(path);
-}
 
 /* Make key t: private PEM into memory, public SPKI PEM into NAME.pub.pem. */
 static void
@@ -244,10 +222,7 @@ setup(void)
 	char	*path, *cause = NULL;
 	size_t	 i;
 
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		exit(2);
-	}
+	unit_tmp_make("test-mint");
 	for (i = 0; i < NTKEYS; i++)
 		make_key(&tkeys[i]);
 	write_text("hs.secret", HS_SECRET);
@@ -263,13 +238,6 @@ setup(void)
 	vf = auth_verifier_new(policy);
 }
 
-/* Remove one file or folder (nftw callback). */
-static int
-remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 /* Free everything and remove the temporary folder. */
 static void
 teardown(void)
@@ -282,7 +250,7 @@ teardown(void)
 		EVP_PKEY_free(tkeys[i].pkey);
 		free(tkeys[i].priv);
 	}
-	nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	unit_tmp_remove();
 }
 
 /* ---- helpers ---------------------------------------------------------- */
