@@ -14,12 +14,13 @@ NATS_LIBS  := $(shell pkg-config --libs libnats 2>/dev/null || echo -lnats)
 CURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 CURSES_LIBS   := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
 JWT_LIBS   := $(shell pkg-config --libs libjwt 2>/dev/null)
+CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 
 CC       ?= cc
 WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes \
             -Wstrict-prototypes -Wwrite-strings -Wvla -Wno-unused-parameter
 CSTD     := -std=c11 -D_GNU_SOURCE
-INCS     := -I. -Iauth -Istore -Iingest -Itui
+INCS     := -I. -Iauth -Istore -Iingest -Itui -Ifetch
 
 REL_CFLAGS  := $(CSTD) -O2 -g $(WARN) $(INCS) $(PKG_CFLAGS)
 TEST_CFLAGS := $(CSTD) -O1 -g -Werror $(WARN) $(INCS) $(PKG_CFLAGS) \
@@ -31,11 +32,12 @@ AUTH_SRCS := $(sort $(wildcard auth/*.c))
 STORE_SRCS := $(sort $(wildcard store/*.c))
 CLI_SRCS  := $(sort $(wildcard cli/*.c))
 INGEST_SRCS := $(sort $(wildcard ingest/*.c))
+FETCH_SRCS := $(sort $(wildcard fetch/*.c))
 # tui/screen*.c call curses; the rest of tui/ are plain models, unit-tested.
 TUI_SRCS  := $(sort $(wildcard tui/*.c))
 TUI_MODEL_SRCS := $(filter-out tui/screen%,$(TUI_SRCS))
-SRCS      := $(AUTH_SRCS) $(STORE_SRCS) $(INGEST_SRCS) $(TUI_SRCS) $(CLI_SRCS)
-LIBS      := $(PKG_LIBS) $(NATS_LIBS) $(CURSES_LIBS) -lpthread -lm
+SRCS      := $(AUTH_SRCS) $(STORE_SRCS) $(INGEST_SRCS) $(FETCH_SRCS) $(TUI_SRCS) $(CLI_SRCS)
+LIBS      := $(PKG_LIBS) $(NATS_LIBS) $(CURSES_LIBS) $(CURL_LIBS) -lpthread -lm
 
 REL_OBJS  := $(SRCS:%.c=build/rel/%.o)
 TEST_OBJS := $(SRCS:%.c=build/test/%.o)
@@ -55,11 +57,11 @@ deps:
 ztwatch: $(REL_OBJS)
 	$(CC) -o $@ $(REL_OBJS) $(LIBS)
 
-build/rel/%.o: %.c $(wildcard auth/*.h store/*.h ingest/*.h tui/*.h cli/*.h)
+build/rel/%.o: %.c $(wildcard auth/*.h store/*.h ingest/*.h fetch/*.h tui/*.h cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -c -o $@ $<
 
-build/test/%.o: %.c $(wildcard auth/*.h store/*.h ingest/*.h tui/*.h cli/*.h)
+build/test/%.o: %.c $(wildcard auth/*.h store/*.h ingest/*.h fetch/*.h tui/*.h cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -c -o $@ $<
 

@@ -5,6 +5,9 @@
 #ifndef AUTH_INT_H
 #define AUTH_INT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include <openssl/evp.h>
 
 #include "auth.h"
@@ -49,6 +52,7 @@ struct auth_key {
 	char			*source;	/* where it came from, for display */
 	char			*fingerprint;
 	size_t			 index;		/* position in the keyring */
+	int			 remote;	/* fetched (jwks_url): lives with its key set */
 };
 
 /* The keyring: every key of the policy, parsed once. */
@@ -79,6 +83,63 @@ struct auth_key	*auth_key_from_pem(const unsigned char *pem, size_t len, char **
 /* A secret key from raw bytes. */
 struct auth_key	*auth_key_from_secret(const unsigned char *secret, size_t len, char **cause);
 void		 auth_key_free(struct auth_key *);
+/* Parse JSON text strictly (duplicate keys refused); errors never quote it. */
+json_t		*auth_keyring_json(const unsigned char *buf, size_t len, char **cause);
+
+/* ---- keys fetched while the policy is in use (auth-remote.c) ----------- */
+
+/* A jwks_url key entry: where its keys come from and what is asked of them. */
+struct auth_remote {
+	char		*name;		/* the policy's key entry name */
+	char		*url;
+	char		*ca_file;	/* absolute path, or NULL: the system's CAs */
+	int		 allow_http;
+	long		 refresh_s;	/* refetch period when the server sets no max-age */
+	long		 refetch_min_s;	/* least time between two fetches */
+	long		 timeout_s;
+	size_t		 max_bytes;
+	int		 alg;		/* every key pinned to this alg, or -1 */
+	char		*issuer;	/* keys only for tokens from this iss, or NULL */
+};
+
+/* One remote's keys from one fetch: immutable, shared by snapshots. */
+struct auth_keyset {
+	atomic_uint		 refs;
+	struct auth_keyring	 kr;
+	char			*fingerprint;	/* "SHA256:..." over its kids and keys */
+};
+
+/*
+ * Every key the policy trusts at one moment: immutable once published, so
+ * verifiers read it without locks; counted references keep it alive for
+ * the verifiers and verdicts that use it after a newer one replaces it.
+ */
+struct auth_snapshot {
+	atomic_uint		 refs;
+	uint64_t		 generation;
+	char			*fingerprint;	/* the key set's: "SHA256:..." */
+	struct auth_keyset	**sets;		/* [nremotes]; NULL before a first fetch */
+	size_t			 nsets;
+	char			*json;		/* what the trail says of it */
+};
+
+/* What changes while the policy is in use; behind a pointer, since verifiers
+   hold the policy const. */
+struct auth_live {
+	pthread_mutex_t		 lock;		/* guards snap's replacement */
+	struct auth_snapshot	*snap;
+	_Atomic uint64_t	 generation;	/* snap->generation, read without the lock */
+	_Atomic uint64_t	*misses;	/* [nremotes]: tokens no fetched key fit */
+};
+
+struct auth_policy;
+/* Publish the first snapshot of a loaded policy (static keys, no fetched ones). */
+void		 auth_live_init(struct auth_policy *);
+void		 auth_live_free(struct auth_policy *);
+/* A counted reference to the snapshot in use. */
+struct auth_snapshot *auth_snapshot_acquire(const struct auth_policy *);
+void		 auth_snapshot_release(struct auth_snapshot *);
+void		 auth_remote_free(struct auth_remote *);
 
 /* ---- policy (auth-policy.c) -------------------------------------------- */
 
@@ -126,6 +187,8 @@ struct auth_rule {
 	struct auth_pointer	 *payload_pointer;	/* or NULL: whole body */
 	size_t			 *keys;			/* keyring indexes */
 	size_t			  nkeys;
+	size_t			 *remotes;		/* jwks_url entries (indexes) */
+	size_t			  nremotes;
 	unsigned int		  algs;			/* bit per enum auth_alg */
 	char			**issuers;
 	size_t			  nissuers;
@@ -166,6 +229,9 @@ struct auth_policy {
 	struct auth_rule	*rules;
 	size_t			 nrules;
 	struct auth_limits	 limits;
+	struct auth_remote	*remotes;		/* jwks_url entries */
+	size_t			 nremotes;
+	struct auth_live	*live;
 };
 
 
@@ -213,6 +279,9 @@ struct auth_verdict {
 	int			 has_replay_key;
 	unsigned char		 replay_key[32];
 	long long		 replay_window;
+	const struct auth_key	*key;		/* the key that verified the signature */
+	struct auth_snapshot	*snap;		/* keys it was judged with (a reference),
+						   when the policy fetches keys */
 	struct auth_arena	*arena;
 };
 

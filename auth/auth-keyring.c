@@ -848,7 +848,7 @@ auth_clear_free(unsigned char *buf, size_t len)
 }
 
 /* Parse JSON text; errors leave out the input jansson would quote. */
-static json_t *
+json_t *
 auth_keyring_json(const unsigned char *buf, size_t len, char **cause)
 {
 	json_error_t	 error;
@@ -990,16 +990,6 @@ out:
 	return rc;
 }
 
-/* A jwks_url source: not yet. */
-static int
-auth_load_jwks_url(struct auth_entry *e, struct auth_keyring *tmp,
-    char **cause)
-{
-	*cause = auth_strdup("fetching keys over HTTP is not supported yet "
-	    "(use jwks_file)");
-	return -1;
-}
-
 /* Add a secret key of bytes secret[0..len) shown as source. */
 static int
 auth_load_secret_bytes(struct auth_keyring *tmp, const unsigned char *secret,
@@ -1083,7 +1073,6 @@ static const struct auth_source auth_sources[] = {
 	{ "pem_file", auth_load_pem_file },
 	{ "jwk_file", auth_load_jwk_file },
 	{ "jwks_file", auth_load_jwks_file },
-	{ "jwks_url", auth_load_jwks_url },
 	{ "secret", auth_load_secret },
 	{ "secret_file", auth_load_secret_file },
 	{ "secret_env", auth_load_secret_env },

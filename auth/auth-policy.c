@@ -6,11 +6,14 @@
  * Every error names the file, the JSON path and the problem, and stops the
  * load; a policy that loads is one the verifier can apply without doubt.
  */
+#include <errno.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include <openssl/sha.h>
 
@@ -158,6 +161,98 @@ policy_pointer(struct policy_load *pl, const char *path, json_t *obj,
 	return 0;
 }
 
+/* Whether url starts with scheme (case-insensitive) and has a host after it. */
+static int
+policy_url_scheme(const char *url, const char *scheme)
+{
+	size_t	n = strlen(scheme);
+
+	return strncasecmp(url, scheme, n) == 0 && url[n] != '\0' && url[n] != '/';
+}
+
+/* Load a jwks_url entry: keys fetched by the caller while the policy is in use. */
+static int
+policy_load_remote(struct policy_load *pl, const char *name, json_t *entry)
+{
+	static const char *const fields[] = { "jwks_url", "ca_file", "allow_http",
+		"refresh_s", "refetch_min_s", "timeout_s", "max_bytes", "alg", "issuer", NULL };
+	struct auth_remote	*r;
+	const char		*url, *ca = NULL, *alg = NULL, *iss = NULL;
+	long long		 refresh = 300, refetch = 30, timeout = 10, max = 1 << 20;
+	json_t			*http = json_object_get(entry, "allow_http");
+	char			*path = auth_printf("keys.%s", name);
+	int			 rc = -1;
+
+	if (policy_known_fields(pl, path, entry, fields) != 0 ||
+	    policy_string(pl, path, entry, "jwks_url", &url) != 0 ||
+	    policy_string(pl, path, entry, "ca_file", &ca) != 0 ||
+	    policy_string(pl, path, entry, "alg", &alg) != 0 ||
+	    policy_string(pl, path, entry, "issuer", &iss) != 0 ||
+	    policy_integer(pl, path, entry, "refresh_s", 7 * 86400, &refresh) != 0 ||
+	    policy_integer(pl, path, entry, "refetch_min_s", 86400, &refetch) != 0 ||
+	    policy_integer(pl, path, entry, "timeout_s", 600, &timeout) != 0 ||
+	    policy_integer(pl, path, entry, "max_bytes", 64 << 20, &max) != 0)
+		goto out;
+	if (http != NULL && !json_is_boolean(http)) {
+		policy_error(pl, path, "'allow_http' must be true or false");
+		goto out;
+	}
+	if (!policy_url_scheme(url, "https://") && !policy_url_scheme(url, "http://")) {
+		policy_error(pl, path, "jwks_url: '%s' is not an https:// URL", url);
+		goto out;
+	}
+	if (policy_url_scheme(url, "http://") && !json_is_true(http)) {
+		policy_error(pl, path, "jwks_url: '%s' is plain http, which anyone on the way can "
+		    "change; use https, or say \"allow_http\": true", url);
+		goto out;
+	}
+	if (refresh < 1 || timeout < 1 || max < 64) {
+		policy_error(pl, path, "refresh_s and timeout_s must be at least 1, max_bytes at "
+		    "least 64");
+		goto out;
+	}
+	if (alg != NULL && auth_alg_from_name(alg) < 0) {
+		policy_error(pl, path, "alg: unknown algorithm '%s'", alg);
+		goto out;
+	}
+	pl->p->remotes = auth_realloc(pl->p->remotes, (pl->p->nremotes + 1) *
+	    sizeof *pl->p->remotes);
+	r = &pl->p->remotes[pl->p->nremotes++];
+	memset(r, 0, sizeof *r);
+	r->name = auth_strdup(name);
+	r->url = auth_strdup(url);
+	if (ca != NULL)
+		r->ca_file = ca[0] == '/' ? auth_strdup(ca) : auth_printf("%s/%s", pl->dir, ca);
+	r->allow_http = json_is_true(http);
+	r->refresh_s = (long)refresh;
+	r->refetch_min_s = (long)refetch;
+	r->timeout_s = (long)timeout;
+	r->max_bytes = (size_t)max;
+	r->alg = alg ? auth_alg_from_name(alg) : -1;
+	r->issuer = iss ? auth_strdup(iss) : NULL;
+	if (r->ca_file != NULL && access(r->ca_file, R_OK) != 0)
+		policy_error(pl, path, "ca_file: cannot read '%s': %s", r->ca_file,
+		    strerror(errno));
+	else
+		rc = 0;
+out:
+	free(path);
+	return rc;
+}
+
+/* Index of the jwks_url entry named name, or -1. */
+static long
+policy_find_remote(const struct auth_policy *p, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < p->nremotes; i++) {
+		if (strcmp(p->remotes[i].name, name) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
 /* Load the "keys" object into the keyring. */
 static int
 policy_load_keys(struct policy_load *pl, json_t *keys)
@@ -172,6 +267,11 @@ policy_load_keys(struct policy_load *pl, json_t *keys)
 	json_object_foreach(keys, name, entry) {
 		if (!json_is_object(entry))
 			return policy_error(pl, "keys", "'%s' must be an object", name);
+		if (json_object_get(entry, "jwks_url") != NULL) {
+			if (policy_load_remote(pl, name, entry) != 0)
+				return -1;
+			continue;
+		}
 		where = auth_printf("%s: keys.%s", pl->file, name);
 		rc = auth_keyring_load_entry(&pl->p->kr, name, entry, pl->dir, where,
 		    pl->cause);
@@ -231,6 +331,13 @@ policy_rule_add_keys(struct policy_load *pl, struct auth_rule *r, const char *pa
 	struct auth_keyring	*kr = &pl->p->kr;
 	size_t			 i;
 
+	long			 remote = policy_find_remote(pl->p, name);
+
+	if (remote >= 0) {
+		r->remotes = auth_realloc(r->remotes, (r->nremotes + 1) * sizeof *r->remotes);
+		r->remotes[r->nremotes++] = (size_t)remote;
+		return 0;
+	}
 	if (policy_find_entry(pl->p, name) < 0)
 		return policy_error(pl, path, "no key named '%s' in keys", name);
 	for (i = 0; i < kr->nkeys; i++) {
@@ -299,9 +406,26 @@ policy_rule_keys(struct policy_load *pl, struct auth_rule *r, const char *path, 
 			    key->name, key->kid ? " (kid '" : "", key->kid ? key->kid : "",
 			    key->kid ? "')" : "", auth_alg_name(key->alg));
 	}
+	for (k = 0; k < r->nremotes; k++) {
+		const struct auth_remote	*rm = &pl->p->remotes[r->remotes[k]];
+
+		if (algs == NULL && rm->alg < 0)
+			return policy_error(pl, path, "a rule using '%s' (jwks_url) must list its "
+			    "'algorithms': its keys are only known once fetched", rm->name);
+		if (algs != NULL && rm->alg >= 0 && !(r->algs & (1u << rm->alg)))
+			return policy_error(pl, path,
+			    "key '%s' is for %s, which the rule's algorithms do not allow",
+			    rm->name, auth_alg_name(rm->alg));
+	}
 	for (alg = 0; alg < AUTH_ALG_COUNT; alg++) {
 		int	fits = 0;
 
+		/* A fetched set may hold a key for any alg its entry allows. */
+		for (k = 0; k < r->nremotes; k++) {
+			if (pl->p->remotes[r->remotes[k]].alg < 0 ||
+			    pl->p->remotes[r->remotes[k]].alg == alg)
+				fits = 1;
+		}
 		for (k = 0; k < r->nkeys; k++) {
 			struct auth_key	*key = pl->p->kr.keys[r->keys[k]];
 
@@ -758,6 +882,7 @@ auth_policy_load(const char *path, char **cause)
 	    policy_load_keys(&pl, json_object_get(root, "keys")) != 0 ||
 	    policy_load_rules(&pl, json_object_get(root, "rules")) != 0)
 		goto out;
+	auth_live_init(pl.p);
 	rc = 0;
 out:
 	json_decref(root);
@@ -794,6 +919,7 @@ policy_free_rule(struct auth_rule *r)
 	auth_pointer_free(r->token_pointer);
 	auth_pointer_free(r->payload_pointer);
 	free(r->keys);
+	free(r->remotes);
 	policy_free_list(r->issuers, r->nissuers);
 	policy_free_list(r->audiences, r->naudiences);
 	policy_free_list(r->scopes, r->nscopes);
@@ -825,6 +951,10 @@ auth_policy_free(struct auth_policy *p)
 	for (i = 0; i < p->nrules; i++)
 		policy_free_rule(&p->rules[i]);
 	free(p->rules);
+	auth_live_free(p);
+	for (i = 0; i < p->nremotes; i++)
+		auth_remote_free(&p->remotes[i]);
+	free(p->remotes);
 	auth_keyring_release(&p->kr);
 	free(p->path);
 	free(p->hash);

@@ -39,6 +39,8 @@ auth_verdict_new(const char *subject)
 	memset(v, 0, offsetof(struct auth_verdict, checks));
 	v->nchecks = v->nwarnings = 0;
 	v->has_replay_key = 0;
+	v->key = NULL;
+	v->snap = NULL;
 	v->reason = AUTH_OK;
 	vb->a.next = NULL;
 	vb->a.used = 0;
@@ -175,6 +177,7 @@ auth_verdict_free(struct auth_verdict *v)
 	}
 	json_decref(v->header);
 	json_decref(v->claims);
+	auth_snapshot_release(v->snap);
 	free(vb);
 }
 
@@ -643,6 +646,8 @@ auth_verdict_json(const struct auth_verdict *v, char **buf, size_t *len, size_t 
 	jbuf_member(&b, "rule", v->rule ? v->rule->name : NULL);
 	jbuf_member(&b, "alg", v->alg);
 	jbuf_member(&b, "kid", v->kid);
+	if (v->snap != NULL)
+		jbuf_member(&b, "keyset", v->snap->fingerprint);
 	jbuf_add(&b, ",\"event_id\":", 12);
 	if (v->event_id != NULL)
 		jbuf_raw_json(&b, v->event_id, strlen(v->event_id));

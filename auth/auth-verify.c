@@ -38,10 +38,21 @@ static const char *const judge_reg_names[JUDGE_NREG] = {
 };
 static const uint8_t judge_reg_lens[JUDGE_NREG] = { 3, 3, 3, 3, 3, 3, 3, 5, 3 };
 
+/* A cached context for a fetched key, which has no fixed keyring slot. */
+struct verifier_dyn {
+	const struct auth_key	*key;
+	int			 alg;
+	void			*ctx;
+};
+
 /* Per-thread verification context: cached OpenSSL objects. */
 struct auth_verifier {
 	const struct auth_policy	*p;
 	void				**ctx;	/* [key * AUTH_ALG_COUNT + alg] */
+	struct auth_snapshot		*snap;	/* fetched keys in use (a reference) */
+	uint64_t			 gen;	/* snap's generation */
+	struct verifier_dyn		*dyn;	/* contexts of snap's keys */
+	size_t				 ndyn, capdyn;
 	EVP_MD				*md[3];	/* SHA-256, -384, -512 */
 	EVP_MD_CTX			*mdctx;
 	EVP_MAC				*hmac;
@@ -116,6 +127,31 @@ verifier_free_ctx(void *ctx, int alg)
 	}
 }
 
+/* Drop the contexts of fetched keys (their snapshot is being let go). */
+static void
+verifier_flush_dyn(struct auth_verifier *vf)
+{
+	size_t	i;
+
+	for (i = 0; i < vf->ndyn; i++)
+		verifier_free_ctx(vf->dyn[i].ctx, vf->dyn[i].alg);
+	vf->ndyn = 0;
+}
+
+/* Take up the policy's newest fetched keys, when they changed. */
+static void
+verifier_sync(struct auth_verifier *vf)
+{
+	uint64_t	gen = atomic_load_explicit(&vf->p->live->generation, memory_order_acquire);
+
+	if (gen == vf->gen)
+		return;
+	verifier_flush_dyn(vf);
+	auth_snapshot_release(vf->snap);
+	vf->snap = auth_snapshot_acquire(vf->p);
+	vf->gen = vf->snap->generation;
+}
+
 /* Free a verifier. */
 void
 auth_verifier_free(struct auth_verifier *vf)
@@ -124,6 +160,9 @@ auth_verifier_free(struct auth_verifier *vf)
 
 	if (vf == NULL)
 		return;
+	verifier_flush_dyn(vf);
+	free(vf->dyn);
+	auth_snapshot_release(vf->snap);
 	n = vf->p->kr.nkeys * AUTH_ALG_COUNT;
 	for (i = 0; i < n; i++) {
 		if (vf->ctx[i] != NULL)
@@ -163,11 +202,33 @@ verifier_digest(struct auth_verifier *vf, const char *name, const void *in, size
 	return len;
 }
 
+/* Where the context for key and alg is cached (NULL until made). */
+static void **
+verifier_slot(struct auth_verifier *vf, const struct auth_key *key, int alg)
+{
+	size_t	i;
+
+	if (!key->remote)
+		return &vf->ctx[key->index * AUTH_ALG_COUNT + (size_t)alg];
+	for (i = 0; i < vf->ndyn; i++) {
+		if (vf->dyn[i].key == key && vf->dyn[i].alg == alg)
+			return &vf->dyn[i].ctx;
+	}
+	if (vf->ndyn == vf->capdyn) {
+		vf->capdyn = vf->capdyn ? vf->capdyn * 2 : 8;
+		vf->dyn = auth_realloc(vf->dyn, vf->capdyn * sizeof *vf->dyn);
+	}
+	vf->dyn[vf->ndyn].key = key;
+	vf->dyn[vf->ndyn].alg = alg;
+	vf->dyn[vf->ndyn].ctx = NULL;
+	return &vf->dyn[vf->ndyn++].ctx;
+}
+
 /* The cached HMAC context for key and alg, made on first use. */
 static EVP_MAC_CTX *
 verifier_hmac_ctx(struct auth_verifier *vf, const struct auth_key *key, int alg)
 {
-	void		**slot = &vf->ctx[key->index * AUTH_ALG_COUNT + (size_t)alg];
+	void		**slot = verifier_slot(vf, key, alg);
 	OSSL_PARAM	  params[2];
 	EVP_MAC_CTX	 *ctx;
 
@@ -207,7 +268,7 @@ static EVP_PKEY_CTX *
 verifier_pkey_ctx(struct auth_verifier *vf, const struct auth_key *key, int alg)
 {
 	const struct auth_alg_info	*ai = auth_alg_info(alg);
-	void				**slot = &vf->ctx[key->index * AUTH_ALG_COUNT + (size_t)alg];
+	void				**slot = verifier_slot(vf, key, alg);
 	EVP_PKEY_CTX			*ctx;
 
 	if (*slot != NULL)
@@ -236,7 +297,7 @@ fail:
 static EVP_MD_CTX *
 verifier_ed_ctx(struct auth_verifier *vf, const struct auth_key *key, int alg)
 {
-	void		**slot = &vf->ctx[key->index * AUTH_ALG_COUNT + (size_t)alg];
+	void		**slot = verifier_slot(vf, key, alg);
 	EVP_MD_CTX	 *ctx;
 
 	if (*slot != NULL)
@@ -832,7 +893,8 @@ step_alg(struct judge *j)
 		return judge_bad_alg(j, "the rule does not allow this algorithm");
 	for (k = 0; k < j->r->nkeys; k++)
 		fits |= auth_key_type_fits(j->p->kr.keys[j->r->keys[k]]->type, j->alg);
-	if (!fits)
+	/* Fetched keys may change: the key step says when none fits. */
+	if (!fits && j->r->nremotes == 0)
 		return judge_bad_alg(j, "no key of this rule is of the type this algorithm needs "
 		    "(the key decides the algorithm family)");
 	auth_verdict_check_add(j->v, "alg", AUTH_CHECK_OK, "allowed by the rule and the keys",
@@ -854,6 +916,30 @@ judge_key_fits(struct judge *j, const struct auth_key *key, const char *iss)
 	return 1;
 }
 
+/* Add the fitting keys of the rule's fetched sets to the candidates. */
+static void
+judge_remote_candidates(struct judge *j)
+{
+	const struct auth_keyset	*ks;
+	const char			*iss = NULL;
+	size_t				 k, i;
+
+	if (j->r->nremotes == 0 || j->vf->snap == NULL)
+		return;
+	for (k = 0; k < j->r->nremotes && iss == NULL; k++) {
+		if (j->p->remotes[j->r->remotes[k]].issuer != NULL)
+			iss = judge_claim_str(j, "iss");
+	}
+	for (k = 0; k < j->r->nremotes; k++) {
+		if ((ks = j->vf->snap->sets[j->r->remotes[k]]) == NULL)
+			continue;
+		for (i = 0; i < ks->kr.nkeys && j->ncand < JUDGE_MAX_CANDIDATES; i++) {
+			if (judge_key_fits(j, ks->kr.keys[i], iss))
+				j->cand[j->ncand++] = ks->kr.keys[i];
+		}
+	}
+}
+
 /* Step: find the candidate keys. */
 static int
 step_key(struct judge *j)
@@ -871,7 +957,11 @@ step_key(struct judge *j)
 		if (judge_key_fits(j, key, iss))
 			j->cand[j->ncand++] = key;
 	}
+	judge_remote_candidates(j);
 	if (j->ncand == 0) {
+		/* A kid no fetched set has may be a new key: ask for a refetch. */
+		for (k = 0; k < j->r->nremotes; k++)
+			atomic_fetch_add(&j->p->live->misses[j->r->remotes[k]], 1);
 		auth_verdict_fail(j->v, AUTH_UNKNOWN_KEY, "key", j->v->kid != NULL ?
 		    auth_verdict_printf(j->v, "no %s key of rule '%s' has this kid",
 		    j->v->alg, j->r->name) :
@@ -963,6 +1053,7 @@ step_signature(struct judge *j)
 			const char *k = j->cand[i]->kid ? j->cand[i]->kid : j->cand[i]->name;
 
 			k = auth_verdict_strndup(j->v, k, strlen(k));
+			j->v->key = j->cand[i];
 			auth_verdict_check_add(j->v, "signature", AUTH_CHECK_OK,
 			    "signature verified with the key", NULL, k);
 			if (j->v->kid == NULL)
@@ -1564,6 +1655,12 @@ auth_verify(struct auth_verifier *vf, const struct auth_msg *msg, time_t now)
 	j.alg = -1;
 	j.payload = j.event_auth = -1;
 	j.v = auth_verdict_new(msg->subject);
+	if (vf->p->nremotes > 0) {
+		/* The verdict keeps the keys it was judged with alive. */
+		verifier_sync(vf);
+		atomic_fetch_add(&vf->snap->refs, 1);
+		j.v->snap = vf->snap;
+	}
 	for (i = 0; i < nsteps; i++) {
 		const struct judge_step	*s = &judge_steps[i];
 

@@ -125,6 +125,54 @@ int		 auth_subject_valid(const char *pattern, int wildcards);
 /* Index of the first rule matching subject, or -1. */
 int		 auth_policy_match(const struct auth_policy *, const char *subject);
 
+/* ---- keys fetched over HTTP (jwks_url) --------------------------------- */
+/*
+ * A jwks_url entry loads no keys: the caller fetches the JWK Set (auth/
+ * does no I/O) and hands the text to auth_policy_remote_update(), at start
+ * and whenever the set should be fetched again.  Each update that changes
+ * a set publishes a new key set for the whole policy, with a new
+ * generation and fingerprint; verifiers pick it up at their next event,
+ * and verdicts name the key set that judged them.  Updates may run on any
+ * thread while others verify.
+ */
+struct auth_remote_info {
+	const char	*name;		/* the policy's key entry name */
+	const char	*url;
+	const char	*ca_file;	/* or NULL: the system's CAs */
+	int		 allow_http;	/* plain http:// allowed */
+	long		 refresh_s;	/* refetch after this when the server sets no max-age */
+	long		 refetch_min_s;	/* never two fetches closer than this */
+	long		 timeout_s;
+	size_t		 max_bytes;	/* a bigger answer is refused */
+};
+size_t		 auth_policy_remote_count(const struct auth_policy *);
+void		 auth_policy_remote_info(const struct auth_policy *, size_t i,
+		     struct auth_remote_info *info);
+/*
+ * Install the JWK Set text[0..len) fetched for remote i as its keys.  JWKs
+ * that cannot verify here (another use, an unknown kty or curve, an alg
+ * the entry does not allow) are left out and named in *notes (or NULL).
+ * Returns 1 when the keys changed, with *change saying how ("+kid2 -kid1",
+ * allocated); 0 when they are the ones in use; -1 with *cause, the keys
+ * in use staying, when the text is no usable JWK Set.
+ */
+int		 auth_policy_remote_update(const struct auth_policy *, size_t i,
+		     const unsigned char *text, size_t len, char **change, char **notes,
+		     char **cause);
+/* Keys remote i has now (0 before its first fetch). */
+size_t		 auth_policy_remote_keys(const struct auth_policy *, size_t i);
+/* Tokens on rules using remote i that none of its keys fit, so far: a rise
+   asks for a refetch (the caller rate-limits it). */
+uint64_t	 auth_policy_remote_misses(const struct auth_policy *, size_t i);
+/*
+ * The key set in use: every key of the policy, fixed and fetched.  Returns
+ * its generation (1 for the keys at load, one more per change) and sets
+ * *fingerprint ("SHA256:...") and *json (its description for the trail:
+ * keyset, generation, keys, and the change that made it), both allocated;
+ * either may be NULL.
+ */
+uint64_t	 auth_policy_keyset(const struct auth_policy *, char **fingerprint, char **json);
+
 /* ---- messages and verdicts ------------------------------------------- */
 
 /* One message header. Borrowed strings. */
@@ -212,6 +260,16 @@ struct auth_facts {
 };
 
 void		 auth_verdict_facts(const struct auth_verdict *, struct auth_facts *);
+/*
+ * The key set that judged v, when its policy fetches keys (jwks_url):
+ * returns the generation and sets *fingerprint and *json (borrowed, as
+ * auth_policy_keyset() describes them).  0 with both NULL otherwise: the
+ * keys are the policy's, fixed at load.
+ */
+uint64_t	 auth_verdict_keyset(const struct auth_verdict *, const char **fingerprint,
+		     const char **json);
+/* The key that verified v's signature: 1 with *info filled (borrowed), or 0. */
+int		 auth_verdict_key(const struct auth_verdict *, struct auth_key_info *info);
 /* The decoded header and claims JSON text (borrowed), NULL when not decoded. */
 const char	*auth_verdict_header_text(const struct auth_verdict *, size_t *len);
 const char	*auth_verdict_claims_text(const struct auth_verdict *, size_t *len);

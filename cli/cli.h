@@ -83,7 +83,14 @@ int	cmd_demo(struct cli_globals *, int, char **);
 /* Print "ztwatch: message" on stderr. */
 void	cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Load the policy named by the globals; prints the error and returns NULL. */
+/* Load the policy and fetch its jwks_url keys (cli-keys.c); NULL after an error. */
 struct auth_policy *cli_load_policy(const struct cli_globals *);
+/* Stop refreshing its keys and free a policy cli_load_policy() gave. */
+void	cli_policy_free(struct auth_policy *);
+/* Lines about fetched keys since the last call ("ztwatch: ...\n" each), or NULL. */
+char	*cli_keys_take_notes(void);
+/* The fetched keys' state, brief for a status bar; NULL when the policy fetches none. */
+char	*cli_keys_state(int brief);
 /* Parse "RFC 3339" or "@EPOCH" or plain epoch seconds; -1 if neither. */
 int	cli_parse_time(const char *s, time_t *out);
 /* Same, plus relative times ("-30s", "-15m", "-2h", "-7d", "now"), to

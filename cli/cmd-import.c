@@ -89,7 +89,7 @@ cmd_import(struct cli_globals *g, int argc, char **argv)
 	if ((st = store_open(g->db, &cause)) == NULL) {
 		cli_error("import: %s", cause);
 		free(cause);
-		auth_policy_free(p);
+		cli_policy_free(p);
 		return CLI_EXIT_FAIL;
 	}
 	memset(&si, 0, sizeof si);
@@ -104,7 +104,7 @@ cmd_import(struct cli_globals *g, int argc, char **argv)
 		cli_error("import: %s", cause);
 		free(cause);
 		store_close(st, NULL);
-		auth_policy_free(p);
+		cli_policy_free(p);
 		return CLI_EXIT_FAIL;
 	}
 	rc = cli_batch_run(p, argv[optind], jobs, fixed, now, st);
@@ -113,6 +113,6 @@ cmd_import(struct cli_globals *g, int argc, char **argv)
 		free(cause);
 		rc = CLI_EXIT_FAIL;
 	}
-	auth_policy_free(p);
+	cli_policy_free(p);
 	return rc;
 }

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 
 /* Parse RFC 3339 ("2026-11-23T01:02:03Z", offsets allowed) or epoch seconds. */
@@ -112,25 +114,40 @@ policy_visible(const char *s)
 	return out;
 }
 
-/* Print the keyring. */
-static void
-policy_print_keys(const struct auth_policy *p)
+/* A string member of a key's description, or NULL. */
+static const char *
+policy_key_str(json_t *key, const char *member)
 {
-	struct auth_key_info	ki;
-	char			*name, *kid, *source;
-	size_t			i;
+	return json_string_value(json_object_get(key, member));
+}
 
-	for (i = 0; i < auth_policy_key_count(p); i++) {
-		auth_policy_key_info(p, i, &ki);
-		name = policy_visible(ki.name);
-		kid = policy_visible(ki.kid);
-		source = policy_visible(ki.source);
-		printf("  %-12s %-10s %-6s %-24s %s\n    %s\n", name ? name : "?", ki.type,
-		    ki.alg ? ki.alg : "-", kid ? kid : "?", ki.fingerprint, source ? source : "?");
+/* Print every key in use, fixed and fetched, and, with set, the key set's fingerprint. */
+static void
+policy_print_keys(const struct auth_policy *p, int set_too)
+{
+	char	*fp = NULL, *text = NULL, *name, *kid, *source;
+	json_t	*set, *key;
+	size_t	 i;
+
+	auth_policy_keyset(p, &fp, &text);
+	set = json_loads(text, 0, NULL);
+	json_array_foreach(json_object_get(set, "keys"), i, key) {
+		name = policy_visible(policy_key_str(key, "name"));
+		kid = policy_visible(policy_key_str(key, "kid"));
+		source = policy_visible(policy_key_str(key, "source"));
+		printf("  %-12s %-10s %-6s %-24s %s\n    %s\n", name ? name : "?",
+		    policy_key_str(key, "type"), policy_key_str(key, "alg") ?
+		    policy_key_str(key, "alg") : "-", kid ? kid : "?",
+		    policy_key_str(key, "fingerprint"), source ? source : "?");
 		free(name);
 		free(kid);
 		free(source);
 	}
+	if (set_too)
+		printf("key set %s\n", fp);
+	json_decref(set);
+	free(fp);
+	free(text);
 }
 
 /* Whether argv asks for help; prints usage if so. */
@@ -168,8 +185,8 @@ cmd_policy(struct cli_globals *g, int argc, char **argv)
 		free(name);
 	}
 	puts("keys:");
-	policy_print_keys(p);
-	auth_policy_free(p);
+	policy_print_keys(p, 1);
+	cli_policy_free(p);
 	return CLI_EXIT_OK;
 }
 
@@ -185,7 +202,7 @@ cmd_keys(struct cli_globals *g, int argc, char **argv)
 		return CLI_EXIT_OK;
 	if ((p = cli_load_policy(g)) == NULL)
 		return CLI_EXIT_USAGE;
-	policy_print_keys(p);
-	auth_policy_free(p);
+	policy_print_keys(p, 0);
+	cli_policy_free(p);
 	return CLI_EXIT_OK;
 }

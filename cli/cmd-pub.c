@@ -355,7 +355,7 @@ cmd_pub(struct cli_globals *g, int argc, char **argv)
 		memset(key, 0, key_len);	/* may be a secret */
 	free(key);
 	free(event);
-	auth_policy_free(p);
+	cli_policy_free(p);
 	ingest_shutdown();
 	return rc;
 }

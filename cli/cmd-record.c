@@ -82,6 +82,7 @@ struct record {
 	uint64_t		 last_received;
 	int64_t			 last_stats_ms;
 	struct tui_screen	*screen;	/* watch */
+	char			 keys[32];	/* fetched keys' state, for the status line */
 	const char		*db;
 	sigset_t		 sigs;
 	int			 rc;		/* exit code once the loop ends */
@@ -507,6 +508,7 @@ record_print_stats(struct record *r, int final)
 	struct pipeline_stats	st;
 	int64_t			now = record_now_ms();
 	double			secs = (double)(now - r->last_stats_ms) / 1000.0;
+	char			*keys;
 
 	pipeline_stats(r->pipe, &st);
 	fprintf(stderr, "ztwatch: %s: %llu received, %llu committed (%llu pass, %llu fail,"
@@ -537,6 +539,10 @@ record_print_stats(struct record *r, int final)
 		fprintf(stderr, "ztwatch: %s: %llu messages received after the trail failed"
 		    " were not recorded\n", r->o.console ? "watch" : "record",
 		    (unsigned long long)st.unrecorded);
+	if ((keys = cli_keys_state(0)) != NULL) {
+		fprintf(stderr, "ztwatch: %s: %s\n", r->o.console ? "watch" : "record", keys);
+		free(keys);
+	}
 	r->last_received = st.received;
 	r->last_stats_ms = now;
 }
@@ -599,6 +605,18 @@ record_subscribe(struct record *r)
 	return 0;
 }
 
+/* Say what the key fetcher noticed: a key set changed, a fetch failed. */
+static void
+record_check_keys(struct record *r)
+{
+	char	*notes = cli_keys_take_notes(), *line, *save = NULL;
+
+	for (line = notes ? strtok_r(notes, "\n", &save) : NULL; line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		record_note(r, "%s", line + strlen("ztwatch: "));
+	free(notes);
+}
+
 /* One supervision step: 0 to go on, or 1 with r->rc set to stop. */
 static int
 record_tick(struct record *r, int sig)
@@ -609,6 +627,7 @@ record_tick(struct record *r, int sig)
 	}
 	record_check_state(r);
 	record_check_drops(r);
+	record_check_keys(r);
 	if (pipeline_error(r->pipe) != NULL) {
 		r->rc = CLI_EXIT_FAIL;
 		return 1;
@@ -657,6 +676,7 @@ watch_status(void *arg, struct tui_status *st)
 	struct record		*r = arg;
 	struct pipeline_stats	 ps;
 	int64_t			 now = record_now_ms();
+	char			*keys;
 
 	pipeline_stats(r->pipe, &ps);
 	if (now - r->rate_ms >= 1000) {
@@ -685,6 +705,11 @@ watch_status(void *arg, struct tui_status *st)
 	st->gaps = ps.gaps;
 	st->drops = ps.lost;
 	st->rate = r->rate;
+	if ((keys = cli_keys_state(1)) != NULL) {
+		snprintf(r->keys, sizeof r->keys, "%s", keys);
+		free(keys);
+		st->keys = r->keys;
+	}
 }
 
 /* Events and gaps as the writer records them, for the streams pane. */
@@ -1216,7 +1241,7 @@ record_main(struct cli_globals *g, int argc, char **argv, int console)
 	if (r.o.nsubjects == 0 && r.o.js.stream == NULL &&
 	    record_default_subjects(&r.o, p) != 0) {
 		cli_error("%s: no subjects given and the policy's rules name none", argv[0]);
-		auth_policy_free(p);
+		cli_policy_free(p);
 		return CLI_EXIT_USAGE;
 	}
 	for (i = 0; r.o.verdict_subject != NULL && i < r.o.nsubjects; i++) {
@@ -1224,7 +1249,7 @@ record_main(struct cli_globals *g, int argc, char **argv, int console)
 			cli_error("%s: subject '%s' takes the verdicts published on %s.>"
 			    " (it would judge its own verdicts); choose another prefix",
 			    argv[0], r.o.subjects[i], r.o.verdict_subject);
-			auth_policy_free(p);
+			cli_policy_free(p);
 			return CLI_EXIT_USAGE;
 		}
 	}
@@ -1248,7 +1273,7 @@ record_main(struct cli_globals *g, int argc, char **argv, int console)
 		rc = CLI_EXIT_OK;		/* interrupted while waiting */
 	}
 	rc = record_finish(&r, rc);
-	auth_policy_free(p);
+	cli_policy_free(p);
 	ingest_shutdown();
 	return rc;
 }

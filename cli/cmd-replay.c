@@ -15,14 +15,15 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "reverify.h"
 #include "screen.h"
 #include "store.h"
 
-#define REPLAY_MAX_HEADERS	64
+#define REPLAY_WHY_MAX		512
 
 struct replay {
 	struct auth_policy	*policy;
-	struct auth_verifier	*verifier;
+	struct reverify		*rv;
 	struct tui_screen	*screen;
 };
 
@@ -32,68 +33,25 @@ static struct tui_screen *replay_screen;	/* for the signal handler */
 static void
 replay_usage(FILE *f)
 {
-	fputs("usage: ztwatch [-d DB] [-p POLICY] replay [--since T] [--until T] [--reverify]\n\n"
+	fputs("usage: ztwatch [-d DB] [-p POLICY] replay [--since T] [--until T]\n"
+	    "           [--reverify [--changes]]\n\n"
 	    "Open the console on a recorded trail, without NATS.  T is RFC 3339, epoch\n"
 	    "seconds or relative (-2h).  --reverify judges each event shown again under\n"
 	    "today's policy and keys, as of the time it was received, and marks the\n"
-	    "verdicts that changed.\n", f);
+	    "verdicts that changed, with the key that made the difference when keys\n"
+	    "rotated.  With --changes there is no console: every event of the window is\n"
+	    "judged again and each changed verdict printed as a JSON line (id,\n"
+	    "received_at, subject, kid, was, now, why); a summary goes to stderr.\n", f);
 }
 
-/* The row's headers (a JSON object of strings or arrays) as auth_headers. */
-static size_t
-replay_headers(json_t *obj, struct auth_header *h, size_t max)
-{
-	const char	*name;
-	json_t		*v, *item;
-	size_t		 n = 0, i;
-
-	json_object_foreach(obj, name, v) {
-		if (json_is_string(v) && n < max) {
-			h[n].name = name;
-			h[n++].value = json_string_value(v);
-		}
-		json_array_foreach(v, i, item) {
-			if (json_is_string(item) && n < max) {
-				h[n].name = name;
-				h[n++].value = json_string_value(item);
-			}
-		}
-	}
-	return n;
-}
-
-/* Judge a row again; 1 changed, 0 same, -1 not an event. */
+/* Judge a row again for the console; 1 changed, 0 same, -1 not an event. */
 static int
-replay_rejudge(void *arg, const struct store_row *row, int *pass, const char **reason)
+replay_rejudge(void *arg, const struct store_row *row, int *pass, const char **reason,
+    char *why, size_t whylen)
 {
-	struct replay		*rp = arg;
-	struct auth_header	 h[REPLAY_MAX_HEADERS];
-	struct auth_verdict	*v;
-	struct auth_msg		 msg;
-	json_t			*headers = NULL;
-	int			 changed, was_pass;
+	struct replay	*rp = arg;
 
-	if (strcmp(row->kind, "event") != 0 || row->verdict == NULL)
-		return -1;
-	memset(&msg, 0, sizeof msg);
-	msg.subject = row->subject ? row->subject : "";
-	if (row->headers != NULL && (headers = json_loads(row->headers, 0, NULL)) != NULL)
-		msg.nheaders = replay_headers(headers, h, REPLAY_MAX_HEADERS);
-	msg.headers = h;
-	msg.body = row->body ? row->body : (const unsigned char *)"";
-	msg.body_len = row->body_len;
-	v = auth_verify(rp->verifier, &msg, (time_t)(row->received_us / 1000000));
-	*pass = auth_verdict_pass(v);
-	*reason = auth_reason_name(auth_verdict_reason(v));
-	auth_verdict_free(v);
-	json_decref(headers);
-	was_pass = strcmp(row->verdict, "pass") == 0;
-	/* The replay check needs the history of its window; a recorded replay
-	   that judges as a pass alone has not changed. */
-	if (!was_pass && row->reason != NULL && strcmp(row->reason, "replay") == 0 && *pass)
-		return 0;
-	changed = *pass != was_pass || (row->reason != NULL && strcmp(*reason, row->reason) != 0);
-	return changed;
+	return reverify_row(rp->rv, row, pass, reason, why, whylen);
 }
 
 /* The filter's free text decides, row by row. */
@@ -119,13 +77,14 @@ replay_on_signal(int sig)
 
 /* Parse the options into src; -1 on a usage error. */
 static int
-replay_parse(struct cli_globals *g, struct tui_source *src, int *reverify, int argc,
-    char **argv)
+replay_parse(struct cli_globals *g, struct tui_source *src, int *reverify, int *changes,
+    int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "since", required_argument, NULL, 'S' },
 		{ "until", required_argument, NULL, 'U' },
 		{ "reverify", no_argument, NULL, 'r' },
+		{ "changes", no_argument, NULL, 'c' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -146,6 +105,9 @@ replay_parse(struct cli_globals *g, struct tui_source *src, int *reverify, int a
 		case 'r':
 			*reverify = 1;
 			break;
+		case 'c':
+			*changes = 1;
+			break;
 		case 'd':
 			g->db = optarg;
 			break;
@@ -164,7 +126,84 @@ replay_parse(struct cli_globals *g, struct tui_source *src, int *reverify, int a
 		cli_error("replay: unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
+	if (*changes && !*reverify) {
+		cli_error("replay: --changes lists what --reverify finds; give both");
+		return -1;
+	}
 	return 0;
+}
+
+/* One changed verdict as a JSON line on stdout. */
+static void
+replay_print_change(const struct store_row *row, int pass, const char *reason,
+    const char *why)
+{
+	json_t	*o = json_object(), *was = json_object(), *now = json_object();
+	char	*line;
+
+	json_object_set_new(o, "id", json_integer(row->id));
+	json_object_set_new(o, "received_us", json_integer(row->received_us));
+	json_object_set_new(o, "subject", json_string(row->subject ? row->subject : ""));
+	json_object_set_new(o, "kid", row->kid ? json_string(row->kid) : json_null());
+	json_object_set_new(was, "verdict", json_string(row->verdict));
+	json_object_set_new(was, "reason", row->reason ? json_string(row->reason) : json_null());
+	json_object_set_new(was, "keyset", row->detail ? json_string(row->detail) : json_null());
+	json_object_set_new(now, "verdict", json_string(pass ? "pass" : "fail"));
+	json_object_set_new(now, "reason", json_string(reason));
+	json_object_set_new(o, "was", was);
+	json_object_set_new(o, "now", now);
+	json_object_set_new(o, "why", json_string(why));
+	/* Escaped: subjects and kids come from the wire. */
+	if ((line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII)) != NULL)
+		printf("%s\n", line);
+	free(line);
+	json_decref(o);
+}
+
+/* replay --reverify --changes: judge every event of the window, print changes. */
+static int
+replay_changes(struct replay *rp, const char *db, const struct tui_source *src)
+{
+	struct store_filter	 f;
+	struct store_cursor	*c;
+	struct store		*st;
+	const struct store_row	*row;
+	const char		*reason;
+	char			 why[REPLAY_WHY_MAX], *cause = NULL;
+	unsigned long long	 n = 0, changed = 0;
+	int			 pass, rc;
+
+	if ((st = store_open_reader(db, &cause)) == NULL) {
+		cli_error("replay: %s", cause);
+		free(cause);
+		return CLI_EXIT_FAIL;
+	}
+	memset(&f, 0, sizeof f);
+	f.kinds = STORE_KIND_EVENT;
+	f.since_us = src->since_us;
+	f.until_us = src->until_us;
+	if ((c = store_query(st, &f, STORE_OLDEST_FIRST, 0, 0, &cause)) == NULL)
+		rc = -1;
+	else {
+		while ((rc = store_next(c, &row, &cause)) == 1) {
+			n++;
+			if (reverify_row(rp->rv, row, &pass, &reason, why, sizeof why) == 1) {
+				changed++;
+				replay_print_change(row, pass, reason, why);
+			}
+		}
+	}
+	store_cursor_free(c);
+	store_close(st, NULL);
+	fflush(stdout);
+	if (rc < 0) {
+		cli_error("replay: %s", cause);
+		free(cause);
+		return CLI_EXIT_FAIL;
+	}
+	cli_error("replay: %llu events judged again under key set %s: %llu verdicts changed", n,
+	    reverify_keyset(rp->rv), changed);
+	return CLI_EXIT_OK;
 }
 
 /* ztwatch replay. */
@@ -174,17 +213,26 @@ cmd_replay(struct cli_globals *g, int argc, char **argv)
 	struct tui_source	 src;
 	struct replay		 rp;
 	char			*cause = NULL;
-	int			 reverify = 0, rc = CLI_EXIT_OK;
+	int			 reverify = 0, changes = 0, rc = CLI_EXIT_OK;
 
 	memset(&src, 0, sizeof src);
 	memset(&rp, 0, sizeof rp);
-	if (replay_parse(g, &src, &reverify, argc, argv) != 0)
+	if (replay_parse(g, &src, &reverify, &changes, argc, argv) != 0)
 		return CLI_EXIT_USAGE;
 	if (reverify) {
 		if ((rp.policy = cli_load_policy(g)) == NULL)
 			return CLI_EXIT_USAGE;
-		rp.verifier = auth_verifier_new(rp.policy);
+		if ((rp.rv = reverify_new(rp.policy, g->db, &cause)) == NULL) {
+			cli_error("replay: %s", cause);
+			free(cause);
+			cli_policy_free(rp.policy);
+			return CLI_EXIT_FAIL;
+		}
 		src.rejudge = replay_rejudge;
+	}
+	if (changes) {
+		rc = replay_changes(&rp, g->db, &src);
+		goto out;
 	}
 	src.db = g->db;
 	src.export = cli_console_export;
@@ -205,7 +253,8 @@ cmd_replay(struct cli_globals *g, int argc, char **argv)
 		replay_screen = NULL;
 		tui_screen_free(rp.screen);
 	}
-	auth_verifier_free(rp.verifier);
-	auth_policy_free(rp.policy);
+out:
+	reverify_free(rp.rv);
+	cli_policy_free(rp.policy);
 	return rc;
 }

@@ -656,6 +656,6 @@ cmd_verify(struct cli_globals *g, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	rc = o.batch != NULL ? cli_batch_run(p, o.batch, o.jobs, o.fixed_now, o.now, NULL) :
 	    verify_one(p, &o);
-	auth_policy_free(p);
+	cli_policy_free(p);
 	return rc;
 }

@@ -53,20 +53,6 @@ cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* Load the policy, printing any error. */
-struct auth_policy *
-cli_load_policy(const struct cli_globals *g)
-{
-	struct auth_policy	*p;
-	char			*cause = NULL;
-
-	if ((p = auth_policy_load(g->policy, &cause)) == NULL) {
-		cli_error("%s", cause);
-		free(cause);
-	}
-	return p;
-}
-
 /* Connection options from the globals. */
 void
 cli_conn_opts(const struct cli_globals *g, struct ingest_conn_opts *o)

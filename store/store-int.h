@@ -116,6 +116,8 @@ struct store {
 	int64_t		 committed_id;		/* newest committed row */
 	unsigned char	 committed_hash[STORE_HASH_LEN];
 	int64_t		 session;		/* open session, or 0 */
+	uint64_t	 keyset_gen;		/* generation of the key set last
+						   recorded (fetched keys), or 0 */
 	uint64_t	 appended;
 	int		 threaded;		/* use the writer thread when it runs */
 	struct store_writer w;

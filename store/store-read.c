@@ -66,7 +66,7 @@ store_filter_kinds(const struct store_filter *f)
 	if (f->verdict || f->reason || f->iss || f->kid || f->event_id)
 		kinds &= STORE_KIND_EVENT;
 	if (f->subject)
-		kinds &= ~STORE_KIND_SESSION;
+		kinds &= ~(STORE_KIND_SESSION | STORE_KIND_KEYSET);
 	return kinds;
 }
 
@@ -147,6 +147,8 @@ store_where(const struct store_filter *f, char *sql, sqlite3_stmt *s, int *n)
 			strcat(kinds, ",'gap'");
 		if (k & STORE_KIND_SESSION)
 			strcat(kinds, ",'session'");
+		if (k & STORE_KIND_KEYSET)
+			strcat(kinds, ",'keyset'");
 		strcat(kinds, ")");
 		store_clause(sql, kinds);
 	}

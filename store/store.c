@@ -395,27 +395,22 @@ val_blob(struct store_value *v, const void *p, size_t n)
 static char *
 store_session_detail(const struct store_session_info *si)
 {
-	json_t			*d = json_object(), *keys = json_array(), *k;
-	struct auth_key_info	 ki;
-	size_t			 i;
-	char			*out;
+	json_t			*d = json_object(), *set;
+	char			*out, *text;
 
 	json_object_set_new(d, "version", json_string(si->version));
 	json_object_set_new(d, "command", json_string(si->command));
 	if (si->policy != NULL) {
 		json_object_set_new(d, "policy_hash", json_string(auth_policy_hash(si->policy)));
-		for (i = 0; i < auth_policy_key_count(si->policy); i++) {
-			auth_policy_key_info(si->policy, i, &ki);
-			k = json_object();
-			json_object_set_new(k, "name", json_string(ki.name));
-			json_object_set_new(k, "kid", ki.kid ? json_string(ki.kid) : json_null());
-			json_object_set_new(k, "type", json_string(ki.type));
-			json_object_set_new(k, "fingerprint", json_string(ki.fingerprint));
-			json_object_set_new(k, "source", json_string(ki.source));
-			json_array_append_new(keys, k);
-		}
-	}
-	json_object_set_new(d, "keys", keys);
+		/* Every key trusted as the session starts, fixed and fetched. */
+		auth_policy_keyset(si->policy, NULL, &text);
+		set = json_loads(text, 0, NULL);
+		free(text);
+		json_object_set(d, "keyset", json_object_get(set, "keyset"));
+		json_object_set(d, "keys", json_object_get(set, "keys"));
+		json_decref(set);
+	} else
+		json_object_set_new(d, "keys", json_array());
 	json_object_set_new(d, "server", si->server ? json_string(si->server) : json_null());
 	json_object_set_new(d, "subjects", si->subjects ? json_string(si->subjects) :
 	    json_null());
@@ -457,6 +452,9 @@ store_session_begin(struct store *st, const struct store_session_info *si, int64
 		return -1;
 	}
 	st->session = sqlite3_last_insert_rowid(st->db);
+	/* Events name their key set when it can change (fetched keys). */
+	st->keyset_gen = si->policy != NULL && auth_policy_remote_count(si->policy) > 0 ?
+	    auth_policy_keyset(si->policy, NULL, NULL) : 0;
 	for (i = 0; i < STORE_NCOLS; i++)
 		val_null(&vals[i]);
 	detail = store_session_detail(si);
@@ -701,6 +699,24 @@ store_val_compact(struct store *st, struct store_value *v, struct store_buf *z,
 		val_null(v);
 }
 
+/* Append a keyset row: the keys that judge the events after it changed
+   (detail: auth_policy_keyset()'s description). */
+static int
+store_append_keyset(struct store *st, int64_t received_us, const char *json, char **cause)
+{
+	struct store_value	vals[STORE_NCOLS];
+	int			i;
+
+	for (i = 0; i < STORE_NCOLS; i++)
+		val_null(&vals[i]);
+	val_text(&vals[COL_KIND], "keyset");
+	val_int(&vals[COL_RECEIVED], received_us);
+	if (st->session != 0)
+		val_int(&vals[COL_SESSION], st->session);
+	val_text(&vals[COL_DETAIL], json);
+	return store_append_row(st, vals, 0, cause) < 0 ? -1 : 0;
+}
+
 /* Append an event. */
 int
 store_append_event(struct store *st, const struct auth_msg *msg, const struct auth_verdict *v,
@@ -708,13 +724,21 @@ store_append_event(struct store *st, const struct auth_msg *msg, const struct au
 {
 	struct store_value	 vals[STORE_NCOLS];
 	struct auth_facts	 f;
-	const char		*claims, *token, *sig;
+	const char		*claims, *token, *sig, *keyset, *keyset_json;
 	char			*js;
 	size_t			 clen, tlen, jlen, jcap, checks_len, warn_off;
+	uint64_t		 keyset_gen;
 	int			 i, rc;
 
 	if (dup != NULL)
 		*dup = 0;
+	/* A key set other than the last one recorded gets its row first. */
+	keyset_gen = auth_verdict_keyset(v, &keyset, &keyset_json);
+	if (keyset_gen != 0 && keyset_gen != st->keyset_gen) {
+		if (store_append_keyset(st, o->received_us, keyset_json, cause) != 0)
+			return -1;
+		st->keyset_gen = keyset_gen;
+	}
 	for (i = 0; i < STORE_NCOLS; i++)
 		val_null(&vals[i]);
 	auth_verdict_facts(v, &f);
@@ -760,6 +784,7 @@ store_append_event(struct store *st, const struct auth_msg *msg, const struct au
 		val_real(&vals[COL_IAT], f.iat);
 	val_blob(&vals[COL_BODY], msg->body, msg->body_len);
 	val_textn(&vals[COL_WARNINGS], js + warn_off, jlen - warn_off);
+	val_text(&vals[COL_DETAIL], keyset);
 
 	/* Compact forms (README, "The audit trail"): the claims against the
 	   registered claims' columns, the token against the base64url of the

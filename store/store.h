@@ -87,7 +87,8 @@ uint64_t	 store_appended(const struct store *);
 #define STORE_KIND_EVENT	0x1
 #define STORE_KIND_GAP		0x2
 #define STORE_KIND_SESSION	0x4
-#define STORE_KIND_ALL		0x7
+#define STORE_KIND_KEYSET	0x8	/* the fetched keys changed */
+#define STORE_KIND_ALL		0xf
 
 /* A filter; zero/NULL members match everything. Borrowed strings. */
 struct store_filter {
@@ -105,7 +106,7 @@ struct store_filter {
 /* One row as read; pointers valid until the next step of its cursor. */
 struct store_row {
 	int64_t			 id;
-	const char		*kind;		/* "event", "gap", "session" */
+	const char		*kind;		/* "event", "gap", "session", "keyset" */
 	int64_t			 received_us;
 	int64_t			 session;
 	const char		*subject, *stream;

@@ -230,8 +230,8 @@ def other_rule_errors(env):
     expect_error(env, '{"keys":{"a":{"secret":"x"}},"keys":{}}', "not valid JSON")
     expect_error(env, {"keys": {}, "rules": []}, "keys")
     pol = base()
-    pol["keys"]["x"] = {"jwks_url": "https://login.example.com/jwks"}
-    expect_error(env, pol, "keys.x.jwks_url", "not supported yet")
+    pol["keys"]["x"] = {"jwks_url": "http://127.0.0.1:9/jwks"}
+    expect_error(env, pol, "keys.x", "allow_http")
 
 
 @case

@@ -405,7 +405,7 @@ filter_fields(const struct tui_filter *f, const struct filter_subject *s)
 	if (f->verdict || f->reason || f->iss || f->kid || f->event_id)
 		kinds &= STORE_KIND_EVENT;
 	if (f->subject)
-		kinds &= ~STORE_KIND_SESSION;
+		kinds &= ~(STORE_KIND_SESSION | STORE_KIND_KEYSET);
 	if ((kinds & s->kind) == 0)
 		return 0;
 	if (f->store.since_us != 0 && s->time_us < f->store.since_us)
@@ -475,6 +475,8 @@ filter_kind(const char *kind)
 		return STORE_KIND_GAP;
 	if (kind != NULL && strcmp(kind, "session") == 0)
 		return STORE_KIND_SESSION;
+	if (kind != NULL && strcmp(kind, "keyset") == 0)
+		return STORE_KIND_KEYSET;
 	return STORE_KIND_EVENT;
 }
 

@@ -53,6 +53,7 @@ struct screen_judged {
 	int		 state;		/* -1 cannot judge, 0 same, 1 changed */
 	int		 pass;
 	const char	*reason;
+	char		 why[256];	/* raw: the key behind a change */
 };
 
 struct tui_screen {
@@ -341,7 +342,8 @@ screen_judge(struct tui_screen *s, int64_t id)
 	j->id = id;
 	j->state = -1;
 	if (store_get(s->reader, id, &c, &r, NULL) == 1)
-		j->state = s->src.rejudge(s->src.arg, r, &j->pass, &j->reason);
+		j->state = s->src.rejudge(s->src.arg, r, &j->pass, &j->reason, j->why,
+		    sizeof j->why);
 	store_cursor_free(c);
 	return j;
 }
@@ -627,7 +629,7 @@ screen_draw_detail(struct tui_screen *s)
 	const struct tui_rect		*p = &s->layout.pane[TUI_PANE_DETAIL];
 	const struct screen_judged	*j;
 	const struct tui_line		*l;
-	char				 head[256], *lead;
+	char				 head[1024], *lead, *why;
 	size_t				 i;
 	int				 y;
 
@@ -636,9 +638,15 @@ screen_draw_detail(struct tui_screen *s)
 	snprintf(head, sizeof head, " detail%s", s->detail.id > 0 ? "" : " (Enter on an event)");
 	if (s->detail.id > 0)
 		snprintf(head, sizeof head, " detail of row %lld", (long long)s->detail.id);
-	if ((j = screen_judge(s, s->detail.id)) != NULL && j->state == 1)
+	j = screen_judge(s, s->detail.id);
+	if (j != NULL && j->state == 1) {
+		/* why names a kid the trail recorded: made safe first. */
+		why = tui_text_safe_str(j->why);
 		snprintf(head + strlen(head), sizeof head - strlen(head),
-		    " | re-verified now: %s %s", j->pass ? "✓ pass" : "✗ fail", j->reason);
+		    " | re-verified now: %s %s: %s", j->pass ? "✓ pass" : "✗ fail", j->reason,
+		    why ? why : "");
+		free(why);
+	}
 	screen_header(s, p, TUI_PANE_DETAIL, head);
 	for (y = 1, i = s->detail.top; y < p->h && i < s->detail.n; y++, i++) {
 		l = &s->detail.lines[i];

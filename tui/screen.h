@@ -27,11 +27,11 @@ struct tui_source {
 	/*
 	 * Replay --reverify: judge row again under today's policy; returns 1
 	 * when the verdict differs from the recorded one, with *pass and
-	 * *reason (a reason code) set; 0 when it is the same; -1 for rows it
-	 * cannot judge (gaps).
+	 * *reason (a reason code) set and why[0..whylen) saying why (which
+	 * key); 0 when it is the same; -1 for rows it cannot judge (gaps).
 	 */
 	int		(*rejudge)(void *arg, const struct store_row *row, int *pass,
-			    const char **reason);
+			    const char **reason, char *why, size_t whylen);
 	/* Called on the screen's thread every tick (about 30 times a second). */
 	void		(*tick)(void *arg);
 	/* Export the rows of trail db the filter shows to file (JSON lines);

@@ -14,7 +14,7 @@
 #include "tui-int.h"
 
 #define STATUS_SEP	" \xe2\x94\x82 "	/* " │ " */
-#define STATUS_PARTS	10
+#define STATUS_PARTS	11
 
 /* One part of the status line. */
 struct status_part {
@@ -91,6 +91,9 @@ status_parts(const struct tui_status *s, struct status_part *p)
 	p[i].text = status_safe(f, 40), p[i++].drop = 7;
 	free(f);
 	p[i].text = status_safe(s->db, 30), p[i++].drop = 8;
+	/* Stale keys stay in view; good ones go first when room is short. */
+	p[i].text = status_safe(s->keys, 20);
+	p[i++].drop = s->keys != NULL && strstr(s->keys, "STALE") != NULL ? 0 : 10;
 	p[i].text = status_safe(s->message, 60), p[i++].drop = 0;
 	return i;
 }

@@ -566,6 +566,7 @@ struct tui_status {
 	uint64_t	 unseen;	/* new events not in view */
 	const char	*filter;	/* canonical filter, or NULL */
 	const char	*message;	/* a transient message, or NULL */
+	const char	*keys;		/* fetched keys' state ("keys ok"), or NULL */
 };
 
 /*

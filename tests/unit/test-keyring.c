@@ -881,9 +881,6 @@ test_errors_entry(void)
 	    WHERE ".kid: not a string", NULL));
 	CHECK(fails_with("{\"pem_file\": \"\"}", WHERE ".pem_file: empty path",
 	    NULL));
-	CHECK(fails_with("{\"jwks_url\": \"https://login.example.com/jwks\"}",
-	    WHERE ".jwks_url: fetching keys over HTTP is not supported yet "
-	    "(use jwks_file)", NULL));
 	CHECK(fails_with("{\"jwks_file\": \"keys/all.jwks.json\", \"kid\": "
 	    "\"x\"}", WHERE ".kid: not allowed with jwks_file", NULL));
 }
