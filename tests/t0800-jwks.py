@@ -15,8 +15,10 @@ the key behind each changed verdict.
 
 import base64
 import http.server
+import shutil
 import json
 import os
+import re
 import ssl
 import subprocess
 import sys
@@ -24,8 +26,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from zt import (Env, NatsServer, Recorder, b64url_json, batch_line, case, check,  # noqa: E402
-                eq, run, trail_count, trail_rows, wait_until, zt, ztpub)
+from ztmux import Tmux  # noqa: E402
+from zt import (ZTWATCH, Env, NatsServer, Recorder, b64url_json, batch_line, case,  # noqa: E402
+                check, eq, run, trail_count, trail_rows, wait_until, zt, ztpub)
 
 BEARER = {"header": "Authorization", "scheme": "Bearer"}
 
@@ -419,6 +422,49 @@ def refresh_without_max_age_waits_refresh_s(env):
             eq(rec.stop(), 0, "recorder exit")
         eq(srv.count(), 1, "one fetch")
     check("keys idp 1 (fetched" in rec.stderr(), "the stats line shows the keys")
+
+
+@case
+def console_shows_key_state_and_changes(env):
+    """watch: the status line says keys ok, then STALE when the server fails; a rotation shows
+    as a key-set row in the events list whose detail names the keys added and removed, and
+    an event's detail names its key set"""
+    if shutil.which("tmux") is None:
+        print("skip - console key state: tmux is not installed")
+        return
+    folder = env.folder("console")
+    db = os.path.join(folder, "t.db")
+    with NatsServer(folder) as nats, JwksServer({"keys": [env.k1]}) as srv:
+        pol = env.pol(srv.url, allow_http=True, refetch_min_s=1)
+        t = Tmux(folder, [ZTWATCH, "-s", nats.url, "-p", pol, "-d", db, "watch", "orders.>"])
+        try:
+            t.wait_for("keys ok")
+            ztpub(nats.url, env.capture(folder, "k1.jsonl", [env.tok1] * 3))
+            t.wait_for("3 events")
+            t.keys("Enter")
+            s = t.wait_for("Trace")
+            check(re.search(r"key set\s+SHA256:", s), "the event names its key set:\n" + s)
+            srv.serve(doc={"keys": [dict(env.k2, kid="k2\x1b[2J")]})
+            tok = env.mint("RS256", "rsa2", {"iss": "idp"}, kid="k2\x1b[2J", exp_in=3600)
+            cap = env.capture(folder, "k2.jsonl", [tok])
+            wait_until(lambda: ztpub(nats.url, cap) is not None and
+                       trail_count(db, "kind = 'keyset'") >= 1, 30, "the key set changes")
+            s = t.wait_for("key set changed")
+            t.keys("g")
+            t.keys("/", "key set", "Enter")
+            t.wait_for("Key set change")
+            t.keys("Enter")
+            s = t.wait_for("removed")
+            check("k2?[2J" in s and "k1" in s, "added and removed keys, defused:\n" + s)
+            srv.serve(status=503, headers={})
+            srv.serve(doc={"keys": [env.k1]})
+            # A miss asks for a refetch, which fails: the keys go STALE.
+            ztpub(nats.url, env.capture(folder, "f.jsonl", [forged("nope")]))
+            t.wait_for("keys STALE", 20)
+            t.keys("q")
+            eq(t.exit_code(), 0, "exit code after q")
+        finally:
+            t.close()
 
 
 if __name__ == "__main__":

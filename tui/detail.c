@@ -513,6 +513,8 @@ detail_event_summary(struct tui_detail *d, const struct store_row *r, time_t now
 	detail_kv(d, "rule", r->rule);
 	detail_kv(d, "alg", r->alg);
 	detail_kv(d, "kid", r->kid);
+	/* Fetched keys: the set that judged it (see its keyset row). */
+	detail_kv(d, "key set", r->detail);
 	detail_kv(d, "event id", r->event_id);
 	if (r->stream != NULL) {
 		seq = auth_printf("%s #%lld", r->stream, (long long)r->stream_seq);
@@ -521,14 +523,63 @@ detail_event_summary(struct tui_detail *d, const struct store_row *r, time_t now
 	}
 }
 
-/* A gap or session row. */
+/* The kids (or fingerprints) of a key list, joined. */
+static char *
+detail_kids(json_t *keys)
+{
+	json_t	*k;
+	char	*out = NULL, *n;
+	size_t	 i;
+
+	json_array_foreach(keys, i, k) {
+		const char *id = json_string_value(json_object_get(k, "kid"));
+
+		if (id == NULL)
+			id = json_string_value(json_object_get(k, "fingerprint"));
+		n = auth_printf("%s%s%s", out ? out : "", out ? ", " : "", id ? id : "?");
+		free(out);
+		out = n;
+	}
+	return out ? out : auth_strdup("none");
+}
+
+/* What a keyset row says: the entry that changed, keys added and removed. */
+static void
+detail_keyset(struct tui_detail *d, const struct store_row *r)
+{
+	json_t	*set = r->detail ? json_loads(r->detail, 0, NULL) : NULL;
+	json_t	*change = json_object_get(set, "change");
+	char	*t, *safe;
+
+	detail_kv(d, "key set", json_string_value(json_object_get(set, "keyset")));
+	detail_kv(d, "entry", json_string_value(json_object_get(change, "key")));
+	/* kids come from the identity server's JWKS: made safe to draw */
+	t = detail_kids(json_object_get(change, "added"));
+	safe = tui_text_safe_str(t);
+	detail_kv_safe(d, "added", 10, TUI_STYLE_OK, safe);
+	free(safe);
+	free(t);
+	t = detail_kids(json_object_get(change, "removed"));
+	safe = tui_text_safe_str(t);
+	detail_kv_safe(d, "removed", 10, TUI_STYLE_FAIL, safe);
+	free(safe);
+	free(t);
+	t = detail_kids(json_object_get(set, "keys"));
+	detail_kv(d, "keys now", t);
+	free(t);
+	json_decref(set);
+}
+
+/* A gap, session or keyset row. */
 static void
 detail_other(struct tui_detail *d, const struct store_row *r, time_t now)
 {
 	char	*t, *when;
 	int	 gap = r->kind != NULL && strcmp(r->kind, "gap") == 0;
+	int	 keyset = r->kind != NULL && strcmp(r->kind, "keyset") == 0;
 
-	t = auth_printf("%s %lld", gap ? "Gap" : "Session", (long long)r->id);
+	t = auth_printf("%s %lld", gap ? "Gap" : keyset ? "Key set change" : "Session",
+	    (long long)r->id);
 	detail_add(d, TUI_STYLE_HEADING, "", TUI_STYLE_HEADING, t);
 	free(t);
 	when = detail_when((double)r->received_us / 1e6, now);
@@ -546,6 +597,8 @@ detail_other(struct tui_detail *d, const struct store_row *r, time_t now)
 			free(t);
 		}
 	}
+	if (keyset)
+		detail_keyset(d, r);
 	detail_kv(d, "detail", r->detail);
 }
 

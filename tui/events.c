@@ -28,7 +28,7 @@ tui_event_from_row(struct tui_event *ev, const struct store_row *r)
 	ev->id = r->id;
 	ev->time_us = r->received_us;
 	ev->kind = r->kind != NULL && strcmp(r->kind, "event") == 0 ? TUI_KIND_EVENT :
-	    TUI_KIND_GAP;
+	    r->kind != NULL && strcmp(r->kind, "keyset") == 0 ? TUI_KIND_KEYSET : TUI_KIND_GAP;
 	ev->pass = r->verdict != NULL && strcmp(r->verdict, "pass") == 0;
 	ev->gap_count = r->gap_count;
 	ev->subject = r->subject;
@@ -602,6 +602,14 @@ tui_events_line(const struct tui_event *e, const struct tui_columns *c, int utc)
 	tui_buf_add(&b, "", 0);
 	events_time(e->time_us, c->time, utc, t, sizeof t);
 	events_put(&b, t, c->time, &first);
+	if (e->kind == TUI_KIND_KEYSET) {
+		events_put(&b, "\xe2¿", c->mark, &first);	/* ⚿ */
+		events_put(&b, "", c->subject, &first);
+		events_put(&b, "key set changed (Enter: which keys)", c->reason, &first);
+		events_put(&b, "", c->who, &first);
+		events_put(&b, "", c->id, &first);
+		return tui_buf_take(&b);
+	}
 	if (e->kind == TUI_KIND_GAP) {
 		events_put(&b, "!", c->mark, &first);
 		events_put(&b, e->subject != NULL ? e->subject : "", c->subject, &first);

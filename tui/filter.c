@@ -45,7 +45,7 @@ void
 tui_filter_init(struct tui_filter *f)
 {
 	memset(f, 0, sizeof *f);
-	f->store.kinds = STORE_KIND_EVENT | STORE_KIND_GAP;
+	f->store.kinds = STORE_KIND_EVENT | STORE_KIND_GAP | STORE_KIND_KEYSET;
 	f->error_pos = -1;
 }
 
@@ -519,11 +519,12 @@ tui_filter_match_event(const struct tui_filter *f, const struct tui_event *ev,
 
 	if (ev->kind == TUI_KIND_EVENT && ev->pass && reason == NULL)
 		reason = "ok";
-	s.kind = ev->kind == TUI_KIND_GAP ? STORE_KIND_GAP : STORE_KIND_EVENT;
+	s.kind = ev->kind == TUI_KIND_GAP ? STORE_KIND_GAP : ev->kind == TUI_KIND_KEYSET ?
+	    STORE_KIND_KEYSET : STORE_KIND_EVENT;
 	s.time_us = ev->time_us;
 	s.subject = ev->subject;
-	s.verdict = ev->kind == TUI_KIND_GAP ? NULL : ev->pass ? "pass" : "fail";
-	s.reason = ev->kind == TUI_KIND_GAP ? NULL : reason;
+	s.verdict = ev->kind != TUI_KIND_EVENT ? NULL : ev->pass ? "pass" : "fail";
+	s.reason = ev->kind != TUI_KIND_EVENT ? NULL : reason;
 	s.iss = ev->iss;
 	s.kid = ev->kid;
 	s.event_id = ev->event_id;

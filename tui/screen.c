@@ -578,7 +578,7 @@ screen_event_attr(struct tui_screen *s, const struct tui_event *ev)
 {
 	if (!s->colors)
 		return ev->kind == TUI_KIND_EVENT && !ev->pass ? A_BOLD : 0;
-	if (ev->kind == TUI_KIND_GAP)
+	if (ev->kind != TUI_KIND_EVENT)
 		return COLOR_PAIR(PAIR_GAP);
 	return COLOR_PAIR(ev->pass ? PAIR_PASS : PAIR_FAIL);
 }

@@ -111,7 +111,8 @@ void		 tui_text_count(uint64_t n, char *buf, size_t size);
 /* What an entry of the event list is. */
 enum tui_event_kind {
 	TUI_KIND_EVENT,
-	TUI_KIND_GAP
+	TUI_KIND_GAP,
+	TUI_KIND_KEYSET		/* the fetched keys changed */
 };
 
 /*
