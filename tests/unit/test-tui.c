@@ -226,7 +226,7 @@ test_filter_parse(void)
 	CHECK(f.nwords == 2 && strcmp(f.words[0], "Free") == 0 &&
 	    strcmp(f.folded[0], "free") == 0);
 	CHECK(f.error_pos == -1 && !tui_filter_empty(&f));
-	CHECK(f.store.kinds == (STORE_KIND_EVENT | STORE_KIND_GAP));
+	CHECK(f.store.kinds == (STORE_KIND_EVENT | STORE_KIND_GAP | STORE_KIND_KEYSET));
 
 	CHECK(tui_filter_parse(&f, "  iss:\"my \\\"issuer\\\"\" \"two words\" "
 	    "VERDICT:PASS until:2026-11-24 \"urn:x\"", NOW) == 0);
