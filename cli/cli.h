@@ -4,6 +4,7 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -31,6 +32,9 @@ struct cli_globals {
 	const char	*tls_cert;	/* --tls-cert F */
 	const char	*tls_key;	/* --tls-key F */
 };
+
+/* The default of -d: cli_globals.db points here until -d is given. */
+extern const char cli_default_db[];
 
 /* A command: name, entry point, one-line summary for the help. */
 struct cli_command {
@@ -73,6 +77,20 @@ int	cli_batch_run(struct auth_policy *, const char *file, int jobs, int fixed_no
 int	cmd_policy(struct cli_globals *, int, char **);
 int	cmd_record(struct cli_globals *, int, char **);
 int	cmd_pub(struct cli_globals *, int, char **);
+
+/* What watch --verdicts takes from record's options. */
+struct cli_fleet_opts {
+	const char	*prefix;	/* --verdicts PREFIX */
+	int		 wait;		/* --wait */
+	int		 buffer;	/* --buffer N; 0: the default */
+};
+/*
+ * watch --verdicts PREFIX: the fleet's console (cli/cmd-fleet-watch.c),
+ * until q or one of sigs, which the caller has blocked.  Returns an exit
+ * code.
+ */
+int	cli_fleet_watch(struct cli_globals *, const struct cli_fleet_opts *,
+	    const sigset_t *sigs);
 
 /* Fill the connection options from the globals (callbacks left as set). */
 void	cli_conn_opts(const struct cli_globals *, struct ingest_conn_opts *);

@@ -118,10 +118,18 @@ watch_usage(FILE *f)
 
 	fputs("usage: ztwatch [connection] [-p POLICY] [-d DB] watch [SUBJECT...]\n"
 	    "           [--stream S --durable D [--since T | --seq N]]\n"
-	    "           [--verdict-subject PREFIX] [record's options]\n\n"
+	    "           [--verdict-subject PREFIX] [record's options]\n"
+	    "       ztwatch [connection] [-d DB] watch --verdicts PREFIX [--wait] [--buffer N]\n\n"
 	    "The console: verify and record every event on the subjects (default: the\n"
 	    "subjects of the policy's rules) as record does, and show them live.  The\n"
 	    "options are record's (ztwatch record --help); --json and --stats do not apply.\n\n"
+	    "  --verdicts PREFIX the fleet's console: show the verdicts every recorder run\n"
+	    "                    with --verdict-subject PREFIX publishes on PREFIX.>, live,\n"
+	    "                    per original subject; judges nothing, needs no policy.\n"
+	    "                    Each verdict is kept as an event row of a trail of its own\n"
+	    "                    (-d DB when given, else a private temporary file removed\n"
+	    "                    on exit); messages that are not verdicts are kept as\n"
+	    "                    failing malformed_message rows\n\n"
 	    "keys:\n", f);
 	fputs(keys ? keys : "", f);
 	free(keys);
@@ -327,11 +335,6 @@ record_parse(struct cli_globals *g, struct record_opts *o, int argc, char **argv
 	}
 	if (o->console && o->json) {
 		cli_error("watch: --json would write over the screen (use record --json)");
-		return -1;
-	}
-	if (o->console && o->verdicts != NULL) {
-		cli_error("watch: --verdicts (the fleet's console) is not available yet; "
-		    "'ztwatch record --verdicts PREFIX' reads the fleet's verdicts headless");
 		return -1;
 	}
 	if (o->verdicts != NULL && (o->nsubjects > 0 || o->js.stream != NULL ||
@@ -1232,7 +1235,12 @@ record_main(struct cli_globals *g, int argc, char **argv, int console)
 	sigaddset(&r.sigs, SIGTERM);
 	if (r.o.verdicts != NULL) {
 		pthread_sigmask(SIG_BLOCK, &r.sigs, NULL);
-		rc = fleet_main(&r, g);
+		if (console) {
+			struct cli_fleet_opts	fo = { r.o.verdicts, r.o.wait, r.o.buffer };
+
+			rc = cli_fleet_watch(g, &fo, &r.sigs);
+		} else
+			rc = fleet_main(&r, g);
 		ingest_shutdown();
 		return rc;
 	}

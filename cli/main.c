@@ -20,8 +20,9 @@ static const struct cli_command cli_commands[] = {
 	    "verify a capture and record it in the audit trail" },
 	{ "export", cmd_export, "export --format jsonl|csv [filters] [-d DB]... [-o FILE]",
 	    "export trail rows (of one trail, or several merged) as JSON lines or CSV" },
-	{ "watch", cmd_watch, "watch [SUBJECT...] [--stream S --durable D] [record's options]",
-	    "the console: watch live events, investigate failures" },
+	{ "watch", cmd_watch, "watch [SUBJECT...] [--stream S --durable D] [record's options]\n"
+	    "  watch --verdicts PREFIX",
+	    "the console: watch live events (or a fleet's verdicts), investigate failures" },
 	{ "replay", cmd_replay, "replay [--since T] [--until T] [--reverify]",
 	    "the console on a recorded trail, without NATS" },
 	{ "record", cmd_record,
@@ -39,6 +40,8 @@ static const struct cli_command cli_commands[] = {
 	{ "demo", cmd_demo, "demo [--no-console] [--duration S] [--rate N] [--keep]",
 	    "local nats-server, good and attack traffic, and the console" },
 };
+
+const char cli_default_db[] = "ztwatch.db";
 
 /* Print "ztwatch: message". */
 void
@@ -142,7 +145,7 @@ main(int argc, char **argv)
 	auth_library_init();
 	memset(&g, 0, sizeof g);
 	g.policy = "ztwatch.json";
-	g.db = "ztwatch.db";
+	g.db = cli_default_db;
 	g.server = getenv("NATS_URL") ? getenv("NATS_URL") : "nats://127.0.0.1:4222";
 	while ((ch = getopt_long(argc, argv, "+hp:d:s:", longopts, NULL)) != -1) {
 		switch (ch) {

@@ -144,6 +144,10 @@ void		 store_value_from_column(sqlite3_stmt *, int i, struct store_value *);
 int		 store_register_functions(sqlite3 *);
 int64_t		 store_now_ms(void);
 
+/* The message's headers as the trail's JSON object (store.c), NUL-terminated
+   in b (b->len not counting the NUL). */
+void		 store_headers_json(const struct auth_msg *, struct store_buf *b);
+
 /* Growable buffers: make room for n more bytes; append n bytes. */
 void		 store_buf_reserve(struct store_buf *, size_t n);
 void		 store_buf_add(struct store_buf *, const void *p, size_t n);

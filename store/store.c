@@ -606,7 +606,7 @@ store_json_string(struct store_buf *b, const char *s, size_t n)
  * or values that are not UTF-8 left out, and a name seen again turns into
  * an array even when that value is left out.
  */
-static void
+void
 store_headers_json(const struct auth_msg *msg, struct store_buf *b)
 {
 	const struct auth_header	*h = msg->headers;

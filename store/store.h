@@ -57,6 +57,32 @@ struct store_origin {
 int		 store_append_event(struct store *, const struct auth_msg *msg,
 		     const struct auth_verdict *v, const struct store_origin *,
 		     int *dup, char **cause);
+/* What store_append_remote() made of a message. */
+struct store_remote {
+	const char	*subject;	/* the event's subject (borrowed from the message) */
+	int		 pass;
+	enum auth_reason reason;
+	int		 malformed;	/* not a verdict: recorded as a failing
+					   malformed_message row holding its bytes */
+	int		 duplicate;	/* its stream and sequence were on record:
+					   not recorded */
+};
+
+/*
+ * Append, as an event row, a verdict another recorder published with
+ * --verdict-subject prefix: msg (borrowed) is the message as received on
+ * "prefix.<subject>", its body the verdict's JSON (DESIGN §2).  The columns
+ * are filled as store_append_event() fills them from a verdict; a message
+ * that is not a verdict (untrusted input: not JSON, not an object, members
+ * missing or of the wrong type, a verdict for another subject) becomes a
+ * failing malformed_message row saying why; o's stream and sequence, when
+ * set, make the row unique as a JetStream event's is (store-remote.c has
+ * the details).  Fills *res.  Returns 0, or -1 with *cause when the trail
+ * fails.
+ */
+int		 store_append_remote(struct store *, const struct auth_msg *msg,
+		     const char *prefix, const struct store_origin *o,
+		     struct store_remote *res, char **cause);
 /* Append a gap: count messages lost on subject (stream and first seq). */
 int		 store_append_gap(struct store *, int64_t received_us, const char *subject,
 		     const char *stream, uint64_t first_seq, uint64_t count,

@@ -425,27 +425,32 @@ detail_lines(struct tui_detail *d, const char *text, size_t len, int json)
 	}
 }
 
-/* The payload: JSON pretty-printed, else text, else a note. */
+/* The payload (what: "Payload", or what else the body is): JSON
+   pretty-printed, else text, else a note. */
 static void
-detail_payload(struct tui_detail *d, const unsigned char *body, size_t len)
+detail_payload(struct tui_detail *d, const char *what, const unsigned char *body, size_t len)
 {
 	json_t	*j;
-	char	*pretty, *note;
+	char	*pretty, *note, *title;
 
 	j = detail_json((const char *)body, len);
 	if (j != NULL && (pretty = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY)) != NULL) {
-		detail_heading(d, "Payload (JSON)");
+		title = auth_printf("%s (JSON)", what);
+		detail_heading(d, title);
 		detail_lines(d, pretty, strlen(pretty), 1);
 		free(pretty);
 	} else if (detail_is_text(body, len)) {
-		detail_heading(d, "Payload (text)");
+		title = auth_printf("%s (text)", what);
+		detail_heading(d, title);
 		detail_lines(d, (const char *)body, len, 0);
 	} else {
-		detail_heading(d, "Payload (binary)");
+		title = auth_printf("%s (binary)", what);
+		detail_heading(d, title);
 		note = auth_printf("%zu bytes, not UTF-8: see the hex view", len);
 		detail_text(d, TUI_STYLE_DIM, note);
 		free(note);
 	}
+	free(title);
 	json_decref(j);
 }
 
@@ -487,9 +492,30 @@ detail_hex(struct tui_detail *d, const unsigned char *body, size_t len)
 	}
 }
 
+/*
+ * An event row made from a verdict another recorder published (watch
+ * --verdicts, store_append_remote): its detail column is an object naming
+ * the subject the verdict came on and holding the JWT header.  The parsed
+ * detail (the caller decrefs), or NULL for a row of this trail's own.
+ */
+static json_t *
+detail_remote(const struct store_row *r)
+{
+	json_t	*j;
+
+	if (r->detail == NULL || r->detail[0] != '{')
+		return NULL;
+	j = detail_json(r->detail, strlen(r->detail));
+	if (json_is_object(j) && json_is_string(json_object_get(j, "verdict_subject")))
+		return j;
+	json_decref(j);
+	return NULL;
+}
+
 /* The summary of an event row. */
 static void
-detail_event_summary(struct tui_detail *d, const struct store_row *r, time_t now)
+detail_event_summary(struct tui_detail *d, const struct store_row *r, const json_t *remote,
+    time_t now)
 {
 	char	*t, *when, *seq;
 
@@ -520,6 +546,14 @@ detail_event_summary(struct tui_detail *d, const struct store_row *r, time_t now
 		seq = auth_printf("%s #%lld", r->stream, (long long)r->stream_seq);
 		detail_kv(d, "stream", seq);
 		free(seq);
+	}
+	if (remote != NULL) {
+		/* Only a verdict that checked out keeps its JWT header. */
+		t = auth_printf("%s (%s)", json_string_value(json_object_get(remote,
+		    "verdict_subject")), json_object_get(remote, "header") != NULL ?
+		    "a verdict of a recorder of the fleet" : "not a verdict");
+		detail_kv(d, "verdict on", t);
+		free(t);
 	}
 }
 
@@ -606,7 +640,8 @@ detail_other(struct tui_detail *d, const struct store_row *r, time_t now)
 void
 tui_detail_set_row(struct tui_detail *d, const struct store_row *r, time_t now)
 {
-	int	width = d->width, wrap = d->wrap;
+	json_t	*remote = NULL;
+	int	 width = d->width, wrap = d->wrap;
 
 	tui_detail_free(d);
 	d->width = width;
@@ -615,16 +650,22 @@ tui_detail_set_row(struct tui_detail *d, const struct store_row *r, time_t now)
 	if (r->kind != NULL && strcmp(r->kind, "event") != 0)
 		detail_other(d, r, now);
 	else {
-		detail_event_summary(d, r, now);
+		remote = detail_remote(r);
+		detail_event_summary(d, r, remote, now);
 		detail_trace(d, r);
 		if (r->token != NULL && r->token[0] != '\0')
 			detail_jwt_header(d, r->token);
+		else if (json_is_object(json_object_get(remote, "header"))) {
+			detail_heading(d, "JWT header");
+			detail_object(d, json_object_get(remote, "header"), 0, 0);
+		}
 		if (r->claims != NULL)
 			detail_claims(d, r->claims, now);
 		if (r->headers != NULL)
 			detail_headers(d, r->headers);
 		if (r->has_body)
-			detail_payload(d, r->body, r->body_len);
+			detail_payload(d, remote != NULL ? "Verdict message" : "Payload", r->body,
+			    r->body_len);
 		if (r->token != NULL && r->token[0] != '\0') {
 			detail_heading(d, "Token");
 			detail_text(d, TUI_STYLE_DIM, r->token);
@@ -632,6 +673,7 @@ tui_detail_set_row(struct tui_detail *d, const struct store_row *r, time_t now)
 	}
 	if (r->has_body)
 		detail_hex(d, r->body, r->body_len);
+	json_decref(remote);
 	if (d->width > 0)
 		tui_detail_set_width(d, d->width, d->wrap);
 }

@@ -696,6 +696,7 @@ screen_draw_status(struct tui_screen *s)
 		pthread_mutex_unlock(&s->lock);
 	}
 	st.server = s->src.server;
+	st.view = s->src.view;
 	st.db = s->src.db;
 	st.follow = s->events.state;
 	st.unseen = s->events.unseen;

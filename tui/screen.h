@@ -19,6 +19,8 @@
 struct tui_source {
 	const char	*db;		/* the trail, opened read-only by the screen */
 	const char	*server;	/* NULL when replaying */
+	const char	*view;		/* for the status line: what is watched
+					   when not events (tui_status), or NULL */
 	int64_t		 since_us, until_us;	/* replay's time window (0: open) */
 	/* Live only: the connection state and counters. */
 	void		(*status)(void *arg, struct tui_status *st);

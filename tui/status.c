@@ -14,7 +14,7 @@
 #include "tui-int.h"
 
 #define STATUS_SEP	" \xe2\x94\x82 "	/* " │ " */
-#define STATUS_PARTS	11
+#define STATUS_PARTS	12
 
 /* One part of the status line. */
 struct status_part {
@@ -64,6 +64,7 @@ status_parts(const struct tui_status *s, struct status_part *p)
 	size_t	i = 0;
 
 	p[i].text = auth_strdup(tui_conn_name(s->conn)), p[i++].drop = 0;
+	p[i].text = status_safe(s->view, 40), p[i++].drop = 4;
 	p[i].text = status_safe(s->server, 40), p[i++].drop = 9;
 	tui_text_count(s->events, ev, sizeof ev);
 	tui_text_count(s->pass, ok, sizeof ok);

@@ -518,6 +518,9 @@ struct tui_line {
  * also as RFC 3339 and age), the message headers, the payload (JSON
  * pretty-printed, else text line by line), the token, and a hex view
  * (offset, 16 bytes, safe ASCII).  Gaps and sessions get their fields.
+ * A row made from a verdict another recorder published (watch --verdicts:
+ * its detail column names the verdict's subject) shows that subject, and
+ * its JWT header from the detail column, having no token to decode.
  *
  * set_row builds the logical lines once (copies: the row may go); then
  * set_width lays them out, wrapped (continuations indented) or cut with
@@ -559,6 +562,8 @@ const char	*tui_conn_name(enum tui_conn);
 /* What the status line says. Borrowed; strings raw (made safe here). */
 struct tui_status {
 	const char	*server;	/* or NULL */
+	const char	*view;		/* what is watched, when not events:
+					   "fleet verdicts on P.>", or NULL */
 	enum tui_conn	 conn;
 	uint64_t	 events, pass, fail, gaps, drops;
 	double		 rate;		/* events per second */
@@ -572,8 +577,9 @@ struct tui_status {
 
 /*
  * The status line, exactly width cells.  When it does not fit, parts go
- * in this order: server, database, filter, gaps, rate; the connection
- * state, totals, drops (when any), the follow state and the message stay.
+ * in this order: server, database, filter, gaps, rate, view; the
+ * connection state, totals, drops (when any), the follow state and the
+ * message stay.
  * Allocated.
  */
 char		*tui_status_line(const struct tui_status *, int width);

@@ -5,7 +5,8 @@
  * token, headers and trace gives back exactly what auth produced (and
  * headers exactly what jansson built in schema 1), the codec survives
  * damaged input, and the writer thread writes the same chain as one
- * thread.
+ * thread; verdicts other recorders published become the rows their own
+ * trails hold.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -913,6 +914,233 @@ test_writer_thread(void)
 	auth_policy_free(p);
 }
 
+/* ---- verdicts other recorders published (watch --verdicts) ----------------- */
+
+/* Whether two JSON texts (or NULLs) hold the same value. */
+static int
+same_json(const char *a, const char *b)
+{
+	json_t	*x, *y;
+	int	 same;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	x = json_loads(a, JSON_DECODE_ANY, NULL);
+	y = json_loads(b, JSON_DECODE_ANY, NULL);
+	same = x != NULL && y != NULL && json_equal(x, y);
+	json_decref(x);
+	json_decref(y);
+	return same;
+}
+
+/* Whether two strings are both NULL or equal. */
+static int
+same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Append body as a message on subject to the remote trail; *res filled. */
+static int
+append_remote(struct store *st, const char *subject, const char *body, size_t len,
+    const char *stream, uint64_t seq, struct store_remote *res)
+{
+	struct auth_header	 h[1] = { { "Ztwatch-Received-Us", "1790000000000001" } };
+	struct auth_msg		 msg;
+	struct store_origin	 o;
+	char			*cause = NULL;
+	int			 rc;
+
+	memset(&msg, 0, sizeof msg);
+	msg.subject = subject;
+	msg.headers = h;
+	msg.nheaders = 1;
+	msg.body = (const unsigned char *)body;
+	msg.body_len = len;
+	memset(&o, 0, sizeof o);
+	o.received_us = 1790000000000002LL;
+	o.stream = stream;
+	o.stream_seq = seq;
+	rc = store_append_remote(st, &msg, "zt.v", &o, res, &cause);
+	if (rc != 0)
+		fprintf(stderr, "  append_remote: %s\n", cause);
+	free(cause);
+	return rc;
+}
+
+/*
+ * A verdict published as JSON and kept by store_append_remote gives the
+ * row store_append_event gives for the verdict itself (the JSON columns
+ * the same values); a message that is not a verdict becomes a failing
+ * malformed_message row holding its bytes; a verdict of a JetStream
+ * message already on record is kept once; the chain verifies.
+ */
+static void
+test_remote(void)
+{
+	static const char *const junk[] = {
+		"not json \x1b]2;title\x07",
+		"[1,2]",
+		"\"a string\"",
+		"",
+		"{\"verdict\":\"pass\",\"reason\":\"expired\",\"subject\":\"orders.created\","
+		    "\"checks\":[]}",
+		"{\"verdict\":\"fail\",\"reason\":\"ok\",\"subject\":\"orders.created\","
+		    "\"checks\":[]}",
+		"{\"verdict\":\"fail\",\"reason\":\"\\u001b[2Jexpired\",\"subject\":"
+		    "\"orders.created\",\"checks\":[]}",
+		"{\"verdict\":\"pass\",\"reason\":\"ok\",\"subject\":\"orders.other\","
+		    "\"checks\":[]}",
+		"{\"verdict\":\"pass\",\"reason\":\"ok\",\"subject\":\"orders.created\"}",
+		"{\"verdict\":\"pass\",\"reason\":\"ok\",\"subject\":\"orders.created\","
+		    "\"checks\":[{\"check\":\"rule\",\"ok\":1,\"detail\":\"x\"}]}",
+		"{\"verdict\":\"pass\",\"reason\":\"ok\",\"subject\":\"orders.created\","
+		    "\"checks\":[],\"claims\":[1]}",
+		"{\"verdict\":\"pass\",\"reason\":\"ok\",\"subject\":\"orders.created\","
+		    "\"checks\":[],\"rule\":7}",
+		"{\"verdict\":\"pass\",\"verdict\":\"pass\",\"reason\":\"ok\","
+		    "\"subject\":\"orders.created\",\"checks\":[]}",
+	};
+	struct auth_policy	*p = event_policy();
+	struct auth_verifier	*vf;
+	struct auth_verdict	*v[2];
+	struct auth_header	 h[1];
+	struct auth_msg		 msg;
+	struct store		*local, *remote, *ra, *rb;
+	struct store_cursor	*ca = NULL, *cb = NULL;
+	const struct store_row	*a, *b;
+	struct store_filter	 f;
+	struct store_remote	 res;
+	struct store_origin	 o;
+	struct store_audit	 audit;
+	struct store_session_info si;
+	char			 pa[96], pb[96], *tok[2], *bearer[2], *js = NULL, *cause = NULL;
+	const char		*body = "{\"eventID\":\"e-1\",\"amount\":12}";
+	size_t			 jlen, jcap = 0, i;
+	json_t			*detail, *hdr;
+	int			 n;
+
+	if (p == NULL) {
+		CHECK(p != NULL);
+		return;
+	}
+	snprintf(pa, sizeof pa, "%s/local.db", dir);
+	snprintf(pb, sizeof pb, "%s/remote.db", dir);
+	local = store_open(pa, &cause);
+	remote = store_open(pb, &cause);
+	CHECK(local != NULL && remote != NULL);
+	if (local == NULL || remote == NULL)
+		return;
+	memset(&si, 0, sizeof si);
+	si.version = "test";
+	si.command = "watch --verdicts";
+	si.subjects = "zt.v.>";
+	CHECK(store_session_begin(remote, &si, 1790000000000000LL, &cause) == 0);
+	vf = auth_verifier_new(p);
+	tok[0] = hs_token("{\"iss\":\"https://idsvr.example/oauth\",\"sub\":\"u1\","
+	    "\"aud\":[\"a\",\"b\"],\"scp\":[\"s1\",\"s2\"],\"jti\":\"j-1\",\"event_id\":\"e-1\","
+	    "\"iat\":1799999000,\"exp\":1900000000,\"note\":\"\\u001b]2;pwned\\u0007\"}", 0);
+	tok[1] = hs_token("{\"iss\":\"https://idsvr.example/oauth\",\"sub\":\"u1\","
+	    "\"aud\":\"a\",\"scope\":\"s1 s2\",\"event_id\":\"e-1\",\"exp\":1900000000}", 1);
+	for (i = 0; i < 2; i++) {
+		bearer[i] = xprintf("Bearer %s", tok[i]);
+		h[0].name = "Authorization";
+		h[0].value = bearer[i];
+		memset(&msg, 0, sizeof msg);
+		msg.subject = "orders.created";
+		msg.headers = h;
+		msg.nheaders = 1;
+		msg.body = (const unsigned char *)body;
+		msg.body_len = strlen(body);
+		v[i] = auth_verify(vf, &msg, 1800000000);
+		memset(&o, 0, sizeof o);
+		o.received_us = 1790000000000000LL;
+		CHECK(store_append_event(local, &msg, v[i], &o, NULL, &cause) == 0);
+		jlen = 0;
+		auth_verdict_json(v[i], &js, &jlen, &jcap);
+		CHECK(append_remote(remote, "zt.v.orders.created", js, jlen, NULL, 0, &res) == 0);
+		CHECK(!res.malformed && !res.duplicate && res.pass == auth_verdict_pass(v[i]) &&
+		    res.reason == auth_verdict_reason(v[i]) &&
+		    same_str(res.subject, "orders.created"));
+	}
+	CHECK(auth_verdict_pass(v[0]) && !auth_verdict_pass(v[1]));
+	/* A JetStream message's verdict, then the same again: kept once. */
+	CHECK(append_remote(remote, "zt.v.orders.created", js, jlen, "ORD", 5, &res) == 0 &&
+	    !res.duplicate);
+	CHECK(append_remote(remote, "zt.v.orders.created", js, jlen, "ORD", 5, &res) == 0 &&
+	    res.duplicate);
+	for (i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+		CHECK(append_remote(remote, "zt.v.orders.created", junk[i], strlen(junk[i]), NULL,
+		    0, &res) == 0);
+		CHECK(res.malformed && !res.pass && res.reason == AUTH_MALFORMED_MESSAGE);
+	}
+	CHECK(store_appended(remote) == 1 + 3 + sizeof junk / sizeof junk[0]);
+	CHECK(store_close(local, &cause) == 0 && store_close(remote, &cause) == 0);
+
+	ra = store_open_reader(pa, &cause);
+	rb = store_open_reader(pb, &cause);
+	CHECK(ra != NULL && rb != NULL);
+	if (ra == NULL || rb == NULL)
+		goto out;
+	memset(&f, 0, sizeof f);
+	f.kinds = STORE_KIND_EVENT;
+	ca = store_query(ra, &f, STORE_OLDEST_FIRST, 0, 0, &cause);
+	cb = store_query(rb, &f, STORE_OLDEST_FIRST, 0, 0, &cause);
+	for (i = 0; i < 2 && store_next(ca, &a, &cause) == 1 && store_next(cb, &b, &cause) == 1;
+	    i++) {
+		CHECK_STR(b->subject, a->subject);
+		CHECK(same_str(b->rule, a->rule) && same_str(b->verdict, a->verdict) &&
+		    same_str(b->reason, a->reason) && same_str(b->alg, a->alg) &&
+		    same_str(b->kid, a->kid));
+		CHECK(same_str(b->iss, a->iss) && same_str(b->sub, a->sub) &&
+		    same_str(b->aud, a->aud) && same_str(b->scope, a->scope) &&
+		    same_str(b->jti, a->jti) && same_str(b->event_id, a->event_id));
+		CHECK(b->has_exp == a->has_exp && b->exp == a->exp && b->has_iat == a->has_iat &&
+		    b->iat == a->iat);
+		CHECK(same_json(b->claims, a->claims) && same_json(b->checks, a->checks) &&
+		    same_json(b->warnings, a->warnings));
+		CHECK(b->token == NULL && !b->has_body && b->stream == NULL);
+		CHECK_STR(b->headers, "{\"Ztwatch-Received-Us\":\"1790000000000001\"}");
+		detail = json_loads(b->detail ? b->detail : "", 0, NULL);
+		CHECK_STR(json_string_value(json_object_get(detail, "verdict_subject")),
+		    "zt.v.orders.created");
+		hdr = auth_verdict_header(v[i]);
+		CHECK(hdr != NULL && json_equal(json_object_get(detail, "header"), hdr));
+		json_decref(detail);
+	}
+	CHECK(i == 2);
+	CHECK(same_str(a->scope, "s1 s2") && same_str(b->iss, "https://idsvr.example/oauth"));
+	CHECK(store_next(cb, &b, &cause) == 1 && same_str(b->stream, "ORD") && b->stream_seq == 5);
+	for (n = 0; store_next(cb, &b, &cause) == 1; n++) {
+		CHECK_STR(b->verdict, "fail");
+		CHECK_STR(b->reason, "malformed_message");
+		CHECK_STR(b->subject, "orders.created");
+		CHECK(b->rule == NULL && b->claims == NULL && b->token == NULL);
+		CHECK(b->has_body && b->body_len == strlen(junk[n]) &&
+		    memcmp(b->body, junk[n], b->body_len) == 0);
+		CHECK(b->checks != NULL && strstr(b->checks, "not a verdict") != NULL);
+		CHECK(b->detail != NULL && strstr(b->detail, "zt.v.orders.created") != NULL &&
+		    strstr(b->detail, "header") == NULL);
+	}
+	CHECK(n == (int)(sizeof junk / sizeof junk[0]));
+	CHECK(store_audit(rb, &audit, NULL, NULL, &cause) == 0 && audit.intact);
+	free(audit.problem);
+out:
+	store_cursor_free(ca);
+	store_cursor_free(cb);
+	store_close(ra, NULL);
+	store_close(rb, NULL);
+	for (i = 0; i < 2; i++) {
+		auth_verdict_free(v[i]);
+		free(tok[i]);
+		free(bearer[i]);
+	}
+	free(js);
+	free(cause);
+	auth_verifier_free(vf);
+	auth_policy_free(p);
+}
+
 /* A reader cannot write, and a missing trail is an error naming it. */
 static void
 test_errors(void)
@@ -944,6 +1172,7 @@ main(void)
 	UNIT_RUN(test_event_headers);
 	UNIT_RUN(test_event_id_lookup);
 	UNIT_RUN(test_writer_thread);
+	UNIT_RUN(test_remote);
 	UNIT_RUN(test_errors);
 	UNIT_DONE();
 }

@@ -963,6 +963,53 @@ test_detail(void)
 	free(token);
 }
 
+/* A row made from a fleet recorder's verdict (watch --verdicts): the subject it
+   came on, and the JWT header from the detail column; a message that was not
+   a verdict says so and shows its bytes. */
+static void
+test_detail_remote(void)
+{
+	struct store_row	 r;
+	struct tui_detail	 d;
+
+	fake_row(&r, "event", "orders.created", "fail", "expired", NULL);
+	r.checks = trace;
+	r.claims = "{\"iss\":\"i\\u001b]2;x\\u0007\"}";
+	r.headers = "{\"Ztwatch-Received-Us\":\"1790000000000000\"}";
+	r.detail = "{\"verdict_subject\":\"zt.v.orders.created\",\"header\":"
+	    "{\"alg\":\"HS256\",\"kid\":\"k\\u001b[2J\"}}";
+	tui_detail_init(&d);
+	tui_detail_set_row(&d, &r, NOW);
+	tui_detail_set_width(&d, 100, 1);
+	CHECK(detail_fits(&d, 100));
+	CHECK(detail_has(&d, "verdict on  zt.v.orders.created (a verdict of a recorder", NULL));
+	CHECK(detail_has(&d, "JWT header", NULL) && detail_has(&d, "\"HS256\"", NULL));
+	CHECK(detail_has(&d, "\"k\\u001B[2J\"", NULL));	/* kid, JSON-escaped */
+	CHECK(detail_has(&d, "Ztwatch-Received-Us", NULL) && !detail_has(&d, "Payload (", NULL));
+
+	fake_row(&r, "event", "orders.created", "fail", "malformed_message",
+	    "[\x1b]2;pwned\x07");
+	r.checks = "[{\"check\":\"verdict\",\"ok\":false,\"detail\":\"not a verdict: the message"
+	    " is not JSON\"}]";
+	r.detail = "{\"verdict_subject\":\"zt.v.orders.created\"}";
+	tui_detail_set_row(&d, &r, NOW);
+	tui_detail_set_width(&d, 100, 1);
+	CHECK(detail_fits(&d, 100));
+	CHECK(detail_has(&d, "zt.v.orders.created (not a verdict)", NULL));
+	CHECK(detail_has(&d, "not a verdict: the message is not JSON", NULL));
+	CHECK(detail_has(&d, "Verdict message (text)", NULL) &&
+	    detail_has(&d, "[\\e]2;pwned\\x07", NULL));
+	CHECK(!detail_has(&d, "JWT header", NULL));
+
+	/* A detail that only looks like one is an ordinary event's. */
+	fake_row(&r, "event", "orders.created", "pass", "ok", NULL);
+	r.detail = "{\"verdict_subject\":7}";
+	tui_detail_set_row(&d, &r, NOW);
+	tui_detail_set_width(&d, 100, 1);
+	CHECK(!detail_has(&d, "verdict on", NULL));
+	tui_detail_free(&d);
+}
+
 /* ---- status and help ------------------------------------------------------------ */
 
 /* Narrow terminals lose the least important parts first. */
@@ -998,6 +1045,19 @@ test_status(void)
 	free(line);
 	line = tui_status_line(&s, 40);
 	CHECK(tui_text_width(line) == 40 && strstr(line, "reconnecting"));
+	free(line);
+	/* The fleet's console says what it watches; it goes after the rate. */
+	s.view = "fleet verdicts on zt.v.>\x1b[2J";
+	s.follow = TUI_FOLLOW;
+	line = tui_status_line(&s, 200);
+	CHECK(tui_text_width(line) == 200 && is_safe(line) &&
+	    strstr(line, "fleet verdicts on zt.v.>\\e[2J") && strstr(line, "nats://"));
+	free(line);
+	s.view = "fleet verdicts on zt.v.>";
+	s.drops = 0;
+	line = tui_status_line(&s, 80);
+	CHECK(tui_text_width(line) == 80 && strstr(line, "fleet verdicts on zt.v.>") &&
+	    !strstr(line, "nats://") && !strstr(line, "trail.db"));
 	free(line);
 	CHECK(strcmp(tui_conn_name(TUI_CONN_CLOSED), "closed") == 0);
 }
@@ -1231,6 +1291,7 @@ main(void)
 	UNIT_RUN(test_events_search_and_copies);
 	UNIT_RUN(test_layout);
 	UNIT_RUN(test_detail);
+	UNIT_RUN(test_detail_remote);
 	UNIT_RUN(test_status);
 	UNIT_RUN(test_help);
 	UNIT_RUN(test_keys_normal);
