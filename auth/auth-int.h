@@ -83,6 +83,8 @@ struct auth_key	*auth_key_from_pem(const unsigned char *pem, size_t len, char **
 /* A secret key from raw bytes. */
 struct auth_key	*auth_key_from_secret(const unsigned char *secret, size_t len, char **cause);
 void		 auth_key_free(struct auth_key *);
+/* What may be shown of key (borrowed from it). */
+void		 auth_key_info_fill(const struct auth_key *key, struct auth_key_info *info);
 /* Parse JSON text strictly (duplicate keys refused); errors never quote it. */
 json_t		*auth_keyring_json(const unsigned char *buf, size_t len, char **cause);
 

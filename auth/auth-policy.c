@@ -979,8 +979,13 @@ auth_policy_key_count(const struct auth_policy *p)
 void
 auth_policy_key_info(const struct auth_policy *p, size_t i, struct auth_key_info *info)
 {
-	const struct auth_key	*k = p->kr.keys[i];
+	auth_key_info_fill(p->kr.keys[i], info);
+}
 
+/* What may be shown of a key: never the secret. */
+void
+auth_key_info_fill(const struct auth_key *k, struct auth_key_info *info)
+{
 	info->name = k->name;
 	info->kid = k->kid;
 	info->type = k->type_text;

@@ -490,16 +490,8 @@ auth_verdict_keyset(const struct auth_verdict *v, const char **fingerprint, cons
 int
 auth_verdict_key(const struct auth_verdict *v, struct auth_key_info *info)
 {
-	const struct auth_key	*k = v->key;
-
-	if (k == NULL)
+	if (v->key == NULL)
 		return 0;
-	info->name = k->name;
-	info->kid = k->kid;
-	info->type = k->type_text;
-	info->alg = k->alg >= 0 ? auth_alg_name(k->alg) : NULL;
-	info->use = k->use;
-	info->source = k->source;
-	info->fingerprint = k->fingerprint;
+	auth_key_info_fill(v->key, info);
 	return 1;
 }

@@ -92,6 +92,19 @@ struct cli_fleet_opts {
 int	cli_fleet_watch(struct cli_globals *, const struct cli_fleet_opts *,
 	    const sigset_t *sigs);
 
+/* The console's live status, shared by watch and watch --verdicts (cmd-record.c). */
+struct tui_status;
+/* Events per second, measured over a second or more. */
+struct cli_rate {
+	uint64_t	base;		/* the count at ms */
+	int64_t		ms;		/* 0 before the first look */
+	double		rate;
+};
+/* Take count at now_ms into the rate; returns the rate. */
+double	cli_rate_update(struct cli_rate *, uint64_t count, int64_t now_ms);
+/* Set st's connection state from ingest's (INGEST_*). */
+void	cli_status_conn(struct tui_status *st, int ingest_state);
+
 /* Fill the connection options from the globals (callbacks left as set). */
 void	cli_conn_opts(const struct cli_globals *, struct ingest_conn_opts *);
 int	cmd_keys(struct cli_globals *, int, char **);

@@ -71,9 +71,7 @@ struct fleet_watch {
 	uint64_t		 gaps, lost, dropped;
 	int64_t			 last_commit_ms;
 
-	uint64_t		 rate_base;	/* the screen's thread only */
-	int64_t			 rate_ms;
-	double			 rate;
+	struct cli_rate		 rate;		/* the screen's thread only */
 };
 
 /* Milliseconds on the monotonic clock. */
@@ -452,27 +450,8 @@ fleet_watch_status(void *arg, struct tui_status *st)
 	st->gaps = fw->gaps;
 	st->drops = fw->lost;
 	pthread_mutex_unlock(&fw->lock);
-	if (now - fw->rate_ms >= 1000) {
-		fw->rate = fw->rate_ms ? (double)(received - fw->rate_base) * 1000.0 /
-		    (double)(now - fw->rate_ms) : 0;
-		fw->rate_base = received;
-		fw->rate_ms = now;
-	}
-	switch (atomic_load(&fw->state)) {
-	case INGEST_CONNECTING:
-		st->conn = TUI_CONN_CONNECTING;
-		break;
-	case INGEST_CONNECTED:
-		st->conn = TUI_CONN_CONNECTED;
-		break;
-	case INGEST_RECONNECTING:
-		st->conn = TUI_CONN_RECONNECTING;
-		break;
-	default:
-		st->conn = TUI_CONN_CLOSED;
-		break;
-	}
-	st->rate = fw->rate;
+	st->rate = cli_rate_update(&fw->rate, received, now);
+	cli_status_conn(st, atomic_load(&fw->state));
 }
 
 /* :sub and :unsub: the fleet's console has one subscription. */

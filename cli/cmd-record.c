@@ -86,9 +86,7 @@ struct record {
 	const char		*db;
 	sigset_t		 sigs;
 	int			 rc;		/* exit code once the loop ends */
-	uint64_t		 rate_base;	/* for the console's rate */
-	int64_t			 rate_ms;
-	double			 rate;
+	struct cli_rate		 rate;		/* the console's */
 };
 
 /* A message for the user: the status line in the console, else stderr. */
@@ -672,23 +670,24 @@ watch_tick(void *arg)
 		tui_screen_quit(r->screen);
 }
 
-/* The status line's live part. */
-static void
-watch_status(void *arg, struct tui_status *st)
+/* Take count at now_ms into the rate. */
+double
+cli_rate_update(struct cli_rate *rt, uint64_t count, int64_t now_ms)
 {
-	struct record		*r = arg;
-	struct pipeline_stats	 ps;
-	int64_t			 now = record_now_ms();
-	char			*keys;
-
-	pipeline_stats(r->pipe, &ps);
-	if (now - r->rate_ms >= 1000) {
-		r->rate = r->rate_ms ? (double)(ps.received - r->rate_base) * 1000.0 /
-		    (double)(now - r->rate_ms) : 0;
-		r->rate_base = ps.received;
-		r->rate_ms = now;
+	if (now_ms - rt->ms >= 1000) {
+		rt->rate = rt->ms ? (double)(count - rt->base) * 1000.0 /
+		    (double)(now_ms - rt->ms) : 0;
+		rt->base = count;
+		rt->ms = now_ms;
 	}
-	switch (atomic_load(&r->watch.state)) {
+	return rt->rate;
+}
+
+/* The console's connection state for ingest's. */
+void
+cli_status_conn(struct tui_status *st, int ingest_state)
+{
+	switch (ingest_state) {
 	case INGEST_CONNECTING:
 		st->conn = TUI_CONN_CONNECTING;
 		break;
@@ -702,12 +701,26 @@ watch_status(void *arg, struct tui_status *st)
 		st->conn = TUI_CONN_CLOSED;
 		break;
 	}
+}
+
+/* The status line's live part. */
+static void
+watch_status(void *arg, struct tui_status *st)
+{
+	struct record		*r = arg;
+	struct pipeline_stats	 ps;
+	int64_t			 now = record_now_ms();
+	char			*keys;
+
+	pipeline_stats(r->pipe, &ps);
+	cli_rate_update(&r->rate, ps.received, now);
+	cli_status_conn(st, atomic_load(&r->watch.state));
 	st->events = ps.pass + ps.fail;
 	st->pass = ps.pass;
 	st->fail = ps.fail;
 	st->gaps = ps.gaps;
 	st->drops = ps.lost;
-	st->rate = r->rate;
+	st->rate = r->rate.rate;
 	if ((keys = cli_keys_state(1)) != NULL) {
 		snprintf(r->keys, sizeof r->keys, "%s", keys);
 		free(keys);

@@ -21,80 +21,17 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from zt import (ZTWATCH, Env, Failure, NatsServer, Recorder, batch_line, case,  # noqa: E402
-                check, create_stream, eq, free_port, hs_token, run, sanitizer_summary,
+from ztmux import Tmux  # noqa: E402
+from zt import (ZTWATCH, Env, NatsServer, Recorder, batch_line, case,  # noqa: E402
+                check, create_stream, eq, free_port, hs_token, run,
                 trail_count, trail_rows, wait_until, zt, ztpub)
 
 BEARER = {"header": "Authorization", "scheme": "Bearer"}
 HOSTILE = "\x1b]2;pwned-title\x07\x1b[2J\x1b[31mRED\x1b[0m\u009b2J"
-
-
-class Tmux:
-    """A detached tmux session on a socket of its own (as in t0500)."""
-
-    def __init__(self, folder, cmd, cols=200, rows=50):
-        self.sock = "ztf-%d-%d" % (os.getpid(), int(time.time() * 1000) % 100000)
-        self.rc_file = os.path.join(folder, "console.rc")
-        self.err_file = os.path.join(folder, "console.err")
-        if os.path.exists(self.rc_file):
-            os.unlink(self.rc_file)
-        shell = "LANG=C.UTF-8 TZ=UTC %s 2>%s; echo $? > %s; echo CONSOLE-EXITED; sleep 60" % (
-            " ".join("'%s'" % a for a in cmd), self.err_file, self.rc_file)
-        self.tmux("new-session", "-d", "-s", "zt", "-x", str(cols), "-y", str(rows), shell)
-        self.tmux("select-pane", "-t", "zt", "-T", "zt-console-title")
-
-    def tmux(self, *args):
-        return subprocess.run(["tmux", "-L", self.sock] + list(args), capture_output=True,
-                              text=True, timeout=20)
-
-    def screen(self):
-        return self.tmux("capture-pane", "-p", "-t", "zt").stdout
-
-    def keys(self, *keys):
-        self.tmux("send-keys", "-t", "zt", *keys)
-        time.sleep(0.3)
-
-    def wait_for(self, text, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            s = self.screen()
-            if (text.search(s) if hasattr(text, "search") else text in s):
-                return s
-            time.sleep(0.2)
-        raise Failure("screen never showed %r:\n%s\nstderr: %s" % (
-            text, self.screen(), self.stderr()))
-
-    def stderr(self):
-        try:
-            with open(self.err_file, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def title(self):
-        return self.tmux("display-message", "-p", "-t", "zt", "#{pane_title}").stdout.strip()
-
-    def exit_code(self, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if os.path.exists(self.rc_file):
-                with open(self.rc_file) as f:
-                    text = f.read().strip()
-                if text:
-                    err = self.stderr()
-                    if "Sanitizer" in err or "runtime error" in err:
-                        raise Failure("sanitizer report:\n" + sanitizer_summary(err))
-                    return int(text)
-            time.sleep(0.2)
-        raise Failure("console did not exit; screen:\n" + self.screen())
-
-    def close(self):
-        self.tmux("kill-server")
 
 
 class FleetWatchEnv(Env):

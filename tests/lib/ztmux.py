@@ -4,7 +4,7 @@ import os
 import subprocess
 import time
 
-from zt import Failure
+from zt import Failure, sanitizer_summary
 
 
 class Tmux:
@@ -33,10 +33,11 @@ class Tmux:
         time.sleep(0.3)
 
     def wait_for(self, text, timeout=30):
+        """The screen once it shows text (a string, or a compiled regex)."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             s = self.screen()
-            if text in s:
+            if (text.search(s) if hasattr(text, "search") else text in s):
                 return s
             time.sleep(0.2)
         raise Failure("screen never showed %r:\n%s\nstderr: %s" % (
@@ -62,6 +63,9 @@ class Tmux:
                 with open(self.rc_file) as f:
                     text = f.read().strip()
                 if text:
+                    err = self.stderr()
+                    if "Sanitizer" in err or "runtime error" in err:
+                        raise Failure("sanitizer report:\n" + sanitizer_summary(err))
                     return int(text)
             time.sleep(0.2)
         raise Failure("console did not exit; screen:\n" + self.screen())
