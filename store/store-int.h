@@ -185,4 +185,16 @@ int		 store_writer_sync(struct store *, char **cause);
 /* Give up the open batch (after an error). */
 void		 store_rollback(struct store *);
 
+/* Value setters for building a row (store.c); text and blobs are borrowed. */
+void		 val_null(struct store_value *);
+void		 val_int(struct store_value *, int64_t);
+void		 val_real(struct store_value *, double);
+void		 val_textn(struct store_value *, const void *s, size_t n);
+void		 val_text(struct store_value *, const char *s);	/* NULL: null */
+void		 val_blob(struct store_value *, const void *p, size_t n);
+/* text[0..n) in its compact form against ctx when that is shorter (matches
+   looked for before text[search] only), else as text; NULL text: null. */
+void		 store_val_compact(struct store *, struct store_value *, struct store_buf *z,
+		     const void *ctx, size_t ctxlen, const void *text, size_t n, size_t search);
+
 #endif

@@ -57,63 +57,14 @@ struct remote_cols {
 	const char	*problem;	/* why it is not a verdict, or NULL */
 };
 
-/* Value setters (as in store.c) for building a row. */
-static void
-remote_null(struct store_value *v)
-{
-	v->type = SQLITE_NULL;
-}
-
-static void
-remote_int(struct store_value *v, int64_t i)
-{
-	v->type = SQLITE_INTEGER;
-	v->i = i;
-}
-
-static void
-remote_real(struct store_value *v, double d)
-{
-	v->type = SQLITE_FLOAT;
-	v->d = d;
-}
-
-static void
-remote_text(struct store_value *v, const char *s)
-{
-	if (s == NULL) {
-		v->type = SQLITE_NULL;
-		return;
-	}
-	v->type = SQLITE_TEXT;
-	v->p = s;
-	v->n = strlen(s);
-}
-
-static void
-remote_blob(struct store_value *v, const void *p, size_t n)
-{
-	v->type = SQLITE_BLOB;
-	v->p = p != NULL ? p : "";
-	v->n = n;
-}
-
-/* text compactly against ctx when shorter (looking for matches before
-   text[search] only), else as text; NULL stays NULL. */
+/* NUL-terminated text (or NULL) compactly against ctx; see store_val_compact(). */
 static void
 remote_compact(struct store *st, struct store_value *v, struct store_buf *z, const void *ctx,
     size_t ctxlen, const char *text, size_t search)
 {
 	size_t	n = text != NULL ? strlen(text) : 0;
 
-	z->len = 0;
-	if (text == NULL)
-		remote_null(v);
-	else if (store_lz_encode(&st->lz, ctx, ctxlen, text, n, search < n ? search : n,
-	    z) == 0)
-		remote_blob(v, z->p, z->len);
-	else
-		remote_text(v, text);
+	store_val_compact(st, v, z, ctx, ctxlen, text, n, search < n ? search : n);
 }
 
 /* A JSON value as compact text (jansson's), or NULL for none or null. */
@@ -393,36 +344,36 @@ store_append_remote(struct store *st, const struct auth_msg *msg, const char *pr
 	res->malformed = problem != NULL;
 
 	for (i = 0; i < STORE_NCOLS; i++)
-		remote_null(&vals[i]);
-	remote_text(&vals[COL_KIND], "event");
-	remote_int(&vals[COL_RECEIVED], o->received_us);
+		val_null(&vals[i]);
+	val_text(&vals[COL_KIND], "event");
+	val_int(&vals[COL_RECEIVED], o->received_us);
 	if (st->session != 0)
-		remote_int(&vals[COL_SESSION], st->session);
-	remote_text(&vals[COL_SUBJECT], rc.subject);
-	remote_text(&vals[COL_STREAM], o->stream);
+		val_int(&vals[COL_SESSION], st->session);
+	val_text(&vals[COL_SUBJECT], rc.subject);
+	val_text(&vals[COL_STREAM], o->stream);
 	if (o->stream != NULL)
-		remote_int(&vals[COL_SEQ], (int64_t)o->stream_seq);
-	remote_text(&vals[COL_RULE], rc.rule);
-	remote_text(&vals[COL_VERDICT], rc.pass ? "pass" : "fail");
-	remote_text(&vals[COL_REASON], auth_reason_name(rc.reason));
-	remote_text(&vals[COL_ALG], rc.alg);
-	remote_text(&vals[COL_KID], rc.kid);
-	remote_text(&vals[COL_ISS], rc.iss);
-	remote_text(&vals[COL_SUB], rc.sub);
-	remote_text(&vals[COL_AUD], rc.aud);
-	remote_text(&vals[COL_SCOPE], rc.scope);
-	remote_text(&vals[COL_JTI], rc.jti);
-	remote_text(&vals[COL_EVENT_ID], rc.event_id);
+		val_int(&vals[COL_SEQ], (int64_t)o->stream_seq);
+	val_text(&vals[COL_RULE], rc.rule);
+	val_text(&vals[COL_VERDICT], rc.pass ? "pass" : "fail");
+	val_text(&vals[COL_REASON], auth_reason_name(rc.reason));
+	val_text(&vals[COL_ALG], rc.alg);
+	val_text(&vals[COL_KID], rc.kid);
+	val_text(&vals[COL_ISS], rc.iss);
+	val_text(&vals[COL_SUB], rc.sub);
+	val_text(&vals[COL_AUD], rc.aud);
+	val_text(&vals[COL_SCOPE], rc.scope);
+	val_text(&vals[COL_JTI], rc.jti);
+	val_text(&vals[COL_EVENT_ID], rc.event_id);
 	if (rc.has_exp)
-		remote_real(&vals[COL_EXP], rc.exp);
+		val_real(&vals[COL_EXP], rc.exp);
 	if (rc.has_iat)
-		remote_real(&vals[COL_IAT], rc.iat);
+		val_real(&vals[COL_IAT], rc.iat);
 	/* A verdict does not carry the event's body; a message that is not a
 	   verdict is kept as it came. */
 	if (problem != NULL)
-		remote_blob(&vals[COL_BODY], msg->body, msg->body_len);
-	remote_text(&vals[COL_WARNINGS], rc.warnings);
-	remote_text(&vals[COL_DETAIL], rc.detail);
+		val_blob(&vals[COL_BODY], msg->body, msg->body_len);
+	val_text(&vals[COL_WARNINGS], rc.warnings);
+	val_text(&vals[COL_DETAIL], rc.detail);
 	store_headers_json(msg, &st->hdr);
 
 	/* The compact forms and their contexts, as store_append_event's. */

@@ -344,27 +344,27 @@ store_value_from_column(sqlite3_stmt *s, int i, struct store_value *v)
 }
 
 /* Value setters for building a row. */
-static void
+void
 val_null(struct store_value *v)
 {
 	v->type = SQLITE_NULL;
 }
 
-static void
+void
 val_int(struct store_value *v, int64_t i)
 {
 	v->type = SQLITE_INTEGER;
 	v->i = i;
 }
 
-static void
+void
 val_real(struct store_value *v, double d)
 {
 	v->type = SQLITE_FLOAT;
 	v->d = d;
 }
 
-static void
+void
 val_textn(struct store_value *v, const void *s, size_t n)
 {
 	v->type = SQLITE_TEXT;
@@ -372,7 +372,7 @@ val_textn(struct store_value *v, const void *s, size_t n)
 	v->n = n;
 }
 
-static void
+void
 val_text(struct store_value *v, const char *s)
 {
 	if (s == NULL)
@@ -381,7 +381,7 @@ val_text(struct store_value *v, const char *s)
 		val_textn(v, s, strlen(s));
 }
 
-static void
+void
 val_blob(struct store_value *v, const void *p, size_t n)
 {
 	v->type = SQLITE_BLOB;
@@ -686,7 +686,7 @@ store_event_id(const char *json, struct store_buf *b)
 
 /* Store text[0..n) compactly against ctx when that is shorter, else as text
    (matches looked for before text[search] only). */
-static void
+void
 store_val_compact(struct store *st, struct store_value *v, struct store_buf *z,
     const void *ctx, size_t ctxlen, const void *text, size_t n, size_t search)
 {
