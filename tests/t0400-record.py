@@ -24,8 +24,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from zt import (ZTWATCH, Env, Failure, NatsServer, Recorder, batch_line, case,  # noqa: E402
-                check, create_stream, eq, hs_token, run, seed_event, trail_count, trail_rows,
-                wait_until, zt, ztpub)
+                check, create_stream, eq, hs_token, nkey_user, run, seed_event, trail_count,
+                trail_rows, wait_until, zt, ztpub)
 
 ISS = "https://idsvr.example/oauth"
 AUD = "jobs.example.com"
@@ -462,6 +462,32 @@ def token_and_tls_connections(env):
         check("uthoriz" in err, "says why: %r" % err)
     rows = trail_rows(db, "kind = 'event'")
     eq([(r["subject"], r["verdict"]) for r in rows], [("metrics.cpu", "pass")], "recorded over TLS")
+
+
+@case
+def nkey_connection(env):
+    """--nkey: a user nkey (seed and public key) the server trusts connects and records;
+    another pair is refused with exit 1 and the server's reason"""
+    folder = env.folder("nkey")
+    db = os.path.join(folder, "t.db")
+    good, pub = nkey_user(folder, "good")
+    other, _ = nkey_user(folder, "other")
+    check(pub.startswith("U") and len(pub) == 56, "a user public key: %s" % pub)
+    conf = 'authorization { users = [ { nkey: "%s" } ] }\n' % pub
+    with NatsServer(folder, config=conf) as srv:
+        rc, _, err = zt(record_args(env, srv.url, db, "metrics.>"))
+        eq(rc, 1, "without the nkey the server refuses")
+        rec = Recorder(["--nkey", good] + record_args(env, srv.url, db, "metrics.>"), folder)
+        rec.wait_for("recording")
+        rc, _, err = zt(["-s", srv.url, "--nkey", good, "-p", env.pol, "pub", "metrics.cpu", "-"],
+                        input=b'{"n":1}')
+        eq(rc, 0, "pub with the nkey (%s)" % err)
+        wait_events(db, 1)
+        eq(rec.stop(), 0, "record exit code")
+        rc, _, err = zt(["--nkey", other] + record_args(env, srv.url, db, "x"))
+        eq(rc, 1, "an nkey the server does not know is refused")
+        check("uthoriz" in err, "says why: %r" % err)
+    eq(trail_count(db), 1, "recorded with the nkey")
 
 
 run(RecordEnv)

@@ -352,6 +352,40 @@ def read_csv_rows(data):
 ZTPUB = os.environ.get("ZTPUB", "build/test/ztpub")
 
 
+def nkey_user(folder, name):
+    """A NATS user nkey pair made with openssl (no nk tool here): writes NAME.nk with the
+    seed and the public key, one per line, as `nk -gen user -pubout` prints them, and
+    returns (path, public key)."""
+    import base64 as b64
+
+    def crc16(data):            # CRC-16/XMODEM, as the nkeys format uses
+        crc = 0
+        for byte in data:
+            crc ^= byte << 8
+            for _ in range(8):
+                crc = ((crc << 1) ^ 0x1021 if crc & 0x8000 else crc << 1) & 0xFFFF
+        return crc
+
+    def encode(raw):
+        raw += crc16(raw).to_bytes(2, "little")
+        return b64.b32encode(raw).decode().rstrip("=")
+
+    pem = os.path.join(folder, name + ".pem")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ED25519", "-out", pem], check=True,
+                   capture_output=True)
+    seed = subprocess.run(["openssl", "pkey", "-in", pem, "-outform", "DER"], check=True,
+                          capture_output=True).stdout[-32:]
+    pub = subprocess.run(["openssl", "pkey", "-in", pem, "-pubout", "-outform", "DER"],
+                         check=True, capture_output=True).stdout[-32:]
+    user, seed_prefix = 20 << 3, 18 << 3
+    seed_text = encode(bytes([seed_prefix | user >> 5, (user & 31) << 3]) + seed)
+    pub_text = encode(bytes([user]) + pub)
+    path = os.path.join(folder, name + ".nk")
+    with open(path, "w") as f:
+        f.write(seed_text + "\n" + pub_text + "\n")
+    return path, pub_text
+
+
 def free_port():
     """A TCP port on 127.0.0.1 nobody listens on right now."""
     import socket
