@@ -122,6 +122,7 @@ struct store {
 	int		 threaded;		/* use the writer thread when it runs */
 	struct store_writer w;
 	struct store_slot sync;			/* the row being written in this thread */
+	struct store_checkpointer *ckpt;	/* WAL checkpoints off the writer's path */
 	/* Scratch for building an event row (the caller's thread only). */
 	struct store_buf text;			/* checks and warnings JSON */
 	struct store_buf hdr;			/* headers JSON */
@@ -196,5 +197,11 @@ void		 val_blob(struct store_value *, const void *p, size_t n);
    looked for before text[search] only), else as text; NULL text: null. */
 void		 store_val_compact(struct store *, struct store_value *, struct store_buf *z,
 		     const void *ctx, size_t ctxlen, const void *text, size_t n, size_t search);
+
+/* ---- store-checkpoint.c: WAL checkpoints on a thread of their own ----- */
+
+struct store_checkpointer;
+void		 store_checkpointer_start(struct store *);
+void		 store_checkpointer_stop(struct store *);
 
 #endif

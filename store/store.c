@@ -89,6 +89,7 @@ static void
 store_free(struct store *st)
 {
 	store_writer_stop(st);
+	store_checkpointer_stop(st);
 	sqlite3_finalize(st->insert);
 	sqlite3_finalize(st->head);
 	sqlite3_close(st->db);
@@ -236,6 +237,7 @@ store_open(const char *path, char **cause)
 		goto fail;
 	}
 	store_writer_start(st);
+	store_checkpointer_start(st);
 	return st;
 fail:
 	store_free(st);

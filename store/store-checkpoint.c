@@ -1,0 +1,127 @@
+/*
+ * store/store-checkpoint.c -- WAL checkpoints on a thread of their own.
+ *
+ * SQLite's automatic checkpoint runs inside the COMMIT that crosses the
+ * threshold: that commit copies the whole WAL (128 MiB at 8,192 pages of
+ * 16 KiB) into the database and syncs it, while the recorder waits.
+ * Measured on a 200,000-event flood: 40 commits took 314 ms, 170 of them
+ * in the one that checkpointed.  Here the writer's connection never
+ * checkpoints; its WAL hook (called after each commit with the WAL's size)
+ * wakes this thread, which checkpoints PASSIVE-ly from a connection of its
+ * own: the writer goes on appending meanwhile, and SQLite restarts the WAL
+ * from its beginning once a checkpoint has copied all of it.
+ *
+ * A passive checkpoint never blocks and may copy only part of the WAL
+ * (a reader holding an old snapshot); it is simply tried again after the
+ * next commit.  If the WAL still grows past STORE_WAL_BACKSTOP pages the
+ * writer checkpoints itself after a commit, as SQLite would have.
+ * Closing the writer's connection checkpoints what is left, as before.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-int.h"
+
+#define STORE_WAL_CHECKPOINT	8192		/* pages (16 KiB): wake the thread */
+#define STORE_WAL_BACKSTOP	(8 * STORE_WAL_CHECKPOINT)
+
+struct store_checkpointer {
+	sqlite3			*db;		/* its own connection */
+	pthread_t		 thread;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 wake;
+	int			 due, stop;
+};
+
+/* The writer's WAL hook: after every commit, with the WAL's page count. */
+static int
+store_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store_checkpointer	*c = arg;
+
+	if (pages >= STORE_WAL_BACKSTOP) {
+		/* The thread cannot keep up (or readers pin the WAL): as SQLite would. */
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		return SQLITE_OK;
+	}
+	if (pages >= STORE_WAL_CHECKPOINT) {
+		pthread_mutex_lock(&c->mu);
+		c->due = 1;
+		pthread_cond_signal(&c->wake);
+		pthread_mutex_unlock(&c->mu);
+	}
+	return SQLITE_OK;
+}
+
+static void *
+store_checkpoint_main(void *arg)
+{
+	struct store_checkpointer	*c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!c->due && !c->stop)
+			pthread_cond_wait(&c->wake, &c->mu);
+		if (c->stop)
+			break;
+		c->due = 0;
+		pthread_mutex_unlock(&c->mu);
+		/* Failures (a full disk, say) leave the WAL as it is: the rows in it
+		   are committed, and the next try or the close copies them. */
+		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/* Start checkpointing st's trail on a thread; without one, SQLite's own
+   automatic checkpoint stays on. */
+void
+store_checkpointer_start(struct store *st)
+{
+	struct store_checkpointer	*c;
+
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return;
+	if (sqlite3_open_v2(st->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+	    NULL) != SQLITE_OK) {
+		sqlite3_close(c->db);
+		free(c);
+		return;
+	}
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->wake, NULL);
+	if (pthread_create(&c->thread, NULL, store_checkpoint_main, c) != 0) {
+		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->wake);
+		sqlite3_close(c->db);
+		free(c);
+		return;
+	}
+	st->ckpt = c;
+	/* Replaces SQLite's automatic checkpoint (itself a WAL hook). */
+	sqlite3_wal_hook(st->db, store_wal_hook, c);
+}
+
+/* Stop the thread and close its connection (before the writer's closes). */
+void
+store_checkpointer_stop(struct store *st)
+{
+	struct store_checkpointer	*c = st->ckpt;
+
+	if (c == NULL)
+		return;
+	sqlite3_wal_hook(st->db, NULL, NULL);
+	pthread_mutex_lock(&c->mu);
+	c->stop = 1;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->wake);
+	sqlite3_close(c->db);
+	free(c);
+	st->ckpt = NULL;
+}
