@@ -11,11 +11,19 @@
  * own: the writer goes on appending meanwhile, and SQLite restarts the WAL
  * from its beginning once a checkpoint has copied all of it.
  *
- * A passive checkpoint never blocks and may copy only part of the WAL
- * (a reader holding an old snapshot); it is simply tried again after the
- * next commit.  If the WAL still grows past STORE_WAL_BACKSTOP pages the
- * writer checkpoints itself after a commit, as SQLite would have.
- * Closing the writer's connection checkpoints what is left, as before.
+ * SQLite starts the WAL over only when a write transaction begins with
+ * every frame already copied, which a checkpoint running beside a busy
+ * writer never achieves: the writer adds frames all along.  So once the
+ * WAL has grown to twice the threshold and a pass of the thread's is
+ * done, the writer, in its hook, copies the few frames that came since
+ * itself (a passive checkpoint from its own
+ * connection, so nothing is added while it runs); its next transaction
+ * then starts the WAL over.  A passive checkpoint never blocks and may
+ * copy only part of the WAL (a reader holding an old snapshot); it is
+ * tried again after the next commit.  If the WAL still grows past 8 times
+ * the threshold, the writer checkpoints after a commit as
+ * SQLite would have.  Closing the writer's connection checkpoints what is
+ * left, as before.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,15 +31,19 @@
 
 #include "store-int.h"
 
-#define STORE_WAL_CHECKPOINT	8192		/* pages (16 KiB): wake the thread */
-#define STORE_WAL_BACKSTOP	(8 * STORE_WAL_CHECKPOINT)
+#define STORE_WAL_CHECKPOINT	8192		/* pages (16 KiB): wake the thread; at twice
+						   that the writer finishes a pass, at 8
+						   times it checkpoints all itself */
 
 struct store_checkpointer {
 	sqlite3			*db;		/* its own connection */
 	pthread_t		 thread;
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 wake;
-	int			 due, stop;
+	int			 due, running, stop;
+	int			 pages;		/* STORE_WAL_CHECKPOINT, or a test's */
+	unsigned		 passes;	/* the thread's checkpoints so far */
+	unsigned		 seen;		/* passes the writer has followed up */
 };
 
 /* The writer's WAL hook: after every commit, with the WAL's page count. */
@@ -39,17 +51,23 @@ static int
 store_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct store_checkpointer	*c = arg;
+	unsigned			 passes;
+	int				 busy, limit;
 
-	if (pages >= STORE_WAL_BACKSTOP) {
-		/* The thread cannot keep up (or readers pin the WAL): as SQLite would. */
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-		return SQLITE_OK;
-	}
-	if (pages >= STORE_WAL_CHECKPOINT) {
-		pthread_mutex_lock(&c->mu);
+	pthread_mutex_lock(&c->mu);
+	passes = c->passes;
+	busy = c->due || c->running;
+	limit = c->pages;
+	if (!busy && passes == c->seen && pages >= limit && pages < 8 * limit) {
 		c->due = 1;
 		pthread_cond_signal(&c->wake);
-		pthread_mutex_unlock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	if ((!busy && passes != c->seen && pages >= 2 * limit) || pages >= 8 * limit) {
+		/* The tail the thread's pass left, or (it cannot keep up, or
+		   readers pin the WAL) everything, as SQLite would. */
+		c->seen = passes;
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	}
 	return SQLITE_OK;
 }
@@ -66,11 +84,14 @@ store_checkpoint_main(void *arg)
 		if (c->stop)
 			break;
 		c->due = 0;
+		c->running = 1;
 		pthread_mutex_unlock(&c->mu);
 		/* Failures (a full disk, say) leave the WAL as it is: the rows in it
 		   are committed, and the next try or the close copies them. */
 		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		pthread_mutex_lock(&c->mu);
+		c->running = 0;
+		c->passes++;
 	}
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
@@ -91,6 +112,7 @@ store_checkpointer_start(struct store *st)
 		free(c);
 		return;
 	}
+	c->pages = STORE_WAL_CHECKPOINT;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->wake, NULL);
 	if (pthread_create(&c->thread, NULL, store_checkpoint_main, c) != 0) {
@@ -124,4 +146,15 @@ store_checkpointer_stop(struct store *st)
 	sqlite3_close(c->db);
 	free(c);
 	st->ckpt = NULL;
+}
+
+/* The WAL size (pages) that wakes the checkpoint thread (tests). */
+void
+store_set_checkpoint_pages(struct store *st, int pages)
+{
+	if (st->ckpt != NULL && pages > 0) {
+		pthread_mutex_lock(&st->ckpt->mu);
+		st->ckpt->pages = pages;
+		pthread_mutex_unlock(&st->ckpt->mu);
+	}
 }

@@ -100,6 +100,9 @@ void		 store_set_batch(struct store *, unsigned count, unsigned ms);
  * handed over so far failed.
  */
 int		 store_set_writer_thread(struct store *, int on, char **cause);
+/* The WAL size in pages (8,192 by default, 128 MiB) at which a thread
+   checkpoints it into the database: smaller in tests. */
+void		 store_set_checkpoint_pages(struct store *, int pages);
 /* Commit the pending batch now. */
 int		 store_commit(struct store *, char **cause);
 /* Rows appended but not yet committed. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -914,6 +915,54 @@ test_writer_thread(void)
 	auth_policy_free(p);
 }
 
+/*
+ * WAL checkpoints run on their own thread and the WAL starts over: with a
+ * threshold of 16 pages (256 KiB), 6,000 events (about 8 MiB) leave a WAL
+ * file of at most 8 times that (SQLite's own automatic checkpoint, were it
+ * still on, would let it reach 1,000 pages, 16 MiB), and every row is
+ * there, chained.
+ */
+static void
+test_checkpoints(void)
+{
+	struct auth_policy	*p = event_policy();
+	struct store_session_info si;
+	struct auth_verifier	*vf;
+	struct store		*st;
+	struct stat		 sb;
+	char			 path[96], wal[100], *cause = NULL;
+	unsigned char		*h;
+	int64_t			 rows, dups = 0;
+	uint64_t		 seq = 1;
+
+	if (p == NULL)
+		return;
+	vf = auth_verifier_new(p);
+	snprintf(path, sizeof path, "%s/ckpt.db", dir);
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	if ((st = store_open(path, &cause)) == NULL) {
+		CHECK(st != NULL);
+		return;
+	}
+	store_set_checkpoint_pages(st, 16);
+	memset(&si, 0, sizeof si);
+	si.version = "test";
+	si.command = "test";
+	CHECK(store_session_begin(st, &si, 1000, &cause) == 0);
+	store_set_batch(st, 100, 100000);
+	append_mixed(st, vf, 6000, 5, 0, &seq, &dups);
+	CHECK(store_commit(st, &cause) == 0);
+	CHECK(stat(wal, &sb) == 0 && sb.st_size > 0);
+	CHECK(sb.st_size <= 3 * 1024 * 1024);
+	CHECK(store_close(st, &cause) == 0);
+	h = chain_of(path, &rows);
+	CHECK(h != NULL && rows == 6001);
+	free(h);
+	free(cause);
+	auth_verifier_free(vf);
+	auth_policy_free(p);
+}
+
 /* ---- verdicts other recorders published (watch --verdicts) ----------------- */
 
 /* Whether two JSON texts (or NULLs) hold the same value. */
@@ -1172,6 +1221,7 @@ main(void)
 	UNIT_RUN(test_event_headers);
 	UNIT_RUN(test_event_id_lookup);
 	UNIT_RUN(test_writer_thread);
+	UNIT_RUN(test_checkpoints);
 	UNIT_RUN(test_remote);
 	UNIT_RUN(test_errors);
 	UNIT_DONE();
