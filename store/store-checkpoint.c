@@ -12,18 +12,18 @@
  * from its beginning once a checkpoint has copied all of it.
  *
  * SQLite starts the WAL over only when a write transaction begins with
- * every frame already copied, which a checkpoint running beside a busy
- * writer never achieves: the writer adds frames all along.  So once the
- * WAL has grown to twice the threshold and a pass of the thread's is
- * done, the writer, in its hook, copies the few frames that came since
- * itself (a passive checkpoint from its own
- * connection, so nothing is added while it runs); its next transaction
- * then starts the WAL over.  A passive checkpoint never blocks and may
- * copy only part of the WAL (a reader holding an old snapshot); it is
- * tried again after the next commit.  If the WAL still grows past 8 times
- * the threshold, the writer checkpoints after a commit as
- * SQLite would have.  Closing the writer's connection checkpoints what is
- * left, as before.
+ * every frame already copied, and our writer begins its next transaction
+ * as soon as it has committed, so a checkpoint beside it never finishes
+ * in time on its own.  The thread therefore repeats its pass until a pass
+ * finds little new (each copies what came during the one before, which
+ * shrinks fast), and the writer, in the hook after its next commit,
+ * copies that little itself (a passive checkpoint from its own connection:
+ * a few milliseconds, where the whole WAL took 170); the transaction it
+ * begins next starts the WAL over.  A passive checkpoint never blocks and
+ * may copy only part of the WAL (a reader holding an old snapshot); it is
+ * tried again later.  If the WAL still grows past 8 times the threshold,
+ * the writer checkpoints after a commit as SQLite would have.  Closing the
+ * writer's connection checkpoints what is left, as before.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +31,10 @@
 
 #include "store-int.h"
 
-#define STORE_WAL_CHECKPOINT	8192		/* pages (16 KiB): wake the thread; at twice
-						   that the writer finishes a pass, at 8
-						   times it checkpoints all itself */
+#define STORE_WAL_CHECKPOINT	8192		/* pages (16 KiB) that wake the thread; at 8
+						   times that the writer checkpoints itself */
+#define STORE_CATCH_UP_ROUNDS	8		/* passes per wake at most */
+#define STORE_CATCH_UP_LEFT	1024		/* frames (16 MiB) a pass may leave */
 
 struct store_checkpointer {
 	sqlite3			*db;		/* its own connection */
@@ -63,13 +64,36 @@ store_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 		pthread_cond_signal(&c->wake);
 	}
 	pthread_mutex_unlock(&c->mu);
-	if ((!busy && passes != c->seen && pages >= 2 * limit) || pages >= 8 * limit) {
+	if ((!busy && passes != c->seen) || pages >= 8 * limit) {
 		/* The tail the thread's pass left, or (it cannot keep up, or
 		   readers pin the WAL) everything, as SQLite would. */
 		c->seen = passes;
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	}
 	return SQLITE_OK;
+}
+
+/*
+ * Passive passes until a pass finds little new: the writer adds frames
+ * meanwhile, but each pass copies what came during the previous one,
+ * which shrinks fast, since copying is quicker than recording.  What is
+ * left (a commit or two) is copied by the next wake, or by the writer.
+ */
+static void
+store_checkpoint_catch_up(struct store_checkpointer *c)
+{
+	int	log = 0, done = 0, prev = -1, round;
+
+	for (round = 0; round < STORE_CATCH_UP_ROUNDS; round++) {
+		if (sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+		    &done) != SQLITE_OK)
+			break;
+		/* Little came since the last pass: the next commit finds the WAL
+		   all copied, and starts it over. */
+		if (prev >= 0 && log - prev <= STORE_CATCH_UP_LEFT)
+			break;
+		prev = log;
+	}
 }
 
 static void *
@@ -88,7 +112,7 @@ store_checkpoint_main(void *arg)
 		pthread_mutex_unlock(&c->mu);
 		/* Failures (a full disk, say) leave the WAL as it is: the rows in it
 		   are committed, and the next try or the close copies them. */
-		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		store_checkpoint_catch_up(c);
 		pthread_mutex_lock(&c->mu);
 		c->running = 0;
 		c->passes++;
@@ -106,8 +130,12 @@ store_checkpointer_start(struct store *st)
 
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return;
+	/* A connection sees the WAL only once it has read the database: until
+	   then a checkpoint from it does nothing (and says so only by -1s). */
 	if (sqlite3_open_v2(st->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-	    NULL) != SQLITE_OK) {
+	    NULL) != SQLITE_OK ||
+	    sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
 		sqlite3_close(c->db);
 		free(c);
 		return;
