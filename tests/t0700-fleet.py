@@ -22,9 +22,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from zt import (ZTPUB, Env, NatsCluster, NatsServer, Recorder, batch_line,  # noqa: E402
+from zt import (ZTPUB, Env, NatsCluster, NatsServer, batch_line,  # noqa: E402
                 case, check, create_stream, eq, hs_token, js_api, rfc3339_us, run,
-                trail_count, trail_rows, wait_until, zt, ztpub)
+                trail_count, trail_rows, wait_until, zt, ztpub, cleaned, recorder)
 
 BEARER = {"header": "Authorization", "scheme": "Bearer"}
 
@@ -56,29 +56,6 @@ class FleetEnv(Env):
             for i in range(n):
                 f.write(json.dumps(self.metrics_line(i, subjects[i % len(subjects)])) + "\n")
         return path
-
-
-_started = []
-
-
-def recorder(args, folder, name="rec"):
-    """A Recorder the case's cleanup stops even when the case fails."""
-    r = Recorder(args, folder, name)
-    _started.append(r)
-    return r
-
-
-def cleaned(fn):
-    """Kill whatever recorders the case left running (after a failure)."""
-    def wrapper(env):
-        try:
-            fn(env)
-        finally:
-            while _started:
-                _started.pop().kill()
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
 
 
 def record_args(env, url, db, *extra):

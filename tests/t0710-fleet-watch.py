@@ -26,9 +26,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from ztmux import Tmux  # noqa: E402
-from zt import (ZTWATCH, Env, NatsServer, Recorder, batch_line, case,  # noqa: E402
+from zt import (ZTWATCH, Env, NatsServer, batch_line, case,  # noqa: E402
                 check, create_stream, eq, free_port, hs_token, run,
-                trail_count, trail_rows, wait_until, zt, ztpub)
+                trail_count, trail_rows, wait_until, zt, ztpub, cleaned, recorder)
 
 BEARER = {"header": "Authorization", "scheme": "Bearer"}
 HOSTILE = "\x1b]2;pwned-title\x07\x1b[2J\x1b[31mRED\x1b[0m\u009b2J"
@@ -63,28 +63,6 @@ class FleetWatchEnv(Env):
                 f.write(json.dumps(batch_line(subject, '{"n":%d}' % i,
                                               {"Authorization": "Bearer " + tok})) + "\n")
         return path
-
-
-_started = []
-
-
-def recorder(args, folder, name):
-    r = Recorder(args, folder, name)
-    _started.append(r)
-    return r
-
-
-def cleaned(fn):
-    """Kill whatever recorders the case left running (after a failure)."""
-    def wrapper(env):
-        try:
-            fn(env)
-        finally:
-            while _started:
-                _started.pop().kill()
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
 
 
 def event_lines(screen):

@@ -538,6 +538,29 @@ class Recorder:
         return 0
 
 
+_started = []
+
+
+def recorder(args, folder, name="rec"):
+    """A Recorder that a case wrapped in @cleaned stops even when the case fails."""
+    r = Recorder(args, folder, name)
+    _started.append(r)
+    return r
+
+
+def cleaned(fn):
+    """Kill whatever recorders the case left running (after a failure)."""
+    def wrapper(env):
+        try:
+            fn(env)
+        finally:
+            while _started:
+                _started.pop().kill()
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
 def ztpub(url, capture, *args, timeout=300):
     """Publish a capture file with the plain nats.c publisher."""
     p = subprocess.run([ZTPUB, "-s", url] + list(args) + [capture], capture_output=True,
