@@ -60,13 +60,6 @@ class RecordEnv(Env):
                 {"name": "metrics", "subjects": ["metrics.>"], "token": BEARER,
                  "keys": ["hs"], "algorithms": ["HS256"]},
             ]})
-        self.n = 0
-
-    def folder(self, name):
-        self.n += 1
-        p = self.path("%s-%d" % (name, self.n))
-        os.makedirs(p, exist_ok=True)
-        return p
 
     def event(self, i):
         return json.dumps({"eventID": "evt-%06d" % i, "utcTime": "2026-11-23T10:00:00Z",

@@ -36,7 +36,6 @@ class ConsoleEnv(Env):
                          "seedjwt": {"secret_file": "seedjwt.secret", "alg": "HS256"},
                          "seedevt": {"secret_file": "seedevt.secret"}}
         self.pol = self.make_policy(["rsa"])
-        self.n = 0
 
     def make_policy(self, order_keys):
         return self.policy({
@@ -48,12 +47,6 @@ class ConsoleEnv(Env):
                           {"claim": "payload_hash", "hash": "sha256", "encoding": "hex"}]},
                 {"name": "seed", "subjects": ["events", "chats"], "profile": "nats_pubsub",
                  "keys": ["seedjwt"], "event_key": "seedevt"}]})
-
-    def folder(self, name):
-        self.n += 1
-        p = self.path("%s-%d" % (name, self.n))
-        os.makedirs(p, exist_ok=True)
-        return p
 
     def pub(self, url, subject, event, *args, policy=None):
         ev = os.path.join(self.dir, "event.json")

@@ -36,13 +36,6 @@ class FleetEnv(Env):
             "keys": {"hs": {"secret_file": "hs.secret", "alg": "HS256"}},
             "rules": [{"name": "metrics", "subjects": ["metrics.>"], "token": BEARER,
                        "keys": ["hs"], "algorithms": ["HS256"]}]})
-        self.n = 0
-
-    def folder(self, name):
-        self.n += 1
-        p = self.path("%s-%d" % (name, self.n))
-        os.makedirs(p, exist_ok=True)
-        return p
 
     def metrics_line(self, i, subject="metrics.cpu"):
         """An HS256 bearer message; every seventh one expired (a failing verdict)."""

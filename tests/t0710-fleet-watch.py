@@ -41,13 +41,6 @@ class FleetWatchEnv(Env):
             "keys": {"hs": {"secret_file": "hs.secret", "alg": "HS256", "kid": "hs-1"}},
             "rules": [{"name": "metrics", "subjects": ["metrics.>"], "token": BEARER,
                        "keys": ["hs"], "algorithms": ["HS256"]}]})
-        self.n = 0
-
-    def folder(self, name):
-        self.n += 1
-        p = self.path("%s-%d" % (name, self.n))
-        os.makedirs(p, exist_ok=True)
-        return p
 
     def capture(self, folder, n):
         """n HS256 bearer messages on metrics.disk (even) and metrics.cpu (odd);

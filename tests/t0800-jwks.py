@@ -112,19 +112,12 @@ class JwksServer:
 class JwksEnv(Env):
     def __init__(self):
         super().__init__()
-        self.n = 0
         self.k1 = self.jwk("rsa", kid="k1", alg="RS256", use="sig")
         self.k2 = self.jwk("rsa2", kid="k2", alg="RS256", use="sig")
         self.tok1 = self.mint("RS256", "rsa", {"iss": "idp", "sub": "svc"}, kid="k1",
                               exp_in=3600)
         self.tok2 = self.mint("RS256", "rsa2", {"iss": "idp", "sub": "svc"}, kid="k2",
                               exp_in=3600)
-
-    def folder(self, name):
-        self.n += 1
-        p = self.path("%s-%d" % (name, self.n))
-        os.makedirs(p, exist_ok=True)
-        return p
 
     def pol(self, url, **extra):
         entry = {"jwks_url": url}

@@ -162,6 +162,13 @@ class Env:
     def path(self, name):
         return os.path.join(self.dir, name)
 
+    def folder(self, name):
+        """A new folder of its own for one case: NAME-N."""
+        self.nfolders = getattr(self, "nfolders", 0) + 1
+        p = self.path("%s-%d" % (name, self.nfolders))
+        os.makedirs(p, exist_ok=True)
+        return p
+
     def close(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
