@@ -94,26 +94,6 @@ struct pipeline {
 	char			*error;
 };
 
-/* Milliseconds on the monotonic clock. */
-static int64_t
-pipe_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Microseconds since the epoch. */
-static int64_t
-pipe_now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ---- producers ------------------------------------------------------------ */
 
 /* Put an item at the head, waiting for room.  Returns -1 once closed. */
@@ -165,7 +145,7 @@ pipeline_gap(struct pipeline *p, const char *subject, const char *stream, uint64
 
 	if (g == NULL)
 		return;
-	g->received_us = pipe_now_us();
+	g->received_us = cli_epoch_us();
 	g->subject = subject ? strdup(subject) : NULL;
 	g->stream = stream ? strdup(stream) : NULL;
 	g->first_seq = first_seq;
@@ -357,7 +337,7 @@ pipe_publish_verdict(struct pipeline *p, const struct pipe_pending *pd)
 static void
 pipe_committed(struct pipeline *p)
 {
-	int64_t	now = pipe_now_us();
+	int64_t	now = cli_epoch_us();
 	size_t	i;
 	char	*cause = NULL;
 
@@ -436,7 +416,7 @@ pipe_after_append(struct pipeline *p)
 	if (n == 0)
 		pipe_committed(p);
 	else if (n == 1)
-		p->batch_start_ms = pipe_now_ms();
+		p->batch_start_ms = cli_mono_ms();
 }
 
 /* Queue the verdict's JSON line for printing and publishing after the
@@ -544,7 +524,7 @@ pipe_idle_commit(struct pipeline *p, int force)
 
 	if (store_pending(p->o.store) == 0 && p->npending == 0)
 		return;
-	if (!force && pipe_now_ms() - p->batch_start_ms < PIPE_IDLE_MS)
+	if (!force && cli_mono_ms() - p->batch_start_ms < PIPE_IDLE_MS)
 		return;
 	if (pipeline_error(p) != NULL)
 		return;
