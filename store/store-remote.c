@@ -258,6 +258,9 @@ remote_verdict(struct remote_cols *rc, const void *body, size_t len)
 	detail = json_object();
 	json_object_set_new(detail, "verdict_subject", json_string(rc->via));
 	json_object_set(detail, "header", header != NULL ? (json_t *)header : json_null());
+	/* A recorder with fetched keys names the key set that judged the event. */
+	if (json_is_string(json_object_get(d, "keyset")))
+		json_object_set(detail, "keyset", json_object_get(d, "keyset"));
 	rc->detail = json_dumps(detail, JSON_COMPACT);
 	json_decref(detail);
 	return NULL;

@@ -1191,6 +1191,38 @@ out:
 }
 
 /* A reader cannot write, and a missing trail is an error naming it. */
+/* A verdict judged with fetched keys names its key set: the fleet's row keeps it. */
+static void
+test_remote_keyset(void)
+{
+	const char		*body = "{\"verdict\":\"pass\",\"reason\":\"ok\",\"subject\":"
+	    "\"orders.created\",\"checks\":[],\"keyset\":\"SHA256:k3yset\"}";
+	struct store_remote	 res;
+	struct store_cursor	*c = NULL;
+	const struct store_row	*r;
+	struct store		*st;
+	char			 path[96], *cause = NULL;
+
+	snprintf(path, sizeof path, "%s/remote-keyset.db", dir);
+	if ((st = store_open(path, &cause)) == NULL) {
+		CHECK(st != NULL);
+		return;
+	}
+	CHECK(append_remote(st, "zt.v.orders.created", body, strlen(body), NULL, 0, &res) == 0);
+	CHECK(!res.malformed && res.pass);
+	CHECK(store_close(st, &cause) == 0);
+	if ((st = store_open_reader(path, &cause)) == NULL) {
+		CHECK(st != NULL);
+		return;
+	}
+	CHECK(store_get(st, 1, &c, &r, &cause) == 1);
+	CHECK(r != NULL && r->detail != NULL && strstr(r->detail, "\"keyset\":\"SHA256:k3yset\"")
+	    != NULL);
+	store_cursor_free(c);
+	store_close(st, NULL);
+	free(cause);
+}
+
 static void
 test_errors(void)
 {
@@ -1223,6 +1255,7 @@ main(void)
 	UNIT_RUN(test_writer_thread);
 	UNIT_RUN(test_checkpoints);
 	UNIT_RUN(test_remote);
+	UNIT_RUN(test_remote_keyset);
 	UNIT_RUN(test_errors);
 	UNIT_DONE();
 }
