@@ -25,6 +25,7 @@
 #define FETCH_CONNECT_MAX_S	10
 #define FETCH_MAX_REDIRECTS	3
 #define FETCH_ERR_MAX		256
+#define FETCH_MAX_AGE_S		86400		/* the longest a set is kept unasked */
 
 /* One jwks_url set and what its fetches found. */
 struct fetch_set {
@@ -125,8 +126,11 @@ fetch_directive(const char *value, size_t n, const char *name)
 		    strncasecmp(value + i, name, k) == 0) {
 			if (name[k - 1] != '=')
 				return 0;
-			if (i + k < n && isdigit((unsigned char)value[i + k]))
-				return strtol(value + i + k, NULL, 10);
+			if (i + k < n && isdigit((unsigned char)value[i + k])) {
+				long	v = strtol(value + i + k, NULL, 10);
+
+				return v > FETCH_MAX_AGE_S ? FETCH_MAX_AGE_S : v;
+			}
 		}
 	}
 	return -1;
@@ -148,7 +152,8 @@ fetch_header(char *line, size_t size, size_t n, void *arg)
 			s->max_age = 0;
 	} else if (len > 4 && strncasecmp(line, "Age:", 4) == 0 &&
 	    isdigit((unsigned char)line[4 + strspn(line + 4, " ")]))
-		s->age = strtol(line + 4, NULL, 10);
+		s->age = strtol(line + 4, NULL, 10) > FETCH_MAX_AGE_S ? FETCH_MAX_AGE_S :
+		    strtol(line + 4, NULL, 10);
 	return len;
 }
 
@@ -223,13 +228,16 @@ fetch_get(struct fetch_set *s, char *why, size_t whylen)
 }
 
 /* When s is due next after a good answer: max-age less Age, else refresh_s,
-   never sooner than refetch_min_s (at least a second). */
+   never sooner than refetch_min_s (at least a second) nor later than a day
+   (a server's max-age of years would pin revoked keys). */
 static int64_t
 fetch_next_good(const struct fetch_set *s, int64_t now)
 {
 	long	wait = s->max_age >= 0 ? s->max_age - s->age : s->info.refresh_s;
 	long	floor = s->info.refetch_min_s > 0 ? s->info.refetch_min_s : 1;
 
+	if (wait > FETCH_MAX_AGE_S)
+		wait = FETCH_MAX_AGE_S;
 	if (wait < floor)
 		wait = floor;
 	return now + (int64_t)wait * 1000;

@@ -262,7 +262,12 @@ def first_fetch_failures(env):
         check("left out: use 'enc'" in err and "kid 'broken'" in err, err)
         check("\x1b" not in err and "\x07" not in err and "\u009b" not in err and
               "e2?]0;pwned?" in err, "a hostile kid is shown defused: %r" % err)
-        srv.serve(doc={"keys": [env.k1]})
+        # Absurd caching headers from the server: kept within a day, no overflow.
+        srv.serve(doc={"keys": [env.k1]},
+                  headers={"Cache-Control": "max-age=99999999999999999999999"})
+        rc, v, err = env.verify(pol, env.tok1)
+        eq(rc, 0, "a max-age beyond any clock (%s)" % err)
+        srv.serve(headers={})
         srv.delay = 3
         t0 = time.time()
         rc, _, err = env.verify(env.pol(srv.url, allow_http=True, timeout_s=1), env.tok1)
