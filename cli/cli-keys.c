@@ -59,36 +59,29 @@ cli_load_policy(const struct cli_globals *g)
 void
 cli_policy_free(struct auth_policy *p)
 {
-	char	*notes;
+	char	*notes, *line, *save = NULL;
 
 	fetch_keys_stop(cli_fetch);
 	cli_fetch = NULL;
-	if ((notes = cli_keys_take_notes()) != NULL) {
-		fprintf(stderr, "%s", notes);
-		free(notes);
-	}
+	notes = cli_keys_take_notes();
+	for (line = notes ? strtok_r(notes, "\n", &save) : NULL; line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		cli_error("%s", line);
+	free(notes);
 	auth_policy_free(p);
 }
 
-/* What fetch/ said since the last call ("ztwatch: " before each line), or NULL. */
+/* What fetch/ said since the last call (lines, each ending in a newline), or NULL. */
 char *
 cli_keys_take_notes(void)
 {
-	char	*notes, *out, *line, *save = NULL;
-	size_t	 n = 0;
+	char	*notes;
 
 	pthread_mutex_lock(&cli_notes_lock);
 	notes = cli_notes;
 	cli_notes = NULL;
 	pthread_mutex_unlock(&cli_notes_lock);
-	if (notes == NULL)
-		return NULL;
-	out = calloc(1, strlen(notes) * 2 + 16);
-	for (line = strtok_r(notes, "\n", &save); out != NULL && line != NULL;
-	    line = strtok_r(NULL, "\n", &save))
-		n += (size_t)sprintf(out + n, "ztwatch: %s\n", line);
-	free(notes);
-	return out;
+	return notes;
 }
 
 /* The state of the fetched keys (fetch_keys_state()), or NULL when none. */

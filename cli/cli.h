@@ -118,7 +118,7 @@ void	cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct auth_policy *cli_load_policy(const struct cli_globals *);
 /* Stop refreshing its keys and free a policy cli_load_policy() gave. */
 void	cli_policy_free(struct auth_policy *);
-/* Lines about fetched keys since the last call ("ztwatch: ...\n" each), or NULL. */
+/* Lines about fetched keys since the last call (each ending in a newline), or NULL. */
 char	*cli_keys_take_notes(void);
 /* The fetched keys' state, brief for a status bar; NULL when the policy fetches none. */
 char	*cli_keys_state(int brief);

@@ -604,7 +604,7 @@ record_check_keys(struct record *r)
 
 	for (line = notes ? strtok_r(notes, "\n", &save) : NULL; line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
-		record_note(r, "%s", line + strlen("ztwatch: "));
+		record_note(r, "%s", line);
 	free(notes);
 }
 

@@ -151,9 +151,10 @@ fetch_header(char *line, size_t size, size_t n, void *arg)
 		    fetch_directive(line + 14, len - 14, "no-store") == 0)
 			s->max_age = 0;
 	} else if (len > 4 && strncasecmp(line, "Age:", 4) == 0 &&
-	    isdigit((unsigned char)line[4 + strspn(line + 4, " ")]))
-		s->age = strtol(line + 4, NULL, 10) > FETCH_MAX_AGE_S ? FETCH_MAX_AGE_S :
-		    strtol(line + 4, NULL, 10);
+	    isdigit((unsigned char)line[4 + strspn(line + 4, " ")])) {
+		v = strtol(line + 4, NULL, 10);
+		s->age = v > FETCH_MAX_AGE_S ? FETCH_MAX_AGE_S : v;
+	}
 	return len;
 }
 
