@@ -83,6 +83,14 @@ build/test/unit/%: tests/unit/%.c tests/unit/unit.h tests/unit/unit-tmp.h $(UNIT
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(TEST_LDFLAGS) -o $@ $< $(UNIT_OBJS) $(JWT_LIBS) $(LIBS)
 
+# The ingest test signs in to a real nats-server, so it links ingest/ too.
+TEST_INGEST_OBJS := $(INGEST_SRCS:%.c=build/test/%.o)
+
+build/test/unit/test-ingest: tests/unit/test-ingest.c tests/unit/unit.h tests/unit/unit-tmp.h \
+    $(UNIT_OBJS) $(TEST_INGEST_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(TEST_LDFLAGS) -o $@ $< $(UNIT_OBJS) $(TEST_INGEST_OBJS) $(LIBS)
+
 REL_STORE_OBJS := $(STORE_SRCS:%.c=build/rel/%.o)
 
 build/rel/bench-store: build/rel/bench/bench-store.o $(REL_AUTH_OBJS) $(REL_STORE_OBJS)

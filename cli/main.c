@@ -120,7 +120,7 @@ cli_usage(FILE *f)
 	    "  -s URL      NATS server(s), comma-separated (default $NATS_URL or\n"
 	    "              nats://127.0.0.1:4222)\n"
 	    "  --creds F   NATS user credentials file\n"
-	    "  --nkey F    NATS nkey file (the seed and the user public key)\n"
+	    "  --nkey F    NATS nkey file (the user seed, SU...)\n"
 	    "  --user U --password P, --token T   NATS user or token authentication\n"
 	    "  --tls-ca F  CA to trust for TLS; --tls-cert F --tls-key F: client certificate\n"
 	    "  -h, --help  this help; 'ztwatch COMMAND --help' for a command\n"

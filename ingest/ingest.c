@@ -33,6 +33,7 @@
 #include <nats/nats.h>
 
 #include "ingest.h"
+#include "ingest-nkey.h"
 
 #define INGEST_DEFAULT_URL	"nats://127.0.0.1:4222"
 #define INGEST_MAX_SERVERS	32
@@ -50,6 +51,9 @@ struct ingest_conn {
 	void			(*on_state)(enum ingest_state, void *);
 	void			(*on_error)(const char *, void *);
 	void			*arg;
+	struct ingest_nkey	*nkey;		/* --nkey, or NULL */
+	atomic_int		 nkey_zero_sig;	/* see ingest_sign_nonce() */
+	char			*user_jwt;	/* --creds, or NULL */
 };
 
 struct ingest_sub {
@@ -226,31 +230,76 @@ ingest_set_servers(struct ingest_conn *c, char **cause)
 	return 0;
 }
 
-/* Read the nkey file: a seed ("SU...") and the public key ("U..."). */
+/*
+ * nats.c asks for the nonce's signature on every connect and reconnect.
+ * nats.c 3.4 drops a signature whose first byte is zero (one in 256): the
+ * CONNECT then goes without "sig" and the server answers "Authorization
+ * Violation", which after two in a row ends reconnecting.  Such an attempt
+ * is failed here instead, before anything is sent; the next one gets a
+ * new nonce (ingest_connect retries, nats.c's reconnect loop goes on).
+ */
+static natsStatus
+ingest_sign_nonce(char **custom_err, unsigned char **sig, int *siglen, const char *nonce,
+    void *arg)
+{
+	struct ingest_conn	*c = arg;
+
+	if (ingest_nkey_sign(c->nkey, nonce, sig, siglen) != 0) {
+		*custom_err = strdup("cannot sign the server's nonce with the nkey");
+		return NATS_ERR;
+	}
+	if ((*sig)[0] == 0) {
+		free(*sig);
+		*sig = NULL;
+		*siglen = 0;
+		atomic_store(&c->nkey_zero_sig, 1);
+		*custom_err = strdup("the nonce's signature starts with a zero byte, which"
+		    " nats.c cannot send; trying again");
+		return NATS_ERR;
+	}
+	return NATS_OK;
+}
+
+/* nats.c asks for the user JWT of --creds on every connect and reconnect. */
+static natsStatus
+ingest_user_jwt(char **jwt, char **custom_err, void *arg)
+{
+	struct ingest_conn	*c = arg;
+
+	if ((*jwt = strdup(c->user_jwt)) == NULL) {
+		*custom_err = strdup("out of memory");
+		return NATS_NO_MEMORY;
+	}
+	return NATS_OK;
+}
+
+/* Sign in with the nkey file's seed (see ingest-nkey.c for why not nats.c's). */
 static int
 ingest_set_nkey(struct ingest_conn *c, const char *file, char **cause)
 {
-	char		 line[256], pub[sizeof line] = "";
-	FILE		*f;
-	natsStatus	 s;
+	natsStatus	s;
 
-	if ((f = fopen(file, "r")) == NULL) {
-		asprintf(cause, "cannot read nkey file '%s': %s", file, strerror(errno));
+	if ((c->nkey = ingest_nkey_load(file, cause)) == NULL)
 		return -1;
-	}
-	while (fgets(line, sizeof line, f) != NULL) {
-		line[strcspn(line, "\r\n \t")] = '\0';
-		if (line[0] == 'U' && strlen(line) == 56)
-			snprintf(pub, sizeof pub, "%s", line);
-	}
-	fclose(f);
-	if (pub[0] == '\0') {
-		asprintf(cause, "nkey file '%s' holds no user public key (a line 'U...',"
-		    " as 'nk -gen user -pubout' writes beside the seed)", file);
-		return -1;
-	}
-	if ((s = natsOptions_SetNKeyFromSeed(c->opts, pub, file)) != NATS_OK)
+	if ((s = natsOptions_SetNKey(c->opts, ingest_nkey_public(c->nkey), ingest_sign_nonce,
+	    c)) != NATS_OK)
 		return ingest_fail(cause, s, "nkey '%s'", file);
+	return 0;
+}
+
+/* Sign in with a credentials file: its user JWT, and its seed signing as
+   for --nkey (nats.c's own signing has the same flaw). */
+static int
+ingest_set_creds(struct ingest_conn *c, const char *file, char **cause)
+{
+	natsStatus	s;
+
+	if ((c->nkey = ingest_nkey_load(file, cause)) == NULL ||
+	    (c->user_jwt = ingest_creds_jwt(file, cause)) == NULL)
+		return -1;
+	if ((s = natsOptions_SetUserCredentialsCallbacks(c->opts, ingest_user_jwt, c,
+	    ingest_sign_nonce, c)) != NATS_OK)
+		return ingest_fail(cause, s, "credentials '%s'", file);
 	return 0;
 }
 
@@ -260,9 +309,13 @@ ingest_set_auth(struct ingest_conn *c, const struct ingest_conn_opts *o, char **
 {
 	natsStatus	s = NATS_OK;
 
-	if (o->creds != NULL && (s = natsOptions_SetUserCredentialsFromFiles(c->opts, o->creds,
-	    NULL)) != NATS_OK)
-		return ingest_fail(cause, s, "credentials '%s'", o->creds);
+	if (o->creds != NULL && o->nkey != NULL) {
+		asprintf(cause, "--creds and --nkey cannot be used together (a credentials"
+		    " file holds its own seed)");
+		return -1;
+	}
+	if (o->creds != NULL && ingest_set_creds(c, o->creds, cause) != 0)
+		return -1;
 	if (o->nkey != NULL && ingest_set_nkey(c, o->nkey, cause) != 0)
 		return -1;
 	if ((o->user != NULL || o->password != NULL) &&
@@ -311,6 +364,22 @@ ingest_set_options(struct ingest_conn *c, const struct ingest_conn_opts *o, char
 	return 0;
 }
 
+/* Connect, trying again while the nkey's signature was one nats.c cannot
+   send (see ingest_sign_nonce()). */
+static natsStatus
+ingest_connect_nats(struct ingest_conn *c)
+{
+	natsStatus	s;
+	int		tries = 0;
+
+	do {
+		atomic_store(&c->nkey_zero_sig, 0);
+		s = natsConnection_Connect(&c->nc, c->opts);
+	} while (s != NATS_OK && s != NATS_NOT_YET_CONNECTED &&
+	    atomic_load(&c->nkey_zero_sig) && ++tries < 8);
+	return s;
+}
+
 /* Connect. */
 struct ingest_conn *
 ingest_connect(const struct ingest_conn_opts *o, char **cause)
@@ -330,6 +399,7 @@ ingest_connect(const struct ingest_conn_opts *o, char **cause)
 	}
 	atomic_init(&c->state, INGEST_CONNECTING);
 	atomic_init(&c->closed_cb, 0);
+	atomic_init(&c->nkey_zero_sig, 0);
 	pthread_mutex_init(&c->url_lock, NULL);
 	c->on_state = o->on_state;
 	c->on_error = o->on_error;
@@ -338,7 +408,7 @@ ingest_connect(const struct ingest_conn_opts *o, char **cause)
 		ingest_close(c);
 		return NULL;
 	}
-	s = natsConnection_Connect(&c->nc, c->opts);
+	s = ingest_connect_nats(c);
 	if (s == NATS_OK) {
 		ingest_set_state(c, INGEST_CONNECTED);
 	} else if (!(s == NATS_NOT_YET_CONNECTED && o->wait)) {
@@ -368,6 +438,8 @@ ingest_close(struct ingest_conn *c)
 		natsConnection_Destroy(c->nc);
 	}
 	natsOptions_Destroy(c->opts);
+	ingest_nkey_free(c->nkey);
+	free(c->user_jwt);
 	pthread_mutex_destroy(&c->url_lock);
 	free(c->servers);
 	free(c);

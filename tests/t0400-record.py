@@ -24,8 +24,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from zt import (ZTWATCH, Env, Failure, NatsServer, Recorder, batch_line, case,  # noqa: E402
-                check, create_stream, eq, hs_token, nkey_user, run, seed_event, trail_count,
-                trail_rows, wait_until, zt, ztpub)
+                check, create_stream, eq, hs_token, nats_operator, nkey_user, run, seed_event,
+                trail_count, trail_rows, wait_until, zt, ztpub)
 
 ISS = "https://idsvr.example/oauth"
 AUD = "jobs.example.com"
@@ -481,6 +481,35 @@ def nkey_connection(env):
         eq(rc, 1, "an nkey the server does not know is refused")
         check("uthoriz" in err, "says why: %r" % err)
     eq(trail_count(db), 1, "recorded with the nkey")
+
+
+@case
+def creds_connection(env):
+    """--creds: decentralized auth (operator, account, user JWT and seed, as nsc sets it
+    up); a user the account did not sign is refused; a file without a JWT is named"""
+    folder = env.folder("creds")
+    db = os.path.join(folder, "t.db")
+    conf, creds, stranger = nats_operator(folder)
+    no_jwt = os.path.join(folder, "seed-only.creds")
+    with open(creds) as f, open(no_jwt, "w") as out:
+        out.write("\n".join(line for line in f.read().splitlines() if "JWT" not in line
+                            and not line.startswith("eyJ")))
+    with NatsServer(folder, config=conf, js_flags=False) as srv:
+        rc, _, err = zt(record_args(env, srv.url, db, "metrics.>"))
+        eq(rc, 1, "without credentials the server refuses")
+        rec = Recorder(["--creds", creds] + record_args(env, srv.url, db, "metrics.>"), folder)
+        rec.wait_for("recording")
+        rc, _, err = zt(["-s", srv.url, "--creds", creds, "-p", env.pol, "pub", "metrics.cpu",
+                         "-"], input=b'{"n":1}')
+        eq(rc, 0, "pub with the credentials (%s)" % err)
+        wait_events(db, 1)
+        eq(rec.stop(), 0, "record exit code")
+        rc, _, err = zt(["--creds", stranger] + record_args(env, srv.url, db, "x"))
+        eq(rc, 1, "a user its account did not sign is refused")
+        check("uthoriz" in err, "says why: %r" % err)
+        rc, _, err = zt(["--creds", no_jwt] + record_args(env, srv.url, db, "x"))
+        check(rc != 0 and "holds no user JWT" in err, "a file without a JWT: %r" % err)
+    eq(trail_count(db), 1, "recorded with the credentials")
 
 
 run(RecordEnv)

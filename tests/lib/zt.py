@@ -359,24 +359,27 @@ def read_csv_rows(data):
 ZTPUB = os.environ.get("ZTPUB", "build/test/ztpub")
 
 
-def nkey_user(folder, name):
-    """A NATS user nkey pair made with openssl (no nk tool here): writes NAME.nk with the
-    seed and the public key, one per line, as `nk -gen user -pubout` prints them, and
-    returns (path, public key)."""
-    import base64 as b64
+NKEY_PREFIX = {"operator": 14 << 3, "account": 0, "user": 20 << 3}
 
-    def crc16(data):            # CRC-16/XMODEM, as the nkeys format uses
-        crc = 0
-        for byte in data:
-            crc ^= byte << 8
-            for _ in range(8):
-                crc = ((crc << 1) ^ 0x1021 if crc & 0x8000 else crc << 1) & 0xFFFF
-        return crc
 
-    def encode(raw):
-        raw += crc16(raw).to_bytes(2, "little")
-        return b64.b32encode(raw).decode().rstrip("=")
+def _nkey_crc16(data):
+    """CRC-16/XMODEM, as the nkeys format uses."""
+    crc = 0
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021 if crc & 0x8000 else crc << 1) & 0xFFFF
+    return crc
 
+
+def _nkey_text(raw):
+    raw += _nkey_crc16(raw).to_bytes(2, "little")
+    return base64.b32encode(raw).decode().rstrip("=")
+
+
+def nkey_pair(folder, name, kind="user"):
+    """An nkey pair made with openssl (no nk tool here): returns (seed text, public key
+    text, path of the Ed25519 PEM private key) for kind operator, account or user."""
     pem = os.path.join(folder, name + ".pem")
     subprocess.run(["openssl", "genpkey", "-algorithm", "ED25519", "-out", pem], check=True,
                    capture_output=True)
@@ -384,13 +387,69 @@ def nkey_user(folder, name):
                           capture_output=True).stdout[-32:]
     pub = subprocess.run(["openssl", "pkey", "-in", pem, "-pubout", "-outform", "DER"],
                          check=True, capture_output=True).stdout[-32:]
-    user, seed_prefix = 20 << 3, 18 << 3
-    seed_text = encode(bytes([seed_prefix | user >> 5, (user & 31) << 3]) + seed)
-    pub_text = encode(bytes([user]) + pub)
+    prefix, seed_prefix = NKEY_PREFIX[kind], 18 << 3
+    seed_text = _nkey_text(bytes([seed_prefix | prefix >> 5, (prefix & 31) << 3]) + seed)
+    return seed_text, _nkey_text(bytes([prefix]) + pub), pem
+
+
+def nkey_user(folder, name):
+    """A NATS user nkey: writes NAME.nk with the seed and the public key, one per line,
+    as `nk -gen user -pubout` prints them, and returns (path, public key)."""
+    seed_text, pub_text, _ = nkey_pair(folder, name)
     path = os.path.join(folder, name + ".nk")
     with open(path, "w") as f:
         f.write(seed_text + "\n" + pub_text + "\n")
     return path, pub_text
+
+
+def nats_jwt(claims, issuer_pem):
+    """A NATS JWT (alg ed25519-nkey) of claims, signed with openssl by the issuer's key."""
+    def part(obj):
+        text = json.dumps(obj, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(text).decode().rstrip("=")
+
+    claims = dict(claims, iat=int(time.time()))
+    claims["jti"] = base64.b32encode(hashlib.sha256(json.dumps(claims).encode())
+                                     .digest()).decode().rstrip("=")
+    signing_input = part({"typ": "JWT", "alg": "ed25519-nkey"}) + "." + part(claims)
+    data = issuer_pem + ".in"           # openssl signs Ed25519 in one shot, from a file
+    with open(data, "w") as f:
+        f.write(signing_input)
+    sig = subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", issuer_pem,
+                          "-in", data], check=True, capture_output=True).stdout
+    os.unlink(data)
+    return signing_input + "." + base64.urlsafe_b64encode(sig).decode().rstrip("=")
+
+
+def nats_operator(folder):
+    """Decentralized NATS auth as nsc sets it up: an operator, one account and a user.
+    Returns (server config text, path of the user's .creds file, path of a .creds file
+    of a user the account never signed)."""
+    _, op_pub, op_pem = nkey_pair(folder, "operator", "operator")
+    _, acct_pub, acct_pem = nkey_pair(folder, "account", "account")
+    op_jwt = nats_jwt({"iss": op_pub, "sub": op_pub, "name": "ztop",
+                       "nats": {"type": "operator", "version": 2}}, op_pem)
+    acct_jwt = nats_jwt({"iss": op_pub, "sub": acct_pub, "name": "ztacct",
+                         "nats": {"limits": {"subs": -1, "data": -1, "payload": -1,
+                                             "imports": -1, "exports": -1, "conn": -1,
+                                             "leaf": -1, "wildcards": True},
+                                  "type": "account", "version": 2}}, op_pem)
+    conf = ('operator: "%s"\nresolver: MEMORY\nresolver_preload: { %s: "%s" }\n'
+            % (op_jwt, acct_pub, acct_jwt))
+    paths = []
+    for name, signer in (("user", acct_pem), ("stranger", None)):
+        seed, pub, pem = nkey_pair(folder, name)
+        user_jwt = nats_jwt({"iss": acct_pub, "sub": pub, "name": name,
+                             "nats": {"pub": {}, "sub": {}, "subs": -1, "data": -1,
+                                      "payload": -1, "type": "user", "version": 2}},
+                            signer or pem)
+        path = os.path.join(folder, name + ".creds")
+        with open(path, "w") as f:
+            f.write("-----BEGIN NATS USER JWT-----\n%s\n------END NATS USER JWT------\n\n"
+                    "-----BEGIN USER NKEY SEED-----\n%s\n------END USER NKEY SEED------\n"
+                    % (user_jwt, seed))
+        paths.append(path)
+    return conf, paths[0], paths[1]
 
 
 def free_port():
