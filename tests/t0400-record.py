@@ -457,6 +457,23 @@ def token_and_tls_connections(env):
     eq([(r["subject"], r["verdict"]) for r in rows], [("metrics.cpu", "pass")], "recorded over TLS")
 
 
+def record_signed_in(env, srv, db, folder, good, stranger, what):
+    """Without sign-in the server refuses; record and pub with the good arguments record
+    one event; the stranger's are refused with exit 1 and the server's reason."""
+    rc, _, err = zt(record_args(env, srv.url, db, "metrics.>"))
+    eq(rc, 1, "without %s the server refuses" % what)
+    rec = Recorder(good + record_args(env, srv.url, db, "metrics.>"), folder)
+    rec.wait_for("recording")
+    rc, _, err = zt(["-s", srv.url] + good + ["-p", env.pol, "pub", "metrics.cpu", "-"],
+                    input=b'{"n":1}')
+    eq(rc, 0, "pub with %s (%s)" % (what, err))
+    wait_events(db, 1)
+    eq(rec.stop(), 0, "record exit code")
+    rc, _, err = zt(stranger + record_args(env, srv.url, db, "x"))
+    eq(rc, 1, "a stranger's %s is refused" % what)
+    check("uthoriz" in err, "says why: %r" % err)
+
+
 @case
 def nkey_connection(env):
     """--nkey: a user nkey (seed and public key) the server trusts connects and records;
@@ -468,18 +485,7 @@ def nkey_connection(env):
     check(pub.startswith("U") and len(pub) == 56, "a user public key: %s" % pub)
     conf = 'authorization { users = [ { nkey: "%s" } ] }\n' % pub
     with NatsServer(folder, config=conf) as srv:
-        rc, _, err = zt(record_args(env, srv.url, db, "metrics.>"))
-        eq(rc, 1, "without the nkey the server refuses")
-        rec = Recorder(["--nkey", good] + record_args(env, srv.url, db, "metrics.>"), folder)
-        rec.wait_for("recording")
-        rc, _, err = zt(["-s", srv.url, "--nkey", good, "-p", env.pol, "pub", "metrics.cpu", "-"],
-                        input=b'{"n":1}')
-        eq(rc, 0, "pub with the nkey (%s)" % err)
-        wait_events(db, 1)
-        eq(rec.stop(), 0, "record exit code")
-        rc, _, err = zt(["--nkey", other] + record_args(env, srv.url, db, "x"))
-        eq(rc, 1, "an nkey the server does not know is refused")
-        check("uthoriz" in err, "says why: %r" % err)
+        record_signed_in(env, srv, db, folder, ["--nkey", good], ["--nkey", other], "the nkey")
     eq(trail_count(db), 1, "recorded with the nkey")
 
 
@@ -495,18 +501,8 @@ def creds_connection(env):
         out.write("\n".join(line for line in f.read().splitlines() if "JWT" not in line
                             and not line.startswith("eyJ")))
     with NatsServer(folder, config=conf, js_flags=False) as srv:
-        rc, _, err = zt(record_args(env, srv.url, db, "metrics.>"))
-        eq(rc, 1, "without credentials the server refuses")
-        rec = Recorder(["--creds", creds] + record_args(env, srv.url, db, "metrics.>"), folder)
-        rec.wait_for("recording")
-        rc, _, err = zt(["-s", srv.url, "--creds", creds, "-p", env.pol, "pub", "metrics.cpu",
-                         "-"], input=b'{"n":1}')
-        eq(rc, 0, "pub with the credentials (%s)" % err)
-        wait_events(db, 1)
-        eq(rec.stop(), 0, "record exit code")
-        rc, _, err = zt(["--creds", stranger] + record_args(env, srv.url, db, "x"))
-        eq(rc, 1, "a user its account did not sign is refused")
-        check("uthoriz" in err, "says why: %r" % err)
+        record_signed_in(env, srv, db, folder, ["--creds", creds], ["--creds", stranger],
+                         "the credentials")
         rc, _, err = zt(["--creds", no_jwt] + record_args(env, srv.url, db, "x"))
         check(rc != 0 and "holds no user JWT" in err, "a file without a JWT: %r" % err)
     eq(trail_count(db), 1, "recorded with the credentials")
