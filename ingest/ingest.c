@@ -364,6 +364,27 @@ ingest_set_options(struct ingest_conn *c, const struct ingest_conn_opts *o, char
 	return 0;
 }
 
+/*
+ * A server that requires client certificates ends the TLS session right
+ * after the handshake when it refuses the client's (or gets none), and
+ * nats.c then reports only "Expected 'PONG', got ''": say what it means.
+ */
+static void
+ingest_explain_tls_close(const struct ingest_conn_opts *o, const char *servers, char **cause)
+{
+	char	*more;
+
+	if (cause == NULL || *cause == NULL || strstr(*cause, "Expected 'PONG', got ''") == NULL ||
+	    (o->tls_ca == NULL && o->tls_cert == NULL && strstr(servers, "tls://") == NULL))
+		return;
+	if (asprintf(&more, "%s (the server closed the TLS connection while signing in: it"
+	    " requires a client certificate, and %s)", *cause, o->tls_cert == NULL ?
+	    "none was given (--tls-cert, --tls-key)" : "refused the one given") < 0)
+		return;
+	free(*cause);
+	*cause = more;
+}
+
 /* Connect, trying again while the nkey's signature was one nats.c cannot
    send (see ingest_sign_nonce()). */
 static natsStatus
@@ -413,6 +434,7 @@ ingest_connect(const struct ingest_conn_opts *o, char **cause)
 		ingest_set_state(c, INGEST_CONNECTED);
 	} else if (!(s == NATS_NOT_YET_CONNECTED && o->wait)) {
 		ingest_fail(cause, s, "cannot connect to %s", c->servers);
+		ingest_explain_tls_close(o, c->servers, cause);
 		ingest_close(c);
 		return NULL;
 	}

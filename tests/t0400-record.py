@@ -23,9 +23,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from zt import (ZTWATCH, Env, Failure, NatsServer, Recorder, batch_line, case,  # noqa: E402
-                check, create_stream, eq, hs_token, nats_operator, nkey_user, run, seed_event,
-                trail_count, trail_rows, wait_until, zt, ztpub)
+from zt import (ZTPUB, ZTWATCH, Env, Failure, NatsServer, Recorder, TestCA,  # noqa: E402
+                batch_line, case, check, create_stream, eq, hs_token, nats_operator, nkey_user,
+                run, seed_event, trail_count, trail_rows, wait_until, zt, ztpub)
 
 ISS = "https://idsvr.example/oauth"
 AUD = "jobs.example.com"
@@ -216,12 +216,18 @@ def jetstream_sigkill_and_resume_records_every_sequence_once(env):
     with NatsServer(folder) as srv:
         create_stream(srv.url, "METRICS", "metrics.>")
         cap = env.capture(folder, [env.metrics_line(i) for i in range(100)])
-        ztpub(srv.url, cap, "--jetstream", "--repeat", str(n // 100))
         args = record_args(env, srv.url, db, "--stream", "METRICS", "--durable", "rec",
                            "--ack-wait", "2", "--queue", "64", "--jobs", "1")
         rec = Recorder(args, folder, "rec1")
-        wait_until(lambda: trail_count(db) >= 300, 120, "some events recorded")
-        rec.stop(signal.SIGKILL)
+        # Published at a pace, so the kill lands mid-stream however fast the recorder is.
+        pub = subprocess.Popen([ZTPUB, "-s", srv.url, "--jetstream", "--rate", "1000",
+                                "--repeat", str(n // 100), cap], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        try:
+            wait_until(lambda: trail_count(db) >= 300, 120, "some events recorded")
+            rec.stop(signal.SIGKILL)
+        finally:
+            eq(pub.wait(timeout=120), 0, "the publisher's exit code")
         first = len(trail_rows(db, "kind = 'event'"))
         check(first < n, "the recorder was killed mid-stream (%d of %d)" % (first, n))
         rc, _, err = zt(["-d", db, "audit", "verify"])
@@ -424,18 +430,9 @@ def token_and_tls_connections(env):
     """--token and TLS (--tls-ca): record connects and records; a wrong CA is refused"""
     folder = env.folder("tls")
     db = os.path.join(folder, "t.db")
-    ca, cakey = os.path.join(folder, "ca.pem"), os.path.join(folder, "ca.key")
-    crt, key = os.path.join(folder, "srv.pem"), os.path.join(folder, "srv.key")
-    ext = os.path.join(folder, "ext.cnf")
-    with open(ext, "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    for cmd in (["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", cakey,
-                 "-out", ca, "-days", "2", "-subj", "/CN=zt-test-ca"],
-                ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out",
-                 crt + ".csr", "-subj", "/CN=127.0.0.1"],
-                ["openssl", "x509", "-req", "-in", crt + ".csr", "-CA", ca, "-CAkey", cakey,
-                 "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext]):
-        subprocess.run(cmd, check=True, capture_output=True)
+    test_ca = TestCA(folder)
+    ca = test_ca.pem
+    crt, key = test_ca.issue("srv")
     conf = ('authorization { token: "t0k3n-for-tests" }\n'
             'tls { cert_file: "%s", key_file: "%s" }\n' % (crt, key))
     with NatsServer(folder, config=conf) as srv:
@@ -455,6 +452,43 @@ def token_and_tls_connections(env):
         check("uthoriz" in err, "says why: %r" % err)
     rows = trail_rows(db, "kind = 'event'")
     eq([(r["subject"], r["verdict"]) for r in rows], [("metrics.cpu", "pass")], "recorded over TLS")
+
+
+@case
+def client_certificate(env):
+    """--tls-cert/--tls-key: a server that requires client certificates accepts one its CA
+    issued and refuses a connection without one or with another CA's"""
+    folder = env.folder("mtls")
+    db = os.path.join(folder, "t.db")
+    test_ca = TestCA(folder)
+    crt, key = test_ca.issue("srv")
+    client = test_ca.issue("client", cn="ztwatch-recorder", alt="DNS:ztwatch-recorder")
+    other_ca = TestCA(env.folder("mtls-other"), "zt-other-ca")
+    stranger = other_ca.issue("client", cn="stranger", alt="DNS:stranger")
+    conf = ('tls { cert_file: "%s", key_file: "%s", ca_file: "%s", verify: true }\n'
+            % (crt, key, test_ca.pem))
+    tls = ["--tls-ca", test_ca.pem]
+    with NatsServer(folder, config=conf) as srv:
+        url = "tls://127.0.0.1:%d" % srv.port
+        rc, _, err = zt(tls + record_args(env, url, db, "metrics.>"))
+        eq(rc, 1, "without a client certificate the server refuses")
+        check("requires a client certificate, and none was given" in err, err)
+        rc, _, err = zt(tls + ["--tls-cert", stranger[0], "--tls-key", stranger[1]] +
+                        record_args(env, url, db, "metrics.>"))
+        eq(rc, 1, "a certificate from another CA is refused")
+        check("refused the one given" in err, err)
+        mine = tls + ["--tls-cert", client[0], "--tls-key", client[1]]
+        rec = Recorder(mine + record_args(env, url, db, "metrics.>"), folder)
+        rec.wait_for("recording")
+        rc, _, err = zt(["-s", url] + mine + ["-p", env.pol, "pub", "metrics.cpu", "-"],
+                        input=b'{"n":1}')
+        eq(rc, 0, "pub with the client certificate (%s)" % err)
+        wait_events(db, 1)
+        eq(rec.stop(), 0, "record exit code")
+        rc, _, err = zt(tls + ["--tls-cert", client[0], "--tls-key", stranger[1]] +
+                        record_args(env, url, db, "x"))
+        check(rc != 0 and err.strip() != "", "a key that is not the certificate's: %r" % err)
+    eq(trail_count(db), 1, "recorded with a client certificate")
 
 
 def record_signed_in(env, srv, db, folder, good, stranger, what):

@@ -27,8 +27,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from ztmux import Tmux  # noqa: E402
-from zt import (ZTWATCH, Env, NatsServer, Recorder, b64url_json, batch_line, case,  # noqa: E402
-                check, eq, run, trail_count, trail_rows, wait_until, zt, ztpub)
+from zt import (ZTWATCH, Env, NatsServer, Recorder, TestCA, b64url_json, batch_line,  # noqa: E402
+                case, check, eq, run, trail_count, trail_rows, wait_until, zt, ztpub)
 
 BEARER = {"header": "Authorization", "scheme": "Bearer"}
 
@@ -142,19 +142,8 @@ class JwksEnv(Env):
 
     def make_tls(self, folder):
         """A CA and a server certificate for 127.0.0.1; returns (ca, cert, key)."""
-        ca, cakey = os.path.join(folder, "ca.pem"), os.path.join(folder, "ca.key")
-        crt, key = os.path.join(folder, "srv.pem"), os.path.join(folder, "srv.key")
-        ext = os.path.join(folder, "ext.cnf")
-        with open(ext, "w") as f:
-            f.write("subjectAltName=IP:127.0.0.1\n")
-        for cmd in (["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                     cakey, "-out", ca, "-days", "2", "-subj", "/CN=zt-jwks-test-ca"],
-                    ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out",
-                     crt + ".csr", "-subj", "/CN=127.0.0.1"],
-                    ["openssl", "x509", "-req", "-in", crt + ".csr", "-CA", ca, "-CAkey", cakey,
-                     "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext]):
-            subprocess.run(cmd, check=True, capture_output=True)
-        return ca, crt, key
+        ca = TestCA(folder, "zt-jwks-test-ca")
+        return (ca.pem,) + ca.issue("srv", alt="IP:127.0.0.1")
 
 
 def forged(kid):

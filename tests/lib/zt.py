@@ -452,6 +452,31 @@ def nats_operator(folder):
     return conf, paths[0], paths[1]
 
 
+class TestCA:
+    """A certificate authority made with openssl for one test, in folder: issue()
+    writes a certificate (for 127.0.0.1 by default) and its key, signed by it."""
+
+    def __init__(self, folder, name="zt-test-ca"):
+        self.folder = folder
+        self.pem, self.key = os.path.join(folder, "ca.pem"), os.path.join(folder, "ca.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        self.key, "-out", self.pem, "-days", "2", "-subj", "/CN=" + name],
+                       check=True, capture_output=True)
+
+    def issue(self, name, cn="127.0.0.1", alt="IP:127.0.0.1,DNS:localhost"):
+        """(certificate, key) paths for NAME.pem and NAME.key."""
+        crt, key = (os.path.join(self.folder, name + ext) for ext in (".pem", ".key"))
+        ext = os.path.join(self.folder, name + ".cnf")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=%s\n" % alt)
+        for cmd in (["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                     "-out", crt + ".csr", "-subj", "/CN=" + cn],
+                    ["openssl", "x509", "-req", "-in", crt + ".csr", "-CA", self.pem, "-CAkey",
+                     self.key, "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext]):
+            subprocess.run(cmd, check=True, capture_output=True)
+        return crt, key
+
+
 def free_port():
     """A TCP port on 127.0.0.1 nobody listens on right now."""
     import socket
