@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,6 +313,37 @@ auth_utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
+#define SWAR_ONES	0x0101010101010101ULL
+#define SWAR_HIGHS	0x8080808080808080ULL
+
+/* Whether s[0..n) is valid UTF-8; ASCII (NUL included) is checked 8 bytes at
+   a time, since trail text is mostly ASCII. */
+int
+auth_utf8_valid(const void *s, size_t n)
+{
+	const unsigned char	*p = s;
+	size_t			 i = 0, k;
+	uint64_t		 x;
+
+	while (i < n) {
+		if (i + 8 <= n) {
+			memcpy(&x, p + i, 8);
+			if ((x & SWAR_HIGHS) == 0) {
+				i += 8;
+				continue;
+			}
+		}
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((k = auth_utf8_seq(p + i, n - i)) == 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
 /*
  * Initialise OpenSSL without its exit-time cleanup.  nats.c frees part of
  * OpenSSL's TLS state when it closes (nats_Close) without telling
@@ -322,4 +354,24 @@ void
 auth_library_init(void)
 {
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+}
+
+/* Milliseconds on the monotonic clock. */
+int64_t
+auth_mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Microseconds since the epoch. */
+int64_t
+auth_epoch_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }

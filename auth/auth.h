@@ -457,6 +457,11 @@ char		*auth_json_safe(const char *text, size_t len);
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when
    there is none (an invalid byte, an overlong form, a surrogate, a NUL). */
 size_t		 auth_utf8_seq(const unsigned char *s, size_t n);
+/* Whether s[0..n) is valid UTF-8 text; NULs count as text (JSON escapes them). */
+int		 auth_utf8_valid(const void *s, size_t n);
+/* Milliseconds on the monotonic clock; microseconds since the epoch. */
+int64_t		 auth_mono_ms(void);
+int64_t		 auth_epoch_us(void);
 /* SHA-256 of in[0..n) into out[32]. */
 void		 auth_sha256(const void *in, size_t n, unsigned char out[32]);
 

@@ -128,9 +128,6 @@ int	cli_parse_time(const char *s, time_t *out);
    microseconds since the epoch. */
 int	cli_parse_when(const char *s, int64_t *us);
 /* Number of CPUs to use. */
-/* Milliseconds on the monotonic clock; microseconds since the epoch. */
-int64_t	cli_mono_ms(void);
-int64_t	cli_epoch_us(void);
 int	cli_ncpu(void);
 
 #endif

@@ -1123,14 +1123,14 @@ demo_reaped(pid_t pid, int *status)
 static int
 demo_stop(struct demo *d, pid_t pid, int ms, const char *what)
 {
-	int64_t	deadline = cli_mono_ms() + ms;
+	int64_t	deadline = auth_mono_ms() + ms;
 	int	status = 0;
 
 	if (pid <= 0)
 		return 0;
 	kill(pid, SIGTERM);
 	while (!demo_reaped(pid, &status)) {
-		if (cli_mono_ms() >= deadline) {
+		if (auth_mono_ms() >= deadline) {
 			cli_error("demo: the %s did not stop within %d s; killing it", what,
 			    ms / 1000);
 			kill(pid, SIGKILL);
@@ -1167,8 +1167,8 @@ demo_start_nats(struct demo *d)
 		}
 		if ((d->nats = demo_exec_nats(d, port)) < 0)
 			return -1;
-		deadline = cli_mono_ms() + DEMO_PORT_WAIT_MS;
-		while (cli_mono_ms() < deadline) {
+		deadline = auth_mono_ms() + DEMO_PORT_WAIT_MS;
+		while (auth_mono_ms() < deadline) {
 			if (demo_port_open(port)) {
 				snprintf(d->url, sizeof d->url, "nats://127.0.0.1:%d", port);
 				return 0;
@@ -1243,7 +1243,7 @@ demo_publisher(struct demo *d)
 	/* A head start for the viewer to subscribe. */
 	if (demo_wait_signal(d, d->start_delay_ms) != 0)
 		goto done;
-	next_us = cli_mono_ms() * 1000;
+	next_us = auth_mono_ms() * 1000;
 	for (seq = 1;; seq++) {
 		e = demo_next(d);
 		if (demo_build(d, e, seq, &mt, &cause) != 0) {
@@ -1267,7 +1267,7 @@ demo_publisher(struct demo *d)
 		d->sent[e->kind]++;
 		d->messages += (uint64_t)times;
 		next_us += step_us;
-		now_us = cli_mono_ms() * 1000;
+		now_us = auth_mono_ms() * 1000;
 		if (next_us < now_us - 1000000)
 			next_us = now_us;	/* behind by a second: do not rush to catch up */
 		if (demo_wait_signal(d, (next_us - now_us) / 1000) != 0)
@@ -1385,7 +1385,7 @@ demo_fork(struct demo *d, const char *what, int (*fn)(struct demo *), int own_gr
 static int
 demo_supervise(struct demo *d)
 {
-	int64_t		 deadline = d->o.duration_s > 0 ? cli_mono_ms() +
+	int64_t		 deadline = d->o.duration_s > 0 ? auth_mono_ms() +
 			    d->o.duration_s * 1000 : 0;
 	int		 status, rc = CLI_EXIT_OK, sig;
 	const char	*why = NULL;
@@ -1408,7 +1408,7 @@ demo_supervise(struct demo *d)
 			rc = CLI_EXIT_FAIL;
 			break;
 		}
-		if (deadline != 0 && cli_mono_ms() >= deadline)
+		if (deadline != 0 && auth_mono_ms() >= deadline)
 			break;
 		if ((sig = demo_wait_signal(d, DEMO_TICK_MS)) != 0)
 			break;

@@ -54,24 +54,6 @@ struct export_field {
 	char		*owned;		/* storage for base64 */
 };
 
-/* Whether p[0..n) is UTF-8 text (NULs included: JSON escapes them). */
-static int
-export_is_text(const unsigned char *p, size_t n)
-{
-	size_t	i = 0, k;
-
-	while (i < n) {
-		if (p[i] == 0) {		/* NUL is text too: JSON escapes it */
-			i++;
-			continue;
-		}
-		if ((k = auth_utf8_seq(p + i, n - i)) == 0)
-			return 0;
-		i += k;
-	}
-	return 1;
-}
-
 /* Write s[0..n) as a JSON string. */
 static void
 export_json_string(FILE *f, const char *s, size_t n)
@@ -178,7 +160,7 @@ export_field(const struct store_row *r, size_t i, struct export_field *fl)
 			snprintf(fl->small + 2 * k, 3, "%02x", h[k]);
 		s = h != NULL ? fl->small : NULL;
 	} else if (strcmp(name, "body") == 0 || strcmp(name, "body_b64") == 0) {
-		int	text = r->has_body && export_is_text(r->body, r->body_len);
+		int	text = r->has_body && auth_utf8_valid(r->body, r->body_len);
 
 		if (r->has_body && name[4] == '\0' && text) {
 			fl->text = (const char *)r->body;

@@ -153,12 +153,12 @@ fleet_watch_open_store(struct fleet_watch *fw)
 	si.server = fw->g->server;
 	si.subjects = fw->pattern;
 	si.source = fw->o->prefix;
-	if (store_session_begin(fw->store, &si, cli_epoch_us(), &cause) != 0) {
+	if (store_session_begin(fw->store, &si, auth_epoch_us(), &cause) != 0) {
 		cli_error("watch: %s", cause);
 		free(cause);
 		return -1;
 	}
-	fw->last_commit_ms = cli_mono_ms();
+	fw->last_commit_ms = auth_mono_ms();
 	return 0;
 }
 
@@ -177,7 +177,7 @@ static void
 fleet_watch_commit(struct fleet_watch *fw, int now)
 {
 	char	*cause = NULL;
-	int64_t	 ms = cli_mono_ms();
+	int64_t	 ms = auth_mono_ms();
 
 	if (fw->error != NULL || fw->store == NULL || store_pending(fw->store) == 0)
 		return;
@@ -196,7 +196,7 @@ fleet_watch_gap(struct fleet_watch *fw, uint64_t count, const char *detail)
 
 	pthread_mutex_lock(&fw->lock);
 	if (fw->error == NULL) {
-		if (store_append_gap(fw->store, cli_epoch_us(), fw->pattern, NULL, 0, count,
+		if (store_append_gap(fw->store, auth_epoch_us(), fw->pattern, NULL, 0, count,
 		    detail, &cause) != 0)
 			fleet_watch_failed(fw, cause);
 		else {
@@ -206,7 +206,7 @@ fleet_watch_gap(struct fleet_watch *fw, uint64_t count, const char *detail)
 	}
 	pthread_mutex_unlock(&fw->lock);
 	if (fw->screen != NULL)
-		tui_screen_gap(fw->screen, fw->pattern, count, cli_epoch_us());
+		tui_screen_gap(fw->screen, fw->pattern, count, auth_epoch_us());
 }
 
 /* ---- messages ------------------------------------------------------------- */
@@ -293,10 +293,10 @@ fleet_watch_on_state(enum ingest_state s, void *arg)
 	struct fleet_watch	*fw = arg;
 
 	if (s == INGEST_RECONNECTING) {
-		atomic_store(&fw->down_ms, cli_mono_ms());
+		atomic_store(&fw->down_ms, auth_mono_ms());
 		atomic_fetch_add(&fw->downs, 1);
 	} else if (s == INGEST_CONNECTED) {
-		atomic_store(&fw->up_ms, cli_mono_ms());
+		atomic_store(&fw->up_ms, auth_mono_ms());
 		atomic_fetch_add(&fw->ups, 1);
 	}
 	atomic_store(&fw->state, (int)s);
@@ -359,7 +359,7 @@ fleet_watch_check_state(struct fleet_watch *fw)
 	}
 	if (ups != fw->seen_ups) {
 		fw->seen_ups = ups;
-		secs = (double)((up_ms > down_ms ? up_ms : cli_mono_ms()) - down_ms) / 1000.0;
+		secs = (double)((up_ms > down_ms ? up_ms : auth_mono_ms()) - down_ms) / 1000.0;
 		ingest_conn_url(fw->conn, fw->url, sizeof fw->url);
 		fleet_watch_note(fw, "reconnected to %s after %.1f s", fw->url, secs);
 		snprintf(detail, sizeof detail, "disconnected from the server for %.1f s; verdicts"
@@ -419,7 +419,7 @@ static void
 fleet_watch_status(void *arg, struct tui_status *st)
 {
 	struct fleet_watch	*fw = arg;
-	int64_t			 now = cli_mono_ms();
+	int64_t			 now = auth_mono_ms();
 	uint64_t		 received;
 
 	pthread_mutex_lock(&fw->lock);

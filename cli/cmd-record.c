@@ -412,10 +412,10 @@ record_on_state(enum ingest_state s, void *arg)
 	struct record	*r = arg;
 
 	if (s == INGEST_RECONNECTING) {
-		atomic_store(&r->watch.down_ms, cli_mono_ms());
+		atomic_store(&r->watch.down_ms, auth_mono_ms());
 		atomic_fetch_add(&r->watch.downs, 1);
 	} else if (s == INGEST_CONNECTED) {
-		atomic_store(&r->watch.up_ms, cli_mono_ms());
+		atomic_store(&r->watch.up_ms, auth_mono_ms());
 		atomic_fetch_add(&r->watch.ups, 1);
 	}
 	atomic_store(&r->watch.state, (int)s);
@@ -466,7 +466,7 @@ record_check_state(struct record *r)
 	}
 	if (ups != r->seen_ups) {
 		r->seen_ups = ups;
-		record_reconnected(r, (double)((up_ms > down_ms ? up_ms : cli_mono_ms()) -
+		record_reconnected(r, (double)((up_ms > down_ms ? up_ms : auth_mono_ms()) -
 		    down_ms) / 1000.0);
 	} else if (s == INGEST_CONNECTED)
 		ingest_conn_url(r->conn, r->url, sizeof r->url);
@@ -497,7 +497,7 @@ static void
 record_print_stats(struct record *r, int final)
 {
 	struct pipeline_stats	st;
-	int64_t			now = cli_mono_ms();
+	int64_t			now = auth_mono_ms();
 	double			secs = (double)(now - r->last_stats_ms) / 1000.0;
 	char			*keys;
 
@@ -630,7 +630,7 @@ record_tick(struct record *r, int sig)
 		return 1;
 	}
 	if (!r->o.console && r->o.stats_s > 0 &&
-	    cli_mono_ms() - r->last_stats_ms >= (int64_t)r->o.stats_s * 1000)
+	    auth_mono_ms() - r->last_stats_ms >= (int64_t)r->o.stats_s * 1000)
 		record_print_stats(r, 0);
 	return 0;
 }
@@ -641,7 +641,7 @@ record_loop(struct record *r, const sigset_t *sigs)
 {
 	struct timespec	tick = { 0, RECORD_TICK_MS * 1000000L };
 
-	r->last_stats_ms = cli_mono_ms();
+	r->last_stats_ms = auth_mono_ms();
 	while (!record_tick(r, sigtimedwait(sigs, NULL, &tick)))
 		;
 	return r->rc;
@@ -699,7 +699,7 @@ watch_status(void *arg, struct tui_status *st)
 {
 	struct record		*r = arg;
 	struct pipeline_stats	 ps;
-	int64_t			 now = cli_mono_ms();
+	int64_t			 now = auth_mono_ms();
 	char			*keys;
 
 	pipeline_stats(r->pipe, &ps);
@@ -735,7 +735,7 @@ watch_on_gap(const char *subject, uint64_t count, void *arg)
 	struct record	*r = arg;
 
 	if (r->screen != NULL)
-		tui_screen_gap(r->screen, subject, count, cli_epoch_us());
+		tui_screen_gap(r->screen, subject, count, auth_epoch_us());
 }
 
 /* :sub and :unsub. */
@@ -858,7 +858,7 @@ record_open_store(struct record *r, struct cli_globals *g, struct auth_policy *p
 	si.source = r->o.js.stream;
 	si.policy = p;
 	store_set_batch(r->store, 4096, 100);
-	if (store_session_begin(r->store, &si, cli_epoch_us(), &cause) != 0) {
+	if (store_session_begin(r->store, &si, auth_epoch_us(), &cause) != 0) {
 		cli_error("record: %s", cause);
 		free(cause);
 		return -1;
@@ -1081,7 +1081,7 @@ fleet_subject_cmp(const void *a, const void *b)
 static void
 fleet_print_stats(struct record *r, struct fleet *f, struct ingest_sub *sub, int final)
 {
-	int64_t		now = cli_mono_ms();
+	int64_t		now = auth_mono_ms();
 	double		secs = (double)(now - r->last_stats_ms) / 1000.0;
 	char		*safe, line[1024];
 	size_t		i, len;
@@ -1166,7 +1166,7 @@ fleet_main(struct record *r, struct cli_globals *g)
 	}
 	if (r->o.stats_s > 0)
 		cli_error("record: reading the verdicts on %s from %s", subject, r->url);
-	r->last_stats_ms = cli_mono_ms();
+	r->last_stats_ms = auth_mono_ms();
 	for (;;) {
 		sig = sigtimedwait(&r->sigs, NULL, &tick);
 		if (sig == SIGINT || sig == SIGTERM) {
@@ -1185,7 +1185,7 @@ fleet_main(struct record *r, struct cli_globals *g)
 			pthread_mutex_unlock(&f->lock);
 		}
 		if (r->o.stats_s > 0 &&
-		    cli_mono_ms() - r->last_stats_ms >= (int64_t)r->o.stats_s * 1000)
+		    auth_mono_ms() - r->last_stats_ms >= (int64_t)r->o.stats_s * 1000)
 			fleet_print_stats(r, f, sub, 0);
 	}
 	if (atomic_load(&r->watch.state) == INGEST_CONNECTED &&

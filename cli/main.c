@@ -72,26 +72,6 @@ cli_conn_opts(const struct cli_globals *g, struct ingest_conn_opts *o)
 	o->tls_key = g->tls_key;
 }
 
-/* Milliseconds on the monotonic clock. */
-int64_t
-cli_mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Microseconds since the epoch. */
-int64_t
-cli_epoch_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Number of CPUs. */
 int
 cli_ncpu(void)

@@ -145,7 +145,7 @@ pipeline_gap(struct pipeline *p, const char *subject, const char *stream, uint64
 
 	if (g == NULL)
 		return;
-	g->received_us = cli_epoch_us();
+	g->received_us = auth_epoch_us();
 	g->subject = subject ? strdup(subject) : NULL;
 	g->stream = stream ? strdup(stream) : NULL;
 	g->first_seq = first_seq;
@@ -337,7 +337,7 @@ pipe_publish_verdict(struct pipeline *p, const struct pipe_pending *pd)
 static void
 pipe_committed(struct pipeline *p)
 {
-	int64_t	now = cli_epoch_us();
+	int64_t	now = auth_epoch_us();
 	size_t	i;
 	char	*cause = NULL;
 
@@ -416,7 +416,7 @@ pipe_after_append(struct pipeline *p)
 	if (n == 0)
 		pipe_committed(p);
 	else if (n == 1)
-		p->batch_start_ms = cli_mono_ms();
+		p->batch_start_ms = auth_mono_ms();
 }
 
 /* Queue the verdict's JSON line for printing and publishing after the
@@ -524,7 +524,7 @@ pipe_idle_commit(struct pipeline *p, int force)
 
 	if (store_pending(p->o.store) == 0 && p->npending == 0)
 		return;
-	if (!force && cli_mono_ms() - p->batch_start_ms < PIPE_IDLE_MS)
+	if (!force && auth_mono_ms() - p->batch_start_ms < PIPE_IDLE_MS)
 		return;
 	if (pipeline_error(p) != NULL)
 		return;

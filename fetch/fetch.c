@@ -61,15 +61,6 @@ struct fetch_keys {
 	pthread_cond_t		 wake;
 };
 
-static int64_t
-fetch_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Tell the user, from the fetch thread. */
 static void __attribute__((format(printf, 2, 3)))
 fetch_note(struct fetch_keys *fk, const char *fmt, ...)
@@ -268,7 +259,7 @@ fetch_one(struct fetch_keys *fk, struct fetch_set *s, char **cause)
 {
 	char		 why[FETCH_ERR_MAX];
 	char		*change = NULL, *notes = NULL, *err = NULL, *fp = NULL;
-	int64_t		 now = fetch_now_ms();
+	int64_t		 now = auth_mono_ms();
 	int		 rc;
 
 	s->last_ms = now;
@@ -358,7 +349,7 @@ fetch_thread(void *arg)
 		if (stop)
 			break;
 		for (i = 0; i < fk->nsets; i++) {
-			if (fetch_due(fk, &fk->sets[i], fetch_now_ms()))
+			if (fetch_due(fk, &fk->sets[i], auth_mono_ms()))
 				fetch_one(fk, &fk->sets[i], NULL);
 		}
 	}

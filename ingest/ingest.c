@@ -85,16 +85,6 @@ struct ingest_js {
 	pthread_t		 thread;
 };
 
-/* Microseconds since the epoch. */
-static int64_t
-ingest_now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Set *cause to "what: nats.c's reason" and return -1. */
 static int
 ingest_fail(char **cause, natsStatus s, const char *fmt, ...)
@@ -512,7 +502,7 @@ ingest_msg_new(natsMsg *nm)
 	if (m == NULL)
 		return NULL;
 	memset(m, 0, offsetof(struct ingest_msg, headers));
-	m->received_us = ingest_now_us();
+	m->received_us = auth_epoch_us();
 	m->stream = NULL;
 	m->stream_seq = 0;
 	m->deliveries = 1;

@@ -143,7 +143,6 @@ void		 store_chain_hash(struct store_buf *scratch, const unsigned char *prev,
 void		 store_value_from_column(sqlite3_stmt *, int i, struct store_value *);
 /* Register ztwatch's SQL functions (nats_match) on a connection. */
 int		 store_register_functions(sqlite3 *);
-int64_t		 store_now_ms(void);
 
 /* The message's headers as the trail's JSON object (store.c), NUL-terminated
    in b (b->len not counting the NUL). */

@@ -484,10 +484,10 @@ store_append_row(struct store *st, struct store_value *vals, int may_collide, ch
 	memcpy(st->last_hash, sl->hash, STORE_HASH_LEN);
 	st->last_id++;
 	if (st->pending++ == 0)
-		st->batch_started_ms = store_now_ms();
+		st->batch_started_ms = auth_mono_ms();
 	st->appended++;
 	if (st->pending >= st->batch_count ||
-	    store_now_ms() - st->batch_started_ms >= (int64_t)st->batch_ms)
+	    auth_mono_ms() - st->batch_started_ms >= (int64_t)st->batch_ms)
 		return store_commit(st, cause);
 	return 0;
 }

@@ -54,16 +54,6 @@ static const char *const store_schema_v2 =
     "CREATE INDEX trail_event_block ON trail(" STORE_EVENT_BLOCK ", event_id)"
     " WHERE event_id IS NOT NULL;";
 
-/* Milliseconds of a monotonic clock. */
-int64_t
-store_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* *cause = "what 'path': sqlite's message" (when cause is not NULL); returns -1. */
 int
 store_fail(struct store *st, const char *what, char **cause)
@@ -513,33 +503,6 @@ store_close(struct store *st, char **cause)
 #define SWAR_LESS(x, n)	(((x) - SWAR_ONES * (n)) & ~(x) & SWAR_HIGHS)
 #define SWAR_HAS(x, b)	SWAR_LESS((x) ^ (SWAR_ONES * (b)), 1)
 
-/* Whether s[0..n) is valid UTF-8. */
-static int
-store_utf8(const char *s, size_t n)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i = 0, k;
-	uint64_t		 x;
-
-	while (i < n) {
-		if (i + 8 <= n) {
-			memcpy(&x, p + i, 8);
-			if ((x & SWAR_HIGHS) == 0) {
-				i += 8;
-				continue;
-			}
-		}
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((k = auth_utf8_seq(p + i, n - i)) == 0)
-			return 0;
-		i += k;
-	}
-	return 1;
-}
-
 /* Append s[0..n) as a JSON string, escaped exactly as jansson's json_dumps
    does: \" \\ \b \f \n \r \t, other controls as \u00XX, the rest raw. */
 static void
@@ -625,8 +588,8 @@ store_headers_json(const struct auth_msg *msg, struct store_buf *b)
 	}
 	for (i = 0; i < n; i++) {
 		ok[i] = h[i].name != NULL && h[i].value != NULL &&
-		    store_utf8(h[i].name, strlen(h[i].name));
-		if (ok[i] && store_utf8(h[i].value, vlen[i] = strlen(h[i].value)))
+		    auth_utf8_valid(h[i].name, strlen(h[i].name));
+		if (ok[i] && auth_utf8_valid(h[i].value, vlen[i] = strlen(h[i].value)))
 			ok[i] = 2;
 	}
 	b->len = 0;

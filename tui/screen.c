@@ -87,26 +87,6 @@ struct tui_screen {
 	int			 groups_open, group_sel;
 };
 
-/* Milliseconds on the monotonic clock. */
-static int64_t
-screen_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Microseconds since the epoch. */
-static int64_t
-screen_now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void	screen_groups_clear(struct tui_screen *);
 
 /* Say something on the status line for a few seconds. */
@@ -755,7 +735,7 @@ screen_draw_groups(struct tui_screen *s)
 static void
 screen_draw(struct tui_screen *s)
 {
-	int64_t	now = screen_now_us();
+	int64_t	now = auth_epoch_us();
 
 	erase();
 	if (s->layout.kind == TUI_LAYOUT_TOO_SMALL) {
@@ -1122,7 +1102,7 @@ tui_screen_run(struct tui_screen *s, char **cause)
 		if (s->src.status != NULL)
 			screen_poll(s);
 		screen_page(s);
-		now = screen_ms();
+		now = auth_mono_ms();
 		/* Live panes (rates, sparklines) move every second at least. */
 		if (s->src.status != NULL && now - last_draw >= 1000)
 			s->dirty = 1;
