@@ -127,6 +127,8 @@ int	cli_parse_time(const char *s, time_t *out);
 /* Same, plus relative times ("-30s", "-15m", "-2h", "-7d", "now"), to
    microseconds since the epoch. */
 int	cli_parse_when(const char *s, int64_t *us);
+/* A copy of s with control bytes shown as \xNN, for the terminal. */
+char	*cli_visible(const char *s);
 /* Number of CPUs to use. */
 int	cli_ncpu(void);
 

@@ -88,32 +88,6 @@ cli_parse_when(const char *s, int64_t *us)
 	return 0;
 }
 
-/*
- * A copy of s safe for a terminal: control bytes (C0, DEL, and the bytes
- * of C1 controls) shown as \xNN.  Key names and kids can come from a JWKS
- * file written by someone else.  Allocated.
- */
-static char *
-policy_visible(const char *s)
-{
-	const unsigned char	*p = (const unsigned char *)(s ? s : "-");
-	char			*out = malloc(strlen((const char *)p) * 4 + 1), *o = out;
-
-	if (out == NULL)
-		return NULL;
-	for (; *p != '\0'; p++) {
-		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {	/* C1 control */
-			o += sprintf(o, "\\xc2\\x%02x", p[1]);
-			p++;
-		} else if (*p < 0x20 || *p == 0x7f)
-			o += sprintf(o, "\\x%02x", *p);
-		else
-			*o++ = (char)*p;
-	}
-	*o = '\0';
-	return out;
-}
-
 /* A string member of a key's description, or NULL. */
 static const char *
 policy_key_str(json_t *key, const char *member)
@@ -132,9 +106,9 @@ policy_print_keys(const struct auth_policy *p, int set_too)
 	auth_policy_keyset(p, &fp, &text);
 	set = json_loads(text, 0, NULL);
 	json_array_foreach(json_object_get(set, "keys"), i, key) {
-		name = policy_visible(policy_key_str(key, "name"));
-		kid = policy_visible(policy_key_str(key, "kid"));
-		source = policy_visible(policy_key_str(key, "source"));
+		name = cli_visible(policy_key_str(key, "name"));
+		kid = cli_visible(policy_key_str(key, "kid"));
+		source = cli_visible(policy_key_str(key, "source"));
 		printf("  %-12s %-10s %-6s %-24s %s\n    %s\n", name ? name : "?",
 		    policy_key_str(key, "type"), policy_key_str(key, "alg") ?
 		    policy_key_str(key, "alg") : "-", kid ? kid : "?",
@@ -179,7 +153,7 @@ cmd_policy(struct cli_globals *g, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	printf("policy %s: valid, sha256 %s\nrules:\n", g->policy, auth_policy_hash(p));
 	for (i = 0; i < auth_policy_rule_count(p); i++) {
-		char	*name = policy_visible(auth_policy_rule_name(p, i));
+		char	*name = cli_visible(auth_policy_rule_name(p, i));
 
 		printf("  %zu. %s\n", i + 1, name ? name : "?");
 		free(name);

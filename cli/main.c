@@ -44,17 +44,47 @@ static const struct cli_command cli_commands[] = {
 
 const char cli_default_db[] = "ztwatch.db";
 
-/* Print "ztwatch: message". */
+/*
+ * A copy of s safe for a terminal: control bytes (C0, DEL, and the bytes
+ * of C1 controls) shown as \xNN.  Error causes carry text from servers,
+ * key files and JWKS documents written by someone else.  Allocated.
+ */
+char *
+cli_visible(const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)(s ? s : "-");
+	char			*out = malloc(strlen((const char *)p) * 4 + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	for (; *p != '\0'; p++) {
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {	/* C1 control */
+			o += sprintf(o, "\\xc2\\x%02x", p[1]);
+			p++;
+		} else if (*p < 0x20 || *p == 0x7f)
+			o += sprintf(o, "\\x%02x", *p);
+		else
+			*o++ = (char)*p;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Print "ztwatch: message", made safe for the terminal. */
 void
 cli_error(const char *fmt, ...)
 {
-	va_list	ap;
+	va_list	 ap;
+	char	*msg = NULL, *safe;
 
-	fputs("ztwatch: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
 	va_end(ap);
-	fputc('\n', stderr);
+	safe = cli_visible(msg != NULL ? msg : "out of memory");
+	fprintf(stderr, "ztwatch: %s\n", safe != NULL ? safe : "out of memory");
+	free(safe);
+	free(msg);
 }
 
 /* Connection options from the globals. */

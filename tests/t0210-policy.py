@@ -96,6 +96,18 @@ def fingerprint_matches_openssl(env):
 
 
 @case
+def error_lines_escape_hostile_text(env):
+    """an error naming hostile text (a field name, a file name) shows its control bytes
+    escaped: the terminal never gets them raw"""
+    hostile = "x\u001b]2;pwned\u0007\u001b[2J\u009b"
+    for pol, needle in ((base(**{hostile: 1}), "x\\x1b]2;pwned\\x07"),
+                        ({"keys": {"k": {"pem_file": hostile + ".pem"}},
+                          "rules": base()["rules"]}, "x\\x1b]2;pwned")):
+        line = expect_error(env, pol, needle)
+        check("\x1b" not in line and "\x07" not in line and "\u009b" not in line, repr(line))
+
+
+@case
 def keys_listing_escapes_hostile_kids(env):
     """keys: a JWKS kid carrying terminal escapes is shown escaped, never raw"""
     jwk = env.jwk("rsa", kid="k\u001b]2;pwned\u0007\u001b[2J\u009b")
