@@ -191,6 +191,13 @@ auth_replay_check(struct auth_replay *rp, struct auth_verdict *v, time_t now)
 	    NULL, NULL);
 }
 
+/* Whether the replay step may change or remember v. */
+int
+auth_verdict_wants_replay(const struct auth_verdict *v)
+{
+	return !v->failed && v->has_replay_key;
+}
+
 /* Keys forgotten early. */
 uint64_t
 auth_replay_evictions(const struct auth_replay *rp)

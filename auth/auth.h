@@ -302,6 +302,9 @@ void		 auth_replay_free(struct auth_replay *);
  */
 void		 auth_replay_check(struct auth_replay *, struct auth_verdict *v,
 		     time_t now);
+/* Whether auth_replay_check() has anything to do with v: it passed so far
+   and its rule asks for replay detection.  Otherwise v is final. */
+int		 auth_verdict_wants_replay(const struct auth_verdict *);
 /* Keys forgotten early because the cache was full. */
 uint64_t	 auth_replay_evictions(const struct auth_replay *);
 

@@ -230,6 +230,8 @@ struct batch_item {
 	struct auth_verdict	*v;
 	struct auth_capture	 capture;	/* the decoded line */
 	int			 rejected;	/* the line is not a message */
+	int			 pass;		/* the verdict's, once formatted */
+	enum auth_reason	 reason;
 	char			*out;
 	size_t			 out_len, out_cap;
 };
@@ -241,6 +243,7 @@ struct batch {
 	struct batch_item	 items[VERIFY_BLOCK];
 	size_t			 n;
 	int			 phase;		/* 1 judge, 2 format, 3 quit */
+	int			 format_early;	/* format final verdicts while judging */
 	unsigned long		 generation;
 	atomic_size_t		 next;
 	size_t			 busy;
@@ -249,7 +252,26 @@ struct batch {
 	struct auth_verifier	**vfs;
 };
 
-/* Decode and judge one line; a line that is not a message gets a verdict too. */
+/* Format one item's output line, newline included, then free its verdict
+   (in parallel), keeping what the summary counts. */
+static void
+batch_format(struct batch_item *it)
+{
+	it->pass = auth_verdict_pass(it->v);
+	it->reason = auth_verdict_reason(it->v);
+	it->out_len = 0;
+	auth_verdict_json(it->v, &it->out, &it->out_len, &it->out_cap);
+	/* The writer leaves a NUL after the text: room for the newline. */
+	it->out[it->out_len++] = '\n';
+	auth_verdict_free(it->v);
+	it->v = NULL;
+}
+
+/*
+ * Decode and judge one line; a line that is not a message gets a verdict
+ * too.  A verdict the replay step will not touch is formatted at once,
+ * while it is still in the cache.
+ */
 static void
 batch_judge(struct batch *b, struct auth_verifier *vf, struct batch_item *it)
 {
@@ -260,23 +282,13 @@ batch_judge(struct batch *b, struct auth_verifier *vf, struct batch_item *it)
 		snprintf(detail, sizeof detail, "line %lu: %s", it->lineno, error);
 		it->v = auth_verdict_rejected(it->capture.msg.subject, "input", detail);
 		it->rejected = 1;
-		return;
+	} else {
+		it->rejected = 0;
+		it->v = auth_verify(vf, &it->capture.msg,
+		    b->o->fixed_now ? b->o->now : time(NULL));
 	}
-	it->rejected = 0;
-	it->v = auth_verify(vf, &it->capture.msg, b->o->fixed_now ? b->o->now : time(NULL));
-}
-
-/* Format one item's output line, newline included, then free its verdict
-   (in parallel). */
-static void
-batch_format(struct batch_item *it)
-{
-	it->out_len = 0;
-	auth_verdict_json(it->v, &it->out, &it->out_len, &it->out_cap);
-	/* The writer leaves a NUL after the text: room for the newline. */
-	it->out[it->out_len++] = '\n';
-	auth_verdict_free(it->v);
-	it->v = NULL;
+	if (b->format_early && !auth_verdict_wants_replay(it->v))
+		batch_format(it);
 }
 
 /* Work through the block in the current phase. */
@@ -288,7 +300,7 @@ batch_work(struct batch *b, struct auth_verifier *vf, int phase)
 	while ((i = atomic_fetch_add(&b->next, 1)) < b->n) {
 		if (phase == 1)
 			batch_judge(b, vf, &b->items[i]);
-		else
+		else if (b->items[i].v != NULL)
 			batch_format(&b->items[i]);
 	}
 }
@@ -371,21 +383,29 @@ struct batch_counts {
 	unsigned long long	reasons[AUTH_REASON_COUNT];
 };
 
-/* Replay in input order, then count. */
-static void
+/* Replay in input order, then count; returns how many verdicts are left
+   to format. */
+static size_t
 batch_replay(struct batch *b, struct auth_replay *rp, struct batch_counts *c)
 {
-	size_t	i;
+	size_t	i, left = 0;
 
 	for (i = 0; i < b->n; i++) {
 		struct batch_item	*it = &b->items[i];
 
 		c->total++;
+		if (it->v == NULL) {		/* final, and formatted */
+			c->pass += it->pass != 0;
+			c->reasons[it->reason]++;
+			continue;
+		}
+		left++;
 		auth_replay_check(rp, it->v, b->o->fixed_now ? b->o->now : time(NULL));
 		if (auth_verdict_pass(it->v))
 			c->pass++;
 		c->reasons[auth_verdict_reason(it->v)]++;
 	}
+	return left;
 }
 
 /* Write the block's lines in order, straight from the items' buffers
@@ -533,6 +553,7 @@ cli_batch_run(struct auth_policy *p, const char *file, int jobs_opt, int fixed_n
 	void			*(*args)[2];
 	FILE			*f;
 	unsigned long		 lineno = 0;
+	size_t			 left;
 	double			 wall0 = batch_wall_seconds(), cpu0 = batch_cpu_seconds();
 	int			 jobs, i, rc = CLI_EXIT_OK;
 	unsigned		 pending;
@@ -574,9 +595,11 @@ cli_batch_run(struct auth_policy *p, const char *file, int jobs_opt, int fixed_n
 	jobs = batch_start(b, tids, args, jobs);
 	rp = auth_replay_new(VERIFY_REPLAY_CACHE);
 
+	/* import records the verdicts (batch_record) instead of printing them. */
+	b->format_early = st == NULL;
 	while ((b->n = batch_read(b, f, &lineno)) > 0 && b->n != (size_t)-1) {
 		batch_phase(b, jobs, 1);
-		batch_replay(b, rp, &c);
+		left = batch_replay(b, rp, &c);
 		if (st != NULL) {
 			if (batch_record(b, st, &cause) != 0) {
 				cli_error("import: %s; events from line %lu on are not recorded",
@@ -587,7 +610,8 @@ cli_batch_run(struct auth_policy *p, const char *file, int jobs_opt, int fixed_n
 			}
 			continue;
 		}
-		batch_phase(b, jobs, 2);
+		if (left > 0)
+			batch_phase(b, jobs, 2);
 		if (batch_write(b) != 0) {
 			cli_error("verify: cannot write the verdicts: %s", strerror(errno));
 			rc = CLI_EXIT_USAGE;

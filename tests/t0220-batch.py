@@ -79,6 +79,10 @@ def input_order_kept_across_threads(env):
         check("5000 events" in err and "/s" in err and "per CPU-second" in err,
               "summary: " + err)
         check("1250 pass, 3750 fail" in err, "counts: " + err)
+        # Failures are final when judged (formatted at once), passes wait
+        # for the replay step: both are counted.
+        for reason in ("event_id_mismatch", "no_policy", "bad_signature"):
+            check("%s 1250" % reason in err, "reason counts: " + err)
 
 
 @case
