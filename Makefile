@@ -96,6 +96,10 @@ REL_STORE_OBJS := $(STORE_SRCS:%.c=build/rel/%.o)
 build/rel/bench-store: build/rel/bench/bench-store.o $(REL_AUTH_OBJS) $(REL_STORE_OBJS)
 	$(CC) -o $@ $^ $(LIBS)
 
+# RSA-PSS verify timed as openssl speed times RSA (which has no PSS test).
+build/rel/bench-pkey: build/rel/bench/bench-pkey.o
+	$(CC) -o $@ $^ $(PKG_LIBS)
+
 # A plain nats.c publisher (tests, benchmarks): not ztwatch's own publishing.
 build/test/ztpub: build/test/tests/tools/ztpub.o $(TEST_AUTH_OBJS)
 	$(CC) $(TEST_LDFLAGS) -o $@ $^ $(LIBS)
@@ -110,9 +114,10 @@ test: build/test/ztwatch build/test/ztmint build/test/ztpub $(UNIT_BINS)
 	    ZTPUB=$(CURDIR)/build/test/ztpub \
 	    ./tests/run-tests.sh $(UNIT_BINS)
 
-bench: ztwatch build/rel/ztmint build/rel/ztpub build/rel/bench-store
+bench: ztwatch build/rel/ztmint build/rel/ztpub build/rel/bench-store build/rel/bench-pkey
 	ZTWATCH=$(CURDIR)/ztwatch ZTMINT=$(CURDIR)/build/rel/ztmint ZTPUB=$(CURDIR)/build/rel/ztpub \
-	    BENCH_STORE=$(CURDIR)/build/rel/bench-store python3 bench/bench.py
+	    BENCH_STORE=$(CURDIR)/build/rel/bench-store BENCH_PKEY=$(CURDIR)/build/rel/bench-pkey \
+	    python3 bench/bench.py
 
 clean:
 	rm -rf build ztwatch
