@@ -204,6 +204,7 @@ pipe_worker(void *arg)
 	struct pipe_slot	*mine[PIPE_GRAB], *s;
 	uint64_t		 i, n;
 
+	pthread_setname_np(pthread_self(), "zt-verify");
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
 		while ((p->next == p->head && !p->closed) ||
@@ -583,6 +584,7 @@ pipe_writer(void *arg)
 	uint64_t		 n, i;
 	int			 done = 0;
 
+	pthread_setname_np(pthread_self(), "zt-rows");
 	while (!done) {
 		n = pipe_wait_ready(p, &done);
 		for (i = 0; i < n; i++) {

@@ -101,6 +101,7 @@ store_checkpoint_main(void *arg)
 {
 	struct store_checkpointer	*c = arg;
 
+	pthread_setname_np(pthread_self(), "zt-checkpoint");
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		while (!c->due && !c->stop)

@@ -226,6 +226,7 @@ store_writer_main(void *arg)
 	char			*cause;
 	int			 failed;
 
+	pthread_setname_np(pthread_self(), "zt-store");
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (w->head == w->tail && !w->stop) {

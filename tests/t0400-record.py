@@ -15,6 +15,7 @@ documented exit code.
 """
 
 import base64
+import glob
 import json
 import os
 import signal
@@ -168,6 +169,13 @@ def mixed_traffic_every_verdict_right_every_message_recorded(env):
         eq(rc, 0, "pub seed (%s)" % err)
         total = len(lines) + 1 + len(TAMPERS) + 2 + 2
         wait_events(db, total)
+        # Named threads, so top -H and perf tell the pipeline's stages apart.
+        names = set()
+        for t in glob.glob("/proc/%d/task/*/comm" % rec.proc.pid):
+            with open(t) as f:
+                names.add(f.read().strip())
+        check({"zt-verify", "zt-rows", "zt-store", "zt-checkpoint"} <= names,
+              "the recorder's threads are named: %s" % sorted(names))
         eq(rec.stop(), 0, "record exit code after SIGTERM")
     rows = [r for r in export_events(db) if r["kind"] == "event"]
     eq(len(rows), total, "events in the trail")
