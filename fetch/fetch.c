@@ -117,11 +117,8 @@ fetch_directive(const char *value, size_t n, const char *name)
 		    strncasecmp(value + i, name, k) == 0) {
 			if (name[k - 1] != '=')
 				return 0;
-			if (i + k < n && isdigit((unsigned char)value[i + k])) {
-				long	v = strtol(value + i + k, NULL, 10);
-
-				return v > FETCH_MAX_AGE_S ? FETCH_MAX_AGE_S : v;
-			}
+			if (i + k < n && isdigit((unsigned char)value[i + k]))
+				return strtol(value + i + k, NULL, 10);
 		}
 	}
 	return -1;
@@ -142,10 +139,8 @@ fetch_header(char *line, size_t size, size_t n, void *arg)
 		    fetch_directive(line + 14, len - 14, "no-store") == 0)
 			s->max_age = 0;
 	} else if (len > 4 && strncasecmp(line, "Age:", 4) == 0 &&
-	    isdigit((unsigned char)line[4 + strspn(line + 4, " ")])) {
-		v = strtol(line + 4, NULL, 10);
-		s->age = v > FETCH_MAX_AGE_S ? FETCH_MAX_AGE_S : v;
-	}
+	    isdigit((unsigned char)line[4 + strspn(line + 4, " ")]))
+		s->age = strtol(line + 4, NULL, 10);
 	return len;
 }
 
@@ -221,7 +216,10 @@ fetch_get(struct fetch_set *s, char *why, size_t whylen)
 
 /* When s is due next after a good answer: max-age less Age, else refresh_s,
    never sooner than refetch_min_s (at least a second) nor later than a day
-   (a server's max-age of years would pin revoked keys). */
+   (a server's max-age of years would pin revoked keys).  Both headers are
+   taken as sent (strtol() saturates, and neither is negative, so the
+   difference cannot overflow) and only the wait is bounded: bounding each
+   on its own turned max-age 200000 with Age 100000 into a wait of 0. */
 static int64_t
 fetch_next_good(const struct fetch_set *s, int64_t now)
 {
