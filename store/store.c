@@ -15,6 +15,7 @@
  * back, and the chain covers what is stored.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,14 @@ store_load_tail(struct store *st, char **cause)
 	return 0;
 }
 
+/* SQLite's memory statistics take a global mutex on every allocation;
+   nothing here reads them. */
+static void
+store_sqlite_config(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 /* Open a connection: path must be a file (or absent, for a writer). */
 static struct store *
 store_connect(const char *path, int writer, char **cause)
@@ -167,6 +176,9 @@ store_connect(const char *path, int writer, char **cause)
 	struct stat	 sb;
 	int		 flags = writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE :
 			    SQLITE_OPEN_READONLY;
+	static pthread_once_t	 once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, store_sqlite_config);
 
 	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
 		if (asprintf(cause, "trail '%s' is a directory", path) < 0)
