@@ -56,9 +56,15 @@ struct store_buf {
 };
 
 /* An LZ encoder's scratch (store-codec.c); zeroed before first use. */
+/* A hash chain's head: the newest row position with that hash, valid
+   only when stamped with the encoder's current generation. */
+struct store_lz_head {
+	int32_t		 pos;
+	uint32_t	 gen;
+};
+
 struct store_lz {
-	int32_t		*head;
-	uint32_t	*stamp;
+	struct store_lz_head *head;
 	uint32_t	 gen;
 	int32_t		*prev;
 	size_t		 prevcap;
