@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "ingest.h"
+#include "tui.h"
 
 static const struct cli_command cli_commands[] = {
 	{ "verify", cmd_verify,
@@ -45,26 +46,48 @@ static const struct cli_command cli_commands[] = {
 const char cli_default_db[] = "ztwatch.db";
 
 /*
- * A copy of s safe for a terminal: control bytes (C0, DEL, and the bytes
- * of C1 controls) shown as \xNN.  Error causes carry text from servers,
- * key files and JWKS documents written by someone else.  Allocated.
+ * A copy of s safe for a terminal: what the console's safe text escapes
+ * (tui.h) is escaped here too, in a form that reads well in one line of
+ * error: C0 controls, DEL and bytes that are not UTF-8 as \xNN; C1
+ * controls, bidi controls, invisible format characters and unassigned
+ * code points as \uXXXX.  Error causes carry text from servers, key
+ * files and JWKS documents written by someone else: a U+202E in a key's
+ * name must not reorder the line around it.  Allocated.
  */
 char *
 cli_visible(const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)(s ? s : "-");
-	char			*out = malloc(strlen((const char *)p) * 4 + 1), *o = out;
+	size_t			 len = strlen((const char *)p), i = 0, n, k;
+	char			*out = malloc(len * 4 + 1), *o = out;
+	uint32_t		 cp;
 
 	if (out == NULL)
 		return NULL;
-	for (; *p != '\0'; p++) {
-		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {	/* C1 control */
-			o += sprintf(o, "\\xc2\\x%02x", p[1]);
-			p++;
-		} else if (*p < 0x20 || *p == 0x7f)
-			o += sprintf(o, "\\x%02x", *p);
-		else
-			*o++ = (char)*p;
+	while (i < len) {
+		if (p[i] < 0x20 || p[i] == 0x7f) {
+			o += sprintf(o, "\\x%02x", p[i++]);
+			continue;
+		}
+		if (p[i] < 0x80) {
+			*o++ = (char)p[i++];
+			continue;
+		}
+		if ((n = auth_utf8_seq(p + i, len - i)) == 0) {
+			o += sprintf(o, "\\x%02x", p[i++]);
+			continue;
+		}
+		cp = p[i] & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
+		for (k = 1; k < n; k++)
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		/* At most 10 bytes for 4, 6 for 2 or 3: within 4 a byte. */
+		if (tui_text_cpwidth(cp) < 0)
+			o += sprintf(o, cp > 0xffff ? "\\U%08x" : "\\u%04x", (unsigned)cp);
+		else {
+			memcpy(o, p + i, n);
+			o += n;
+		}
+		i += n;
 	}
 	*o = '\0';
 	return out;

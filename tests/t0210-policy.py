@@ -108,6 +108,20 @@ def error_lines_escape_hostile_text(env):
 
 
 @case
+def error_lines_escape_bidi_and_invisible_text(env):
+    """an error naming text with a bidi override, an isolate or an invisible character
+    shows them as \\uXXXX, as the console does: the line is never reordered or hidden"""
+    hostile = "admin\u202egpj.exe\u2066x\u200by\ufeff"
+    for pol in (base(**{hostile: 1}),
+                {"keys": {"k": {"pem_file": hostile + ".pem"}}, "rules": base()["rules"]}):
+        line = expect_error(env, pol, "admin\\u202egpj.exe\\u2066x\\u200by\\ufeff")
+        for raw in ("\u202e", "\u2066", "\u200b", "\ufeff"):
+            check(raw not in line, "raw %r in %r" % (raw, line))
+    # Printable text beyond ASCII is left as it is.
+    expect_error(env, base(**{"clé_日本": 1}), "clé_日本")
+
+
+@case
 def keys_listing_escapes_hostile_kids(env):
     """keys: a JWKS kid carrying terminal escapes is shown escaped, never raw"""
     jwk = env.jwk("rsa", kid="k\u001b]2;pwned\u0007\u001b[2J\u009b")
