@@ -282,35 +282,48 @@ auth_json_safe(const char *text, size_t len)
 	return p;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0; its code
+   point in *cp (for ASCII, the byte). */
 size_t
-auth_utf8_seq(const unsigned char *s, size_t n)
+auth_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	size_t		len, i;
-	unsigned int	cp;
+	uint32_t	c;
 
 	if (n == 0 || s[0] == 0)
 		return 0;
-	if (s[0] < 0x80)
+	if (s[0] < 0x80) {
+		*cp = s[0];
 		return 1;
+	}
 	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
+		len = 2, c = s[0] & 0x1f;
 	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
+		len = 3, c = s[0] & 0x0f;
 	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
+		len = 4, c = s[0] & 0x07;
 	else
 		return 0;
 	/* A NUL is never a continuation byte, so scanning stops there. */
 	for (i = 1; i < len; i++) {
 		if (i >= n || (s[i] & 0xc0) != 0x80)
 			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
+		c = c << 6 | (s[i] & 0x3f);
 	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+	if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+	    (len == 4 && (c < 0x10000 || c > 0x10ffff)))
 		return 0;
+	*cp = c;
 	return len;
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
+size_t
+auth_utf8_seq(const unsigned char *s, size_t n)
+{
+	uint32_t	cp;
+
+	return auth_utf8_decode(s, n, &cp);
 }
 
 #define SWAR_ONES	0x0101010101010101ULL

@@ -460,6 +460,8 @@ char		*auth_json_safe(const char *text, size_t len);
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when
    there is none (an invalid byte, an overlong form, a surrogate, a NUL). */
 size_t		 auth_utf8_seq(const unsigned char *s, size_t n);
+/* The same, with the sequence's code point in *cp. */
+size_t		 auth_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 /* Whether s[0..n) is valid UTF-8 text; NULs count as text (JSON escapes them). */
 int		 auth_utf8_valid(const void *s, size_t n);
 /* Milliseconds on the monotonic clock; microseconds since the epoch. */

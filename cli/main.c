@@ -48,17 +48,18 @@ const char cli_default_db[] = "ztwatch.db";
 /*
  * A copy of s safe for a terminal: what the console's safe text escapes
  * (tui.h) is escaped here too, in a form that reads well in one line of
- * error: C0 controls, DEL and bytes that are not UTF-8 as \xNN; C1
- * controls, bidi controls, invisible format characters and unassigned
- * code points as \uXXXX.  Error causes carry text from servers, key
- * files and JWKS documents written by someone else: a U+202E in a key's
- * name must not reorder the line around it.  Allocated.
+ * error: C0 controls, DEL and bytes that are not UTF-8 as \x and two hex
+ * digits (\x1b); C1 controls, bidi controls, invisible format characters
+ * and unassigned code points as \u and four (\u202e).  Error causes
+ * carry text from servers, key files and JWKS documents written by
+ * someone else: a U+202E in a key's name must not reorder the line
+ * around it.  Allocated.
  */
 char *
 cli_visible(const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)(s ? s : "-");
-	size_t			 len = strlen((const char *)p), i = 0, n, k;
+	size_t			 len = strlen((const char *)p), i = 0, n;
 	char			*out = malloc(len * 4 + 1), *o = out;
 	uint32_t		 cp;
 
@@ -73,13 +74,10 @@ cli_visible(const char *s)
 			*o++ = (char)p[i++];
 			continue;
 		}
-		if ((n = auth_utf8_seq(p + i, len - i)) == 0) {
+		if ((n = auth_utf8_decode(p + i, len - i, &cp)) == 0) {
 			o += sprintf(o, "\\x%02x", p[i++]);
 			continue;
 		}
-		cp = p[i] & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
-		for (k = 1; k < n; k++)
-			cp = cp << 6 | (p[i + k] & 0x3f);
 		/* At most 10 bytes for 4, 6 for 2 or 3: within 4 a byte. */
 		if (tui_text_cpwidth(cp) < 0)
 			o += sprintf(o, cp > 0xffff ? "\\U%08x" : "\\u%04x", (unsigned)cp);

@@ -88,18 +88,13 @@ size_t
 tui_utf8_next(const char *s, uint32_t *cp)
 {
 	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 n, i;
-	uint32_t		 c;
+	size_t			 n;
 
-	n = auth_utf8_seq(p, p[0] == 0 ? 0 : 4);
-	if (n <= 1) {
+	n = auth_utf8_decode(p, p[0] == 0 ? 0 : 4, cp);
+	if (n == 0) {
 		*cp = p[0];
 		return 1;
 	}
-	c = p[0] & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
-	for (i = 1; i < n; i++)
-		c = c << 6 | (p[i] & 0x3f);
-	*cp = c;
 	return n;
 }
 

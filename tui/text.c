@@ -51,7 +51,7 @@ text_escape(const void *bytes, size_t len, int json)
 {
 	const unsigned char	*p = bytes;
 	struct tui_buf		 b = { NULL, 0, 0 };
-	size_t			 i = 0, n, k;
+	size_t			 i = 0, n;
 	uint32_t		 cp;
 
 	tui_buf_add(&b, "", 0);
@@ -69,13 +69,10 @@ text_escape(const void *bytes, size_t len, int json)
 			tui_buf_add(&b, p + i++, 1);
 			continue;
 		}
-		if ((n = auth_utf8_seq(p + i, len - i)) == 0) {
+		if ((n = auth_utf8_decode(p + i, len - i, &cp)) == 0) {
 			text_escape_byte(&b, p[i++]);
 			continue;
 		}
-		cp = p[i] & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
-		for (k = 1; k < n; k++)
-			cp = cp << 6 | (p[i + k] & 0x3f);
 		if (tui_text_cpwidth(cp) < 0)
 			tui_buf_printf(&b, cp > 0xffff ? "\\U%08x" : "\\u%04x", (unsigned)cp);
 		else
