@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "auth.h"
@@ -131,5 +132,8 @@ int	cli_parse_when(const char *s, int64_t *us);
 char	*cli_visible(const char *s);
 /* Number of CPUs to use. */
 int	cli_ncpu(void);
+/* Give a stream a large buffer (before its first read or write). */
+#define CLI_STREAM_BUFFER	(1 << 18)
+void	cli_stream_buffer(FILE *);
 
 #endif

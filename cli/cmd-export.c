@@ -541,7 +541,7 @@ export_to(struct export_opts *o, int (*keep)(const struct store_row *, void *),
 			return -1;
 		}
 	}
-	setvbuf(f, NULL, _IOFBF, 1 << 20);
+	cli_stream_buffer(f);
 	n = export_rows(in, o->ndbs, o, f, keep, arg, cause);
 	export_close_inputs(in, o->ndbs);
 	if (n >= 0 && (fflush(f) != 0 || ferror(f))) {

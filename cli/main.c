@@ -132,6 +132,24 @@ cli_ncpu(void)
 	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
+/*
+ * Give stream f a buffer of CLI_STREAM_BUFFER bytes.  setvbuf(f, NULL,
+ * _IOFBF, size) is not enough: glibc then ignores size and keeps a 4 KiB
+ * buffer, a system call for every 4 KiB.  The buffers are never freed, as f may be stdout,
+ * flushed at exit; no command needs more than the few the pool holds.
+ */
+void
+cli_stream_buffer(FILE *f)
+{
+	static char	*pool[4];
+	static size_t	 used;
+
+	if (used == sizeof pool / sizeof pool[0] ||
+	    (pool[used] = malloc(CLI_STREAM_BUFFER)) == NULL)
+		return;			/* the default buffer still works */
+	setvbuf(f, pool[used++], _IOFBF, CLI_STREAM_BUFFER);
+}
+
 /* Print the usage summary to f. */
 static void
 cli_usage(FILE *f)
