@@ -71,6 +71,8 @@ struct pipeline {
 	pthread_cond_t		 ready;		/* the writer waits */
 	uint64_t		 head, next, tail;
 	int			 closed;
+	int			 idle_workers;	/* waiting for something to judge */
+	int			 writer_waits;	/* waiting for a judged slot */
 
 	pthread_t		 workers[PIPE_MAX_WORKERS];
 	int			 nworkers;
@@ -106,6 +108,7 @@ static int
 pipe_put(struct pipeline *p, enum pipe_kind kind, struct ingest_msg *m, struct pipe_gap *g)
 {
 	struct pipe_slot	*s;
+	int			 wake;
 
 	pthread_mutex_lock(&p->lock);
 	while (p->head - p->tail > p->mask && !p->closed)
@@ -121,8 +124,12 @@ pipe_put(struct pipeline *p, enum pipe_kind kind, struct ingest_msg *m, struct p
 	s->gap = g;
 	atomic_store_explicit(&s->judged, 0, memory_order_relaxed);
 	p->head++;
-	pthread_cond_signal(&p->work);
+	/* Wake a worker only when one waits for work it may now take: those
+	   held back by PIPE_AHEAD are the writer's to wake. */
+	wake = p->idle_workers > 0 && p->next - p->tail < PIPE_AHEAD;
 	pthread_mutex_unlock(&p->lock);
+	if (wake)
+		pthread_cond_signal(&p->work);
 	return 0;
 }
 
@@ -203,13 +210,18 @@ pipe_worker(void *arg)
 	struct auth_verifier	*vf = auth_verifier_new(p->o.policy);
 	struct pipe_slot	*mine[PIPE_GRAB], *s;
 	uint64_t		 i, n;
+	int			 wake, idle;
 
 	pthread_setname_np(pthread_self(), "zt-verify");
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
 		while ((p->next == p->head && !p->closed) ||
-		    (p->next != p->head && p->next - p->tail >= PIPE_AHEAD))
+		    (p->next != p->head && p->next - p->tail >= PIPE_AHEAD)) {
+			idle = p->next == p->head;
+			p->idle_workers += idle;
 			pthread_cond_wait(&p->work, &p->lock);
+			p->idle_workers -= idle;
+		}
 		if (p->next == p->head) {
 			pthread_mutex_unlock(&p->lock);
 			break;
@@ -229,8 +241,10 @@ pipe_worker(void *arg)
 			atomic_store_explicit(&mine[i]->judged, 1, memory_order_release);
 		}
 		pthread_mutex_lock(&p->lock);
-		pthread_cond_signal(&p->ready);
+		wake = p->writer_waits;
 		pthread_mutex_unlock(&p->lock);
+		if (wake)
+			pthread_cond_signal(&p->ready);
 	}
 	auth_verifier_free(vf);
 	return NULL;
@@ -550,6 +564,7 @@ pipe_wait_ready(struct pipeline *p, int *done)
 {
 	struct timespec	 until;
 	uint64_t	 n = 0, t;
+	int		 rc;
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
@@ -567,7 +582,10 @@ pipe_wait_ready(struct pipeline *p, int *done)
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
 		}
-		if (pthread_cond_timedwait(&p->ready, &p->lock, &until) != 0)
+		p->writer_waits = 1;
+		rc = pthread_cond_timedwait(&p->ready, &p->lock, &until);
+		p->writer_waits = 0;
+		if (rc != 0)
 			break;
 	}
 	*done = p->closed && p->tail == p->head;
@@ -582,7 +600,7 @@ pipe_writer(void *arg)
 	struct pipeline		*p = arg;
 	struct pipe_slot	*s;
 	uint64_t		 n, i;
-	int			 done = 0;
+	int			 done = 0, held, full;
 
 	pthread_setname_np(pthread_self(), "zt-rows");
 	while (!done) {
@@ -602,11 +620,16 @@ pipe_writer(void *arg)
 		if (n > 0) {
 			pthread_mutex_lock(&p->lock);
 			/* Workers held back by PIPE_AHEAD may go on. */
-			if (p->next - p->tail >= PIPE_AHEAD)
-				pthread_cond_broadcast(&p->work);
+			held = p->next != p->head && p->next - p->tail >= PIPE_AHEAD;
+			full = p->head - p->tail > p->mask;
 			p->tail += n;
-			pthread_cond_broadcast(&p->not_full);
 			pthread_mutex_unlock(&p->lock);
+			/* Woken after the unlock: a waiter woken sooner would only
+			   block again on the lock. */
+			if (held)
+				pthread_cond_broadcast(&p->work);
+			if (full)
+				pthread_cond_broadcast(&p->not_full);
 		}
 		pipe_idle_commit(p, done);
 	}
