@@ -21,10 +21,11 @@
 
 #define PIPE_DEFAULT_SLOTS	8192
 #define PIPE_GRAB		16	/* slots a worker takes at once */
-#define PIPE_AHEAD		128	/* slots judged ahead of the writer at most:
-					   verdicts made further ahead are cold in
+#define PIPE_AHEAD		256	/* slots judged ahead of the writer at most:
+					   verdicts made thousands ahead are cold in
 					   the cache when the writer gets to them
-					   (measured: about 10% more CPU an event) */
+					   (measured: about 10% more CPU an event);
+					   128 left the verifiers idle too often */
 #define PIPE_REPLAY_CACHE	262144
 #define PIPE_IDLE_MS		50
 #define PIPE_LAT_BUCKETS	1024	/* log2 buckets, 1/32 octave each */
