@@ -133,7 +133,6 @@ char	*cli_visible(const char *s);
 /* Number of CPUs to use. */
 int	cli_ncpu(void);
 /* Give a stream a large buffer (before its first read or write). */
-#define CLI_STREAM_BUFFER	(1 << 18)
 void	cli_stream_buffer(FILE *);
 
 #endif

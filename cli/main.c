@@ -132,11 +132,15 @@ cli_ncpu(void)
 	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
+/* 256 KiB: few read calls, and the copy out of it stays in the L2 cache. */
+#define CLI_STREAM_BUFFER	(1 << 18)
+
 /*
  * Give stream f a buffer of CLI_STREAM_BUFFER bytes.  setvbuf(f, NULL,
  * _IOFBF, size) is not enough: glibc then ignores size and keeps a 4 KiB
- * buffer, a system call for every 4 KiB.  The buffers are never freed, as f may be stdout,
- * flushed at exit; no command needs more than the few the pool holds.
+ * buffer, a system call for every 4 KiB.  The buffers are never freed, as
+ * f may be stdout, flushed at exit; no command needs more than the few the
+ * pool holds.
  */
 void
 cli_stream_buffer(FILE *f)
