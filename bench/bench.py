@@ -259,10 +259,7 @@ def record_run(d, url, pol, batch, repeat, rate, buffer_msgs, tag):
         last, stable = -1, 0
         while stable < 4:          # until the trail stops growing
             time.sleep(0.5)
-            out = open(errf, "rb").read()
-            n = subprocess.run(["sqlite3", db, "SELECT count(*) FROM trail WHERE kind='event'"],
-                               capture_output=True, text=True).stdout.strip()
-            n = int(n or 0)
+            n = trail_rows(db)
             stable = stable + 1 if n == last else 0
             last = n
             if n >= sent:
@@ -341,15 +338,31 @@ def proc_cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
 
 
-def trail_events(db):
+def trail_rows(db, exact=False):
+    """Rows in a trail being written: the last row id (a few pages read), or
+    with exact the events counted.  Counting scans the whole trail, tens of
+    milliseconds of CPU taken from the recorder being measured and a read
+    snapshot held meanwhile, so the runs poll the id and count once at the end."""
     import sqlite3
+    sql = ("SELECT count(*) FROM trail WHERE kind = 'event'" if exact else
+           "SELECT coalesce(max(id), 0) FROM trail")
     try:
         con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=5)
-        n = con.execute("SELECT count(*) FROM trail WHERE kind = 'event'").fetchone()[0]
+        n = con.execute(sql).fetchone()[0]
         con.close()
         return n
     except sqlite3.Error:
         return 0
+
+
+def wait_trails(dbs, n, deadline, interval):
+    """Wait until the trails dbs hold n events between them (or the deadline)."""
+    while time.time() < deadline:
+        if sum(trail_rows(db) for db in dbs) >= n and \
+                sum(trail_rows(db, exact=True) for db in dbs) >= n:
+            return True
+        time.sleep(interval)
+    return False
 
 
 def fleet_run(d, url, pol, durable, n, count):
@@ -366,8 +379,7 @@ def fleet_run(d, url, pol, durable, n, count):
                  "--stream", "FLEET", "--durable", durable],
                 stdout=subprocess.DEVNULL, stderr=err))
     deadline = time.time() + 600
-    while sum(trail_events(db) for db in dbs) < n and time.time() < deadline:
-        time.sleep(0.2)
+    wait_trails(dbs, n, deadline, 0.2)
     cpu = sum(proc_cpu_s(p.pid) for p in procs)
     for p in procs:
         p.send_signal(2)
@@ -470,13 +482,7 @@ def watch_run(d, url, pol, batch, repeat):
         lat = key_latency(sock)
         p.wait()
         sent = repeat * sum(1 for _ in open(batch))
-        deadline = time.time() + 300
-        while time.time() < deadline:
-            n = subprocess.run(["sqlite3", db, "SELECT count(*) FROM trail WHERE kind='event'"],
-                               capture_output=True, text=True).stdout.strip()
-            if int(n or 0) >= sent:
-                break
-            time.sleep(0.5)
+        wait_trails([db], sent, time.time() + 300, 0.5)
         tmux(sock, "send-keys", "-t", "zt", "q")
         deadline = time.time() + 60
         while "throughput" not in open(errf).read() and time.time() < deadline:
