@@ -41,7 +41,7 @@ replay_usage(FILE *f)
 	    "verdicts that changed, with the key that made the difference when keys\n"
 	    "rotated.  With --changes there is no console: every event of the window is\n"
 	    "judged again and each changed verdict printed as a JSON line (id,\n"
-	    "received_at, subject, kid, was, now, why); a summary goes to stderr.\n", f);
+	    "received_us, subject, kid, was, now, why); a summary goes to stderr.\n", f);
 }
 
 /* Judge a row again for the console; 1 changed, 0 same, -1 not an event. */
