@@ -262,7 +262,7 @@ def record_run(d, url, pol, batch, repeat, rate, buffer_msgs, tag):
             n = trail_rows(db)
             stable = stable + 1 if n == last else 0
             last = n
-            if n >= sent:
+            if n >= sent and trails_hold([db], sent):
                 break
         peak = rss_kb(rec.pid)
         end_rss = rss_kb(rec.pid, "VmRSS")
@@ -339,8 +339,9 @@ def proc_cpu_s(pid):
 
 
 def trail_rows(db, exact=False):
-    """Rows in a trail being written: the last row id (a few pages read), or
-    with exact the events counted.  Counting scans the whole trail, tens of
+    """Rows in a trail being written: the last row id (a few pages read; the
+    session and gap rows make it an upper bound on the events), or with exact
+    the events counted.  Counting scans the whole trail, tens of
     milliseconds of CPU taken from the recorder being measured and a read
     snapshot held meanwhile, so the runs poll the id and count once at the end."""
     import sqlite3
@@ -355,14 +356,17 @@ def trail_rows(db, exact=False):
         return 0
 
 
+def trails_hold(dbs, n):
+    """Whether the trails dbs hold n events between them: counted only once
+    their last row ids say they may."""
+    return (sum(trail_rows(db) for db in dbs) >= n and
+            sum(trail_rows(db, exact=True) for db in dbs) >= n)
+
+
 def wait_trails(dbs, n, deadline, interval):
     """Wait until the trails dbs hold n events between them (or the deadline)."""
-    while time.time() < deadline:
-        if sum(trail_rows(db) for db in dbs) >= n and \
-                sum(trail_rows(db, exact=True) for db in dbs) >= n:
-            return True
+    while time.time() < deadline and not trails_hold(dbs, n):
         time.sleep(interval)
-    return False
 
 
 def fleet_run(d, url, pol, durable, n, count):
