@@ -28,6 +28,8 @@
 #include "auth.h"
 #include "store.h"
 
+#define BENCH_TIME0	1790000000000000LL	/* the first event's received_at */
+
 #define BENCH_MAX_LINES 4096
 #define BENCH_BATCH	4096
 #define BENCH_REF_ROW	1300	/* bytes of a reference row */
@@ -153,7 +155,7 @@ record_run(const char *path, long n, int thread, struct auth_capture *caps,
 	memset(&o, 0, sizeof o);
 	t0 = now_s();
 	for (k = 0; k < n; k++) {
-		o.received_us = 1790000000000000LL + k * 1000;
+		o.received_us = BENCH_TIME0 + k * 1000;
 		if (store_append_event(st, &caps[k % nlines].msg, vs[k % nlines], &o, NULL,
 		    &cause) != 0)
 			die("append", cause);
@@ -255,6 +257,14 @@ main(int argc, char **argv)
 		die("reader", cause);
 	memset(&f, 0, sizeof f);
 	page(st, &f, "no filter");
+	f.verdict = "fail";
+	page(st, &f, "verdict:fail");
+	/* A minute in the middle of the trail (events are 1 ms apart). */
+	f.verdict = NULL;
+	f.since_us = BENCH_TIME0 + n / 2 * 1000;
+	f.until_us = f.since_us + 60 * 1000000LL;
+	page(st, &f, "a minute mid-trail");
+	memset(&f, 0, sizeof f);
 	f.verdict = "fail";
 	f.reason = "expired";
 	page(st, &f, "verdict:fail reason:expired");

@@ -9,7 +9,8 @@
 
 #include "store.h"
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION_TEXT "3"
 #define STORE_HASH_LEN		32
 #define STORE_NCOLS		28	/* chained columns, id .. detail */
 
@@ -31,6 +32,28 @@
  */
 #define STORE_EVENT_SHIFT	"14"
 #define STORE_EVENT_BLOCK	"(id >> " STORE_EVENT_SHIFT ")"
+
+/*
+ * Schema 3 has no index on received_at: rows are appended about in time
+ * order, so a table of spans does its work for almost nothing.  Each row
+ * of trail_spans covers consecutive ids, from first_id to last_id, with
+ * the least and greatest received_at among them.  A span takes in commits
+ * until it holds STORE_SPAN_ROWS rows (one commit is never split, so a
+ * bigger commit makes a bigger span).  Every row is in a span, written in
+ * the transaction that commits the row, so the rows received in a window
+ * are among the ids from the first span that overlaps it to the last one:
+ * a time filter adds that id range to its test of received_at, whatever
+ * order the times come in.
+ */
+#define STORE_SPAN_ROWS		4096
+#define STORE_SPAN_SHIFT	"12"	/* log2(STORE_SPAN_ROWS), for migrating */
+
+/* A span's received_at bounds (either may be absent: rows without a time). */
+struct store_span {
+	int64_t		 first_id;		/* 0: no span */
+	int64_t		 min_at, max_at;
+	int		 has_at;
+};
 
 /* Column positions in STORE_COLUMNS. */
 enum store_col {
@@ -113,6 +136,10 @@ struct store {
 	int		 writer;
 	sqlite3_stmt	*insert;
 	sqlite3_stmt	*head;			/* UPDATE sessions SET head... */
+	sqlite3_stmt	*span_put;		/* INSERT OR REPLACE INTO trail_spans */
+	int		 version;		/* the trail's schema */
+	struct store_span span;			/* the newest committed span */
+	struct store_span batch_at;		/* received_at bounds of the open batch */
 	int		 in_txn;		/* used by whichever thread writes */
 	unsigned	 batch_count, batch_ms;
 	unsigned	 pending;

@@ -79,11 +79,43 @@ store_clause(char *sql, const char *clause)
 }
 
 /*
+ * The ids that may hold rows of f's time window (schema 3: there is no
+ * index on received_at): from the first span that overlaps the window to
+ * the last (store-int.h).  No span: an empty range.
+ */
+static void
+store_where_spans(const struct store_filter *f, char *sql, sqlite3_stmt *s, int *n)
+{
+	char	overlap[64] = "";
+	int	k;
+
+	if (s) {
+		for (k = 0; k < 2; k++) {
+			if (f->since_us)
+				sqlite3_bind_int64(s, (*n)++, f->since_us);
+			if (f->until_us)
+				sqlite3_bind_int64(s, (*n)++, f->until_us);
+		}
+		return;
+	}
+	if (f->since_us)
+		strcat(overlap, "max_at >= ?");
+	if (f->since_us && f->until_us)
+		strcat(overlap, " AND ");
+	if (f->until_us)
+		strcat(overlap, "min_at < ?");
+	store_clause(sql, "id BETWEEN");
+	sprintf(sql + strlen(sql), " (SELECT coalesce(min(first_id), 0) FROM trail_spans WHERE %s)"
+	    " AND (SELECT coalesce(max(last_id), -1) FROM trail_spans WHERE %s)", overlap, overlap);
+}
+
+/*
  * Build "... WHERE ..." for f into sql (of STORE_SQL_MAX) and bind its
  * values starting at parameter *n on s (s NULL: only build).
  */
 static void
-store_where(const struct store_filter *f, char *sql, sqlite3_stmt *s, int *n)
+store_where(const struct store *st, const struct store_filter *f, char *sql, sqlite3_stmt *s,
+    int *n)
 {
 	char	kinds[96] = "";
 	int	k = store_filter_kinds(f);
@@ -96,6 +128,8 @@ store_where(const struct store_filter *f, char *sql, sqlite3_stmt *s, int *n)
 		if (s) sqlite3_bind_int64(s, (*n)++, f->until_us);
 		else store_clause(sql, "received_at < ?");
 	}
+	if ((f->since_us || f->until_us) && st->version >= 3)
+		store_where_spans(f, sql, s, n);
 	if (f->subject && store_literal_prefix(f->subject) == strlen(f->subject)) {
 		/* No wildcard: equality, so the (subject, id) index gives id order. */
 		if (s) sqlite3_bind_text(s, (*n)++, f->subject, -1, SQLITE_STATIC);
@@ -116,13 +150,21 @@ store_where(const struct store_filter *f, char *sql, sqlite3_stmt *s, int *n)
 				store_clause(sql, "subject >= ? AND subject < (? || char(1114111))");
 		}
 	}
-	if (f->verdict) {
+	/* Literal verdicts: SQLite uses the failures' partial index only
+	   for a query that says verdict = 'fail' in so many words. */
+	if (f->verdict && (strcmp(f->verdict, "pass") == 0 || strcmp(f->verdict, "fail") == 0)) {
+		if (!s) store_clause(sql, strcmp(f->verdict, "pass") == 0 ?
+		    "verdict = 'pass'" : "verdict = 'fail'");
+	} else if (f->verdict) {
 		if (s) sqlite3_bind_text(s, (*n)++, f->verdict, -1, SQLITE_STATIC);
 		else store_clause(sql, "verdict = ?");
 	}
 	if (f->reason) {
 		if (s) sqlite3_bind_text(s, (*n)++, f->reason, -1, SQLITE_STATIC);
 		else store_clause(sql, "reason = ?");
+		/* Every reason but ok is a failure's. */
+		if (!s && strcmp(f->reason, "ok") != 0)
+			store_clause(sql, "verdict = 'fail'");
 	}
 	if (f->iss) {
 		if (s) sqlite3_bind_text(s, (*n)++, f->iss, -1, SQLITE_STATIC);
@@ -164,7 +206,7 @@ store_query(struct store *st, const struct store_filter *f, enum store_order ord
 	int			 n = 1;
 
 	snprintf(sql, sizeof sql, "SELECT " STORE_COLUMNS ", prev_hash, hash FROM trail");
-	store_where(f, sql, NULL, &n);
+	store_where(st, f, sql, NULL, &n);
 	if (from > 0)
 		store_clause(sql, order == STORE_NEWEST_FIRST ? "id < ?" : "id > ?");
 	strcat(sql, order == STORE_NEWEST_FIRST ? " ORDER BY id DESC" : " ORDER BY id");
@@ -180,7 +222,7 @@ store_query(struct store *st, const struct store_filter *f, enum store_order ord
 		free(c);
 		return NULL;
 	}
-	store_where(f, sql, c->stmt, &n);
+	store_where(st, f, sql, c->stmt, &n);
 	if (from > 0)
 		sqlite3_bind_int64(c->stmt, n++, from);
 	if (limit > 0)
@@ -359,13 +401,13 @@ store_count_subjects(struct store *st, const struct store_filter *f,
 	snprintf(sql, sizeof sql, "SELECT subject, sum(kind = 'event'), sum(verdict = 'pass'),"
 	    " sum(verdict = 'fail'), sum(CASE WHEN kind = 'gap' THEN gap_count ELSE 0 END)"
 	    " FROM trail");
-	store_where(f, sql, NULL, &n);
+	store_where(st, f, sql, NULL, &n);
 	store_clause(sql, "subject IS NOT NULL");
 	strcat(sql, " GROUP BY subject ORDER BY subject");
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
 		return store_fail(st, "cannot query trail", cause);
 	n = 1;
-	store_where(f, sql, s, &n);
+	store_where(st, f, sql, s, &n);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		sc.subject = store_col_text(s, 0);
 		sc.events = sqlite3_column_int64(s, 1);
@@ -394,7 +436,7 @@ store_count_failures(struct store *st, const struct store_filter *f, const char 
 		return -1;
 	}
 	snprintf(sql, sizeof sql, "SELECT %s, count(*) FROM trail", column);
-	store_where(f, sql, NULL, &n);
+	store_where(st, f, sql, NULL, &n);
 	store_clause(sql, "kind = 'event'");
 	store_clause(sql, "verdict = 'fail'");
 	snprintf(sql + strlen(sql), sizeof sql - strlen(sql),
@@ -403,7 +445,7 @@ store_count_failures(struct store *st, const struct store_filter *f, const char 
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
 		return store_fail(st, "cannot query trail", cause);
 	n = 1;
-	store_where(f, sql, s, &n);
+	store_where(st, f, sql, s, &n);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		gc.value = store_col_text(s, 0);
 		gc.count = sqlite3_column_int64(s, 1);
@@ -469,6 +511,47 @@ audit_row(struct store_audit *a, sqlite3_stmt *s, struct store_buf *scratch,
 	return -1;
 }
 
+/* The audit's walk over trail_spans beside the rows (schema 3). */
+struct audit_spans {
+	sqlite3_stmt	*s;		/* NULL: the trail has no spans */
+	int		 at_end;
+	int64_t		 first_id, last_id;
+};
+
+/*
+ * Check that row id, received at (column c of s), lies in its span; 0 if
+ * so, else audit_bad is called.  A time filter trusts the spans, so a span
+ * edited to leave a row out would hide it from every such query.
+ */
+static int
+audit_span(struct audit_spans *sp, struct store_audit *a, sqlite3_stmt *row)
+{
+	int64_t	id = sqlite3_column_int64(row, COL_ID);
+	int	timed = sqlite3_column_type(row, COL_RECEIVED) == SQLITE_INTEGER;
+	int64_t	at = sqlite3_column_int64(row, COL_RECEIVED);
+	char	*msg = NULL;
+
+	if (sp->s == NULL)
+		return 0;
+	while (!sp->at_end && sp->last_id < id) {
+		if (sqlite3_step(sp->s) != SQLITE_ROW) {
+			sp->at_end = 1;
+			break;
+		}
+		sp->first_id = sqlite3_column_int64(sp->s, 0);
+		sp->last_id = sqlite3_column_int64(sp->s, 1);
+	}
+	if (!sp->at_end && sp->first_id <= id && (!timed ||
+	    (sqlite3_column_type(sp->s, 2) == SQLITE_INTEGER &&
+	    at >= sqlite3_column_int64(sp->s, 2) && at <= sqlite3_column_int64(sp->s, 3))))
+		return 0;
+	if (asprintf(&msg, "the time spans were edited: row %lld is outside them, so time "
+	    "filters would miss it", (long long)id) < 0)
+		msg = NULL;
+	audit_bad(a, id, msg ? msg : strdup("time spans edited"));
+	return -1;
+}
+
 /* Check every session's recorded head against the chain. */
 static int
 audit_heads(struct store *st, struct store_audit *a, int64_t last_id, char **cause)
@@ -523,6 +606,7 @@ store_audit(struct store *st, struct store_audit *a, void (*progress)(int64_t, v
 {
 	sqlite3_stmt		*s;
 	struct store_buf	 scratch = { NULL, 0, 0 };
+	struct audit_spans	 sp = { NULL, 0, 0, 0 };
 	unsigned char		 prev[STORE_HASH_LEN];
 	int64_t			 prev_id = 0;
 	int			 rc;
@@ -530,11 +614,16 @@ store_audit(struct store *st, struct store_audit *a, void (*progress)(int64_t, v
 	memset(a, 0, sizeof *a);
 	a->intact = 1;
 	memset(prev, 0, sizeof prev);
-	if (sqlite3_prepare_v2(st->db, "SELECT " STORE_COLUMNS ", prev_hash, hash FROM trail"
-	    " ORDER BY id", -1, &s, NULL) != SQLITE_OK)
+	if (st->version >= 3 && sqlite3_prepare_v2(st->db, "SELECT first_id, last_id, min_at,"
+	    " max_at FROM trail_spans ORDER BY first_id", -1, &sp.s, NULL) != SQLITE_OK)
 		return store_fail(st, "cannot read trail", cause);
+	if (sqlite3_prepare_v2(st->db, "SELECT " STORE_COLUMNS ", prev_hash, hash FROM trail"
+	    " ORDER BY id", -1, &s, NULL) != SQLITE_OK) {
+		sqlite3_finalize(sp.s);
+		return store_fail(st, "cannot read trail", cause);
+	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (audit_row(a, s, &scratch, prev_id, prev) != 0)
+		if (audit_row(a, s, &scratch, prev_id, prev) != 0 || audit_span(&sp, a, s) != 0)
 			break;
 		prev_id = sqlite3_column_int64(s, COL_ID);
 		memcpy(prev, sqlite3_column_blob(s, STORE_NCOLS + 1), STORE_HASH_LEN);
@@ -542,6 +631,7 @@ store_audit(struct store *st, struct store_audit *a, void (*progress)(int64_t, v
 			progress(a->rows, arg);
 	}
 	sqlite3_finalize(s);
+	sqlite3_finalize(sp.s);
 	free(scratch.p);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_fail(st, "cannot read trail", cause);

@@ -209,6 +209,7 @@ void
 store_rollback(struct store *st)
 {
 	store_abort_txn(st);
+	memset(&st->batch_at, 0, sizeof st->batch_at);
 	st->pending = 0;
 	st->last_id = st->committed_id;
 	memcpy(st->last_hash, st->committed_hash, STORE_HASH_LEN);
@@ -418,16 +419,67 @@ store_writer_push(struct store *st)
 
 /* ---- appending and committing ---------------------------------------------- */
 
+/* Widen span's received_at bounds to take in [min_at, max_at]. */
+static void
+store_span_widen(struct store_span *span, int64_t min_at, int64_t max_at)
+{
+	if (!span->has_at || min_at < span->min_at)
+		span->min_at = min_at;
+	if (!span->has_at || max_at > span->max_at)
+		span->max_at = max_at;
+	span->has_at = 1;
+}
+
+/*
+ * Cover the batch's rows by a span in its transaction: the newest span
+ * grows while it stays within STORE_SPAN_ROWS rows, else a new one starts.
+ * *next is what st->span becomes once the transaction commits.
+ */
+static int
+store_span_commit(struct store *st, struct store_span *next, char **cause)
+{
+	sqlite3_stmt	*s = st->span_put;
+	int		 rc;
+
+	*next = st->span;
+	if (next->first_id == 0 || st->last_id - next->first_id >= STORE_SPAN_ROWS) {
+		memset(next, 0, sizeof *next);
+		next->first_id = st->committed_id + 1;
+	}
+	if (st->batch_at.has_at)
+		store_span_widen(next, st->batch_at.min_at, st->batch_at.max_at);
+	sqlite3_bind_int64(s, 1, next->first_id);
+	sqlite3_bind_int64(s, 2, st->last_id);
+	if (next->has_at) {
+		sqlite3_bind_int64(s, 3, next->min_at);
+		sqlite3_bind_int64(s, 4, next->max_at);
+	} else {
+		sqlite3_bind_null(s, 3);
+		sqlite3_bind_null(s, 4);
+	}
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_fail(st, "cannot write trail", cause);
+		store_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
 /* Commit the pending batch, moving the session head in the same transaction. */
 int
 store_commit(struct store *st, char **cause)
 {
-	sqlite3_stmt	*h = st->head;
+	sqlite3_stmt		*h = st->head;
+	struct store_span	 span = st->span;
 
 	if (store_writer_sync(st, cause) != 0)
 		return -1;
 	if (!st->in_txn)
 		return 0;
+	if (st->last_id > st->committed_id && store_span_commit(st, &span, cause) != 0)
+		return -1;
 	if (st->session != 0) {
 		sqlite3_bind_int64(h, 1, st->last_id);
 		sqlite3_bind_blob(h, 2, st->last_hash, STORE_HASH_LEN, SQLITE_STATIC);
@@ -448,6 +500,8 @@ store_commit(struct store *st, char **cause)
 	}
 	st->in_txn = 0;
 	st->pending = 0;
+	st->span = span;
+	memset(&st->batch_at, 0, sizeof st->batch_at);
 	st->committed_id = st->last_id;
 	memcpy(st->committed_hash, st->last_hash, STORE_HASH_LEN);
 	return 0;
@@ -484,6 +538,8 @@ store_append_row(struct store *st, struct store_value *vals, int may_collide, ch
 	}
 	memcpy(st->last_hash, sl->hash, STORE_HASH_LEN);
 	st->last_id++;
+	if (vals[COL_RECEIVED].type == SQLITE_INTEGER)
+		store_span_widen(&st->batch_at, vals[COL_RECEIVED].i, vals[COL_RECEIVED].i);
 	if (st->pending++ == 0)
 		st->batch_started_ms = auth_mono_ms();
 	st->appended++;

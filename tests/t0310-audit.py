@@ -17,6 +17,7 @@ test for that asserts exit 0 and shows that the head hash printed before
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
 import sqlite3
@@ -26,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from zt import (Env, Failure, batch_line, case, check, eq, hs_token, read_csv_rows,  # noqa: E402
-                run, zt)
+                run, us_rfc3339, zt)
 
 SESSION_SIZES = (150, 150)
 EDITED = ["edit", "modif", "chang"]
@@ -619,8 +620,8 @@ def full_rewrite_is_not_detected_but_changes_the_head(env):
 
 # ---- schema 1 ----------------------------------------------------------------
 
-def export_lines(db, fmt="jsonl"):
-    rc, out, err = zt(["-d", db, "export", "--format", fmt])
+def export_lines(db, fmt="jsonl", args=()):
+    rc, out, err = zt(["-d", db, "export", "--format", fmt] + list(args))
     eq(rc, 0, "export %s (%s)" % (db, err.strip()[-300:]))
     return out
 
@@ -674,18 +675,43 @@ def make_schema_1(env, db):
     try:
         con.execute("DROP INDEX trail_event_block")
         con.execute("CREATE INDEX trail_event_id ON trail(event_id)")
+        # Schema 3's time spans and failures index out, schema 1's indexes back.
+        con.execute("DROP TABLE trail_spans")
+        con.execute("DROP INDEX trail_failures")
+        con.execute("CREATE INDEX trail_time ON trail(received_at)")
+        con.execute("CREATE INDEX trail_verdict ON trail(verdict, reason, id)")
         con.execute("PRAGMA user_version = 1")
     finally:
         con.close()
 
 
+def window_of(db):
+    """--since/--until cutting a trail's times in three (and the ids inside)."""
+    con = sqlite3.connect(db)
+    try:
+        times = [r[0] for r in con.execute("SELECT received_at FROM trail ORDER BY id")]
+        a, b = times[len(times) // 3] + 1, times[2 * len(times) // 3] + 1
+        inside = [r[0] for r in con.execute("SELECT id FROM trail WHERE received_at >= ?"
+                                            " AND received_at < ? ORDER BY id", (a, b))]
+    finally:
+        con.close()
+    return ["--since", us_rfc3339(a), "--until", us_rfc3339(b)], inside
+
+
+def exported_ids(db, args=()):
+    return [json.loads(line)["id"] for line in export_lines(db, "jsonl", args).decode().splitlines()]
+
+
 @case
 def schema_1_trail_is_read_then_migrated(env):
     """schema 1: an all-text trail verifies and exports the same; a writer migrates it
-    to schema 2 without touching its rows"""
+    to schema 3 without touching its rows"""
     db = env.copy()
     want = without_hashes(export_lines(db))
     make_schema_1(env, db)
+    window, inside = window_of(db)
+    check(0 < len(inside) < len(ids(db)), "the window holds some rows: %d" % len(inside))
+    eq(exported_ids(db, window), inside, "schema 1: a time window exports its rows")
     con = sqlite3.connect(db)
     kinds = con.execute("SELECT DISTINCT typeof(claims) || typeof(token) || typeof(headers)"
                         " || typeof(checks) FROM trail WHERE kind = 'event'").fetchall()
@@ -705,9 +731,11 @@ def schema_1_trail_is_read_then_migrated(env):
         for i in range(20)))
     rc, out, err = zt(["-p", env.pol, "-d", db, "import", cap])
     eq(rc, 0, "import into schema 1 (stderr: %s)" % err.strip()[-300:])
-    eq(user_version(db), 2, "user_version after")
-    check("trail_event_block" in index_names(db) and "trail_event_id" not in index_names(db),
-          "event id index replaced: %r" % index_names(db))
+    eq(user_version(db), 3, "user_version after")
+    eq(index_names(db), ["trail_event_block", "trail_failures", "trail_iss", "trail_kid",
+                         "trail_stream_seq", "trail_subject"], "indexes after the migration")
+    eq(exported_ids(db, window), inside, "schema 3: the same window exports the same rows")
+    spans_cover(db)
     rc, text = audit(db)
     eq(rc, 0, "audit verify after the migration (%s)" % text.strip()[-300:])
     after = export_lines(db).splitlines()
@@ -721,20 +749,142 @@ def schema_1_trail_is_read_then_migrated(env):
     eq(new, "blob", "new rows are compact")
 
 
+# ---- time spans (schema 3) ----------------------------------------------------
+
+def spans_cover(db):
+    """Check the spans: consecutive, covering every row, each row's time in its span's
+    bounds; returns them."""
+    con = sqlite3.connect(db)
+    try:
+        spans = con.execute("SELECT first_id, last_id, min_at, max_at FROM trail_spans"
+                            " ORDER BY first_id").fetchall()
+        rows = con.execute("SELECT id, received_at FROM trail ORDER BY id").fetchall()
+    finally:
+        con.close()
+    check(spans and spans[0][0] == 1 and spans[-1][1] == rows[-1][0],
+          "spans run from row 1 to the last row: %r" % spans[:3])
+    for prev, nxt in zip(spans, spans[1:]):
+        eq(nxt[0], prev[1] + 1, "span after %r starts where it ends" % (prev,))
+    k = 0
+    for rid, at in rows:
+        while spans[k][1] < rid:
+            k += 1
+        first, last, lo, hi = spans[k]
+        check(first <= rid <= last and lo <= at <= hi,
+              "row %d (received %d) lies in span %r" % (rid, at, spans[k]))
+    return spans
+
+
+SPAN_PARTS, SPAN_EVENTS = 3, 9000
+# Event times start a minute ahead, so that each import's session row (received
+# now) is one more early outlier in its first span.
+SPAN_BASE = (int(time.time()) + 60) * 1000000
+
+
+def span_trail(env):
+    """A trail of three imports, 27,000 events, their received_at out of order: rising
+    by a millisecond with jitter; in the second import, every 997th far in the past and
+    every 1,499th far ahead (so some spans are wide, others narrow)."""
+    db = env.path("spans.db")
+    if os.path.exists(db):
+        return db
+    rnd = random.Random(7)
+    tok = hs_token(env.secrets["hs"], {"sub": "spans", "exp": int(time.time()) + 3600})
+    for part in range(SPAN_PARTS):
+        lines = []
+        for i in range(SPAN_EVENTS):
+            k = part * SPAN_EVENTS + i
+            us = SPAN_BASE + k * 1000 + rnd.randint(-5000, 5000)
+            if part == 1 and i % 997 == 0:
+                us = SPAN_BASE - rnd.randint(1, 10 ** 9)
+            if part == 1 and i % 1499 == 0:
+                us = SPAN_BASE + 10 ** 10 + rnd.randint(0, 10 ** 6)
+            line = batch_line("bulk.span.%d" % (k % 3), b'{"k":%d}' % k,
+                              {"Authorization": "Bearer " + tok})
+            line["received_at"] = us_rfc3339(us)
+            lines.append(json.dumps(line) + "\n")
+        cap = env.write("cap-spans-%d.jsonl" % part, "".join(lines))
+        rc, out, err = zt(["-p", env.pol, "-d", db, "import", cap])
+        eq(rc, 0, "import %s (stderr: %s)" % (cap, err.strip()[-300:]))
+    return db
+
+
+def scanned_ids(db, since=None, until=None):
+    """The ids SQLite finds by reading every row's received_at."""
+    con = sqlite3.connect(db)
+    try:
+        return [r[0] for r in con.execute(
+            "SELECT id FROM trail NOT INDEXED WHERE received_at >= ? AND received_at < ?"
+            " ORDER BY id", (since if since is not None else -2 ** 62,
+                            until if until is not None else 2 ** 62))]
+    finally:
+        con.close()
+
+
+@case
+def time_filters_find_every_row_through_the_spans(env):
+    """time spans: over 27,000 events in several spans, received out of order, every
+    --since/--until window exports exactly the rows a scan of received_at finds"""
+    db = span_trail(env)
+    spans = spans_cover(db)
+    check(len(spans) >= 3, "several spans: %d" % len(spans))
+    check(all(last - first < 4096 + 1000 for first, last, _, _ in spans),
+          "spans stay small: %r" % [(f, l) for f, l, _, _ in spans])
+    rnd = random.Random(11)
+    end = SPAN_BASE + SPAN_PARTS * SPAN_EVENTS * 1000
+    windows = [(SPAN_BASE - 10 ** 9 - 1, SPAN_BASE),          # the far past, sessions
+               (SPAN_BASE + 10 ** 10, None),                   # only the far future
+               (None, SPAN_BASE + 4096 * 1000),                # until, no since
+               (end - 2000000, None),                          # since, no until
+               (end + 10 ** 9, end + 2 * 10 ** 9)]             # nothing at all
+    for _ in range(8):
+        a = rnd.randint(SPAN_BASE, end)
+        windows.append((a, a + rnd.choice((3000, 250000, 5000000))))
+    for since, until in windows:
+        args = (["--since", us_rfc3339(since)] if since is not None else []) + \
+            (["--until", us_rfc3339(until)] if until is not None else [])
+        want = scanned_ids(db, since, until)
+        eq(exported_ids(db, args), want, "ids for %s" % " ".join(args))
+    rc, text = audit(db)
+    eq(rc, 0, "audit verify of the spans' trail (%s)" % text.strip()[-300:])
+
+
+@case
+def narrowed_time_span_is_named(env):
+    """audit: a time span narrowed so that time filters would miss rows is named"""
+    db = env.copy()
+    con = sqlite3.connect(db)
+    first, lo = con.execute("SELECT first_id, min_at FROM trail_spans ORDER BY first_id"
+                            " LIMIT 1").fetchone()
+    row = con.execute("SELECT min(id) FROM trail WHERE id >= ? AND received_at > ?",
+                      (first, lo)).fetchone()[0]
+    con.close()
+    tamper(db, ("UPDATE trail_spans SET max_at = min_at WHERE first_id = ?", (first,)))
+    expect_bad(db, [row], ["span"], "narrowed span")
+
+
+@case
+def deleted_time_span_is_named(env):
+    """audit: a deleted time span (its rows hidden from time filters) is named"""
+    db = env.copy()
+    tamper(db, "DELETE FROM trail_spans")
+    expect_bad(db, [1], ["span"], "deleted spans")
+
+
 @case
 def newer_schema_is_refused(env):
     """schema: a trail from a newer ztwatch is refused by writers and readers, and left alone"""
     db = env.copy()
     con = sqlite3.connect(db)
-    con.execute("PRAGMA user_version = 3")
+    con.execute("PRAGMA user_version = 4")
     con.commit()
     con.close()
     cap = env.write("cap-newer.jsonl", json.dumps(batch_line("bulk.n", b"{}")) + "\n")
     rc, out, err = zt(["-p", env.pol, "-d", db, "import", cap])
-    check(rc != 0 and "newer" in err and "3" in err, "import refused: %d %r" % (rc, err))
+    check(rc != 0 and "newer" in err and "4" in err, "import refused: %d %r" % (rc, err))
     rc, out, err = zt(["-d", db, "export", "--format", "jsonl"])
     check(rc != 0 and "newer" in err, "export refused: %d %r" % (rc, err))
-    eq(user_version(db), 3, "left as it was")
+    eq(user_version(db), 4, "left as it was")
 
 
 # ---- cannot read ----------------------------------------------------------------
