@@ -150,7 +150,7 @@ store_where(const struct store *st, const struct store_filter *f, char *sql, sql
 				store_clause(sql, "subject >= ? AND subject < (? || char(1114111))");
 		}
 	}
-	/* Literal verdicts: SQLite uses the failures' partial index only
+	/* Literal verdicts: SQLite uses the failures' partial indexes only
 	   for a query that says verdict = 'fail' in so many words. */
 	if (f->verdict && (strcmp(f->verdict, "pass") == 0 || strcmp(f->verdict, "fail") == 0)) {
 		if (!s) store_clause(sql, strcmp(f->verdict, "pass") == 0 ?

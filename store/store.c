@@ -58,9 +58,10 @@ static const char *const store_schema_v2 =
 /*
  * Version 3: the time index and the verdict index go.  Time is found
  * through trail_spans (store-int.h), one row per few thousand events, built
- * here from the rows' times; failures keep an index of
- * their own, so a passing event, the common case, costs two index entries
- * less to record.  No row changes.
+ * here from the rows' times.  Failures keep two indexes of their own, by
+ * reason and by id (the console's failures in id order), so a passing
+ * event, the common case, costs two index entries less to record and a
+ * failing one the same as before.  No row changes.
  */
 static const char *const store_schema_v3 =
     "CREATE TABLE trail_spans (first_id INTEGER PRIMARY KEY, last_id, min_at, max_at);"
@@ -68,7 +69,8 @@ static const char *const store_schema_v3 =
     " FROM trail GROUP BY id >> " STORE_SPAN_SHIFT ";"
     "DROP INDEX IF EXISTS trail_time;"
     "DROP INDEX IF EXISTS trail_verdict;"
-    "CREATE INDEX trail_failures ON trail(reason, id) WHERE verdict = 'fail';";
+    "CREATE INDEX trail_fail_reason ON trail(reason, id) WHERE verdict = 'fail';"
+    "CREATE INDEX trail_fail_id ON trail(id) WHERE verdict = 'fail';";
 
 /* *cause = "what 'path': sqlite's message" (when cause is not NULL); returns -1. */
 int

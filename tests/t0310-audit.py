@@ -675,9 +675,10 @@ def make_schema_1(env, db):
     try:
         con.execute("DROP INDEX trail_event_block")
         con.execute("CREATE INDEX trail_event_id ON trail(event_id)")
-        # Schema 3's time spans and failures index out, schema 1's indexes back.
+        # Schema 3's time spans and failure indexes out, schema 1's indexes back.
         con.execute("DROP TABLE trail_spans")
-        con.execute("DROP INDEX trail_failures")
+        con.execute("DROP INDEX trail_fail_reason")
+        con.execute("DROP INDEX trail_fail_id")
         con.execute("CREATE INDEX trail_time ON trail(received_at)")
         con.execute("CREATE INDEX trail_verdict ON trail(verdict, reason, id)")
         con.execute("PRAGMA user_version = 1")
@@ -732,8 +733,9 @@ def schema_1_trail_is_read_then_migrated(env):
     rc, out, err = zt(["-p", env.pol, "-d", db, "import", cap])
     eq(rc, 0, "import into schema 1 (stderr: %s)" % err.strip()[-300:])
     eq(user_version(db), 3, "user_version after")
-    eq(index_names(db), ["trail_event_block", "trail_failures", "trail_iss", "trail_kid",
-                         "trail_stream_seq", "trail_subject"], "indexes after the migration")
+    eq(index_names(db), ["trail_event_block", "trail_fail_id", "trail_fail_reason", "trail_iss",
+                         "trail_kid", "trail_stream_seq", "trail_subject"],
+       "indexes after the migration")
     eq(exported_ids(db, window), inside, "schema 3: the same window exports the same rows")
     spans_cover(db)
     rc, text = audit(db)
