@@ -519,9 +519,9 @@ struct audit_spans {
 };
 
 /*
- * Check that row id, received at (column c of s), lies in its span; 0 if
- * so, else audit_bad is called.  A time filter trusts the spans, so a span
- * edited to leave a row out would hide it from every such query.
+ * Check that the row in row (its id and received_at) lies in its span; 0
+ * if so, else audit_bad is called.  A time filter trusts the spans, so a
+ * span edited to leave a row out would hide it from every such query.
  */
 static int
 audit_span(struct audit_spans *sp, struct store_audit *a, sqlite3_stmt *row)
