@@ -262,7 +262,7 @@ def record_run(d, url, pol, batch, repeat, rate, buffer_msgs, tag):
             n = trail_rows(db)
             stable = stable + 1 if n == last else 0
             last = n
-            if n >= sent and trails_hold([db], sent):
+            if n >= sent and trail_rows(db, exact=True) >= sent:
                 break
         peak = rss_kb(rec.pid)
         end_rss = rss_kb(rec.pid, "VmRSS")

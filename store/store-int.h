@@ -10,7 +10,8 @@
 #include "store.h"
 
 #define STORE_SCHEMA_VERSION	3
-#define STORE_SCHEMA_VERSION_TEXT "3"
+#define STORE_STR(x)		STORE_STR_(x)	/* a number macro as a string literal */
+#define STORE_STR_(x)		#x
 #define STORE_HASH_LEN		32
 #define STORE_NCOLS		28	/* chained columns, id .. detail */
 

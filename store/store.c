@@ -147,7 +147,7 @@ store_migrate(struct store *st, char **cause)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
-	if (store_exec(st, "PRAGMA user_version = " STORE_SCHEMA_VERSION_TEXT, "cannot write trail",
+	if (store_exec(st, "PRAGMA user_version = " STORE_STR(STORE_SCHEMA_VERSION), "cannot write trail",
 	    cause) != 0 || store_exec(st, "COMMIT", "cannot write trail", cause) != 0) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
