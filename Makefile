@@ -111,7 +111,7 @@ tools: build/test/ztmint build/test/ztpub
 
 test: build/test/ztwatch build/test/ztmint build/test/ztpub $(UNIT_BINS)
 	ZTWATCH=$(CURDIR)/build/test/ztwatch ZTMINT=$(CURDIR)/build/test/ztmint \
-	    ZTPUB=$(CURDIR)/build/test/ztpub \
+	    ZTPUB=$(CURDIR)/build/test/ztpub TESTS="$(TESTS)" \
 	    ./tests/run-tests.sh $(UNIT_BINS)
 
 bench: ztwatch build/rel/ztmint build/rel/ztpub build/rel/bench-store build/rel/bench-pkey

@@ -4,6 +4,8 @@
 # script prints "ok - NAME" / "not ok - NAME" lines (a skip says why);
 # this runner adds them up and ends with the closing line
 # "N passed, N failed".  Exit status is non-zero if anything failed.
+# With $TESTS set (words such as "t0310 jdoc"), only the unit binaries and
+# scripts whose names contain one of its words run.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -16,6 +18,17 @@ failed=0
 skipped=0
 failures=""
 log=$(mktemp)
+TESTS=${TESTS:-}
+
+# Whether $1 is picked by $TESTS (all are when it is empty).
+picked() {
+	[ -z "$TESTS" ] && return 0
+	for w in $TESTS; do
+		case "$1" in *"$w"*) return 0 ;; esac
+	done
+	return 1
+}
+
 trap 'rm -f "$log"' EXIT
 
 count() {
@@ -41,6 +54,7 @@ count() {
 
 for bin in "$@"; do
 	name=$(basename "$bin")
+	picked "$name" || continue
 	echo "# unit: $name"
 	"$bin" >"$log" 2>&1
 	rc=$?
@@ -50,6 +64,7 @@ done
 
 for t in tests/t[0-9]*.sh tests/t[0-9]*.py; do
 	[ -f "$t" ] || continue
+	picked "$t" || continue
 	echo "# script: $t"
 	case "$t" in
 	*.sh)	timeout 300 bash "$t" >"$log" 2>&1 ;;
@@ -62,5 +77,9 @@ done
 
 echo
 [ -n "$failures" ] && echo "failed suites:$failures"
-echo "$passed passed, $failed failed, $skipped skipped"
+echo "$passed passed, $failed failed, $skipped skipped${TESTS:+ (only: $TESTS)}"
+if [ -n "$TESTS" ] && [ $((passed + failed + skipped)) -eq 0 ]; then
+	echo "no test matches: $TESTS" >&2
+	exit 1
+fi
 [ "$failed" -eq 0 ]

@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from zt import (Env, b64url, b64url_json, case, check, eq, expect, go_marshal,  # noqa: E402
+from zt import (ZTWATCH, Env, b64url, b64url_json, case, check, eq, expect, go_marshal,  # noqa: E402
                 hs_token, run, seed_event)
 
 ALGS = {
@@ -647,7 +647,7 @@ def verdict_json_is_one_line_and_escaped(env):
     rc, v, _ = bearer(env, "alg.RS256", tok)
     eq(v["claims"]["sub"], "\u001b]2;pwned\u0007\u001b[2J", "claim survives")
     p = os.popen("printf '{}' | %s -p %s verify --subject alg.RS256 -H 'Authorization: Bearer %s'"
-                 % (os.environ.get("ZTWATCH"), env.pol, tok))
+                 % (ZTWATCH, env.pol, tok))
     raw = p.read()
     p.close()
     check("\x1b" not in raw and raw.count("\n") == 1, "no raw ESC, a single line")
@@ -731,7 +731,7 @@ def verdict_escapes_terminal_controls(env):
                    header={"alg": "HS256", "kid": "k\u009bz"})
     body = '{"eventID":"e\u009b\u2029"}'.encode()
     pol = hs_rule(env, event_id="/eventID")
-    p = subprocess.run([os.environ.get("ZTWATCH", "./ztwatch"), "-p", pol, "verify",
+    p = subprocess.run([ZTWATCH, "-p", pol, "verify",
                         "--subject", "rv.a", "-H", "Authorization: Bearer " + tok],
                        input=body, capture_output=True)
     raw = p.stdout
@@ -791,7 +791,7 @@ def every_fitting_key_is_tried(env):
     pol = env.policy({"keys": keys, "rules": [{"name": "r", "subjects": ["rv.>"],
                       "token": {"header": "Authorization", "scheme": "Bearer"},
                       "keys": sorted(keys)}]})
-    p = subprocess.run([os.environ.get("ZTWATCH", "./ztwatch"), "-p", pol, "policy"],
+    p = subprocess.run([ZTWATCH, "-p", pol, "policy"],
                        capture_output=True, text=True)
     check(p.returncode == 2 and "at most 64 keys" in p.stderr, p.stderr)
 

@@ -22,7 +22,8 @@ import tempfile
 import time
 import traceback
 
-ZTWATCH = os.environ.get("ZTWATCH", "./ztwatch")
+# The sanitised build, as `make test` runs it (./ztwatch is the release one).
+ZTWATCH = os.environ.get("ZTWATCH", "build/test/ztwatch")
 ZTMINT = os.environ.get("ZTMINT", "build/test/ztmint")
 
 _cases = []
