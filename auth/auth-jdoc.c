@@ -935,6 +935,22 @@ bad:
 	return jdoc_fail(d, err, errlen, "%s at byte %zu", why, at);
 }
 
+/* Whether text[0..len) is one JSON value, parsed as strictly as tokens are
+   (no duplicate keys); for text read back from a file someone may edit. */
+int
+auth_json_valid(const char *text, size_t len)
+{
+	struct jdoc	d;
+	int		ok;
+
+	d.toks = NULL;
+	d.cap = 0;
+	/* The parser keeps no stack: depth costs nothing here. */
+	ok = jdoc_parse(&d, text, len, (size_t)1 << 20, NULL, 0) == 0;
+	jdoc_release(&d);
+	return ok;
+}
+
 /* Free the token array if it is not the inline one. */
 void
 jdoc_release(struct jdoc *d)

@@ -223,13 +223,56 @@ auth_parse_rfc3339(const char *s, double *out)
 }
 
 
-/* Whether p (n bytes left) starts a C1 control or U+2028/U+2029 in UTF-8. */
-static int
-auth_unsafe_seq(const unsigned char *p, size_t n)
+/*
+ * Bidi controls and invisible format characters: they reorder or hide the
+ * text around them on a terminal (U+202E turns "exe.txt" round), so every
+ * output escapes them.  Sorted ranges; the console's safe text uses the
+ * same list.
+ */
+static const uint32_t auth_hidden_ranges[][2] = {
+	{ 0x000ad, 0x000ad }, { 0x0061c, 0x0061c }, { 0x0180e, 0x0180e },
+	{ 0x0200b, 0x0200c }, { 0x0200e, 0x0200f }, { 0x02028, 0x0202e },
+	{ 0x02060, 0x02064 }, { 0x02066, 0x02069 }, { 0x0feff, 0x0feff },
+	{ 0xe0000, 0xe007f },
+};
+
+/* Whether cp is a bidi control or an invisible format character. */
+int
+auth_cp_hidden(uint32_t cp)
 {
-	if (n >= 2 && p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-		return 1;
-	return n >= 3 && p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9);
+	size_t	i;
+
+	for (i = 0; i < sizeof auth_hidden_ranges / sizeof auth_hidden_ranges[0]; i++) {
+		if (cp < auth_hidden_ranges[i][0])
+			return 0;
+		if (cp <= auth_hidden_ranges[i][1])
+			return 1;
+	}
+	return 0;
+}
+
+/* Length of the character at p (n bytes left) when output escapes it (a C1
+   control, U+2028/U+2029, a hidden one), with its code point; else 0. */
+size_t
+auth_utf8_escaped(const unsigned char *p, size_t n, uint32_t *cp)
+{
+	size_t	k;
+
+	if (p[0] < 0x80 || (k = auth_utf8_decode(p, n, cp)) == 0)
+		return 0;
+	return *cp <= 0x9f || auth_cp_hidden(*cp) ? k : 0;
+}
+
+/* Write cp as a JSON escape (a surrogate pair above U+FFFF) into out;
+   returns its length, 6 or 12. */
+size_t
+auth_json_escape_cp(char out[13], uint32_t cp)
+{
+	if (cp <= 0xffff)
+		return (size_t)snprintf(out, 13, "\\u%04x", (unsigned)cp);
+	cp -= 0x10000;
+	return (size_t)snprintf(out, 13, "\\u%04x\\u%04x", 0xd800 + (unsigned)(cp >> 10),
+	    0xdc00 + (unsigned)(cp & 0x3ff));
 }
 
 /* Unsafe characters in JSON text? */
@@ -237,11 +280,12 @@ int
 auth_json_unsafe(const char *text, size_t len)
 {
 	const unsigned char	*p = (const unsigned char *)text;
+	uint32_t		 cp;
 	size_t			 i;
 
 	for (i = 0; i < len; i++) {
-		if (p[i] == '\n' || p[i] == '\r' || p[i] == 0x7f ||
-		    ((p[i] == 0xc2 || p[i] == 0xe2) && auth_unsafe_seq(p + i, len - i)))
+		if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f ||
+		    (p[i] >= 0xc2 && auth_utf8_escaped(p + i, len - i, &cp) > 0))
 			return 1;
 	}
 	return 0;

@@ -406,7 +406,8 @@ static void
 jbuf_string(struct jbuf *b, const char *str)
 {
 	const unsigned char	*p = (const unsigned char *)str, *run;
-	char			 esc[8];
+	char			 esc[13];
+	uint32_t		 cp;
 	size_t			 k, n = jbuf_plain_run(str);
 
 	/* The common case: nothing to escape, one copy. */
@@ -427,14 +428,11 @@ jbuf_string(struct jbuf *b, const char *str)
 		if (*p == '\0')
 			break;
 		if (*p >= 0x80 && (k = auth_utf8_seq(p, 4)) > 0) {
-			/* C1 controls and U+2028/9 are escaped like C0 ones. */
-			if (k == 2 && p[0] == 0xc2 && p[1] <= 0x9f) {
-				snprintf(esc, sizeof esc, "\\u%04x", p[1]);
-				jbuf_add(b, esc, 6);
-			} else if (k == 3 && p[0] == 0xe2 && p[1] == 0x80 &&
-			    (p[2] == 0xa8 || p[2] == 0xa9)) {
-				jbuf_add(b, p[2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
-			} else
+			/* C1 controls, U+2028/9, bidi controls and invisible
+			   characters are escaped like C0 ones. */
+			if (auth_utf8_escaped(p, k, &cp) > 0)
+				jbuf_add(b, esc, auth_json_escape_cp(esc, cp));
+			else
 				jbuf_add(b, (const char *)p, k);
 			p += k;
 			continue;
@@ -468,31 +466,33 @@ jbuf_member(struct jbuf *b, const char *key, const char *value)
 
 /*
  * Whether text[0..len) holds any byte with which auth_json_unsafe() starts
- * a finding: CR, LF, DEL, or the lead bytes 0xc2 and 0xe2.  A quick filter:
- * most texts hold none, and then need no closer look.
+ * a finding: a C0 control but tab, DEL, or a lead byte of a character it
+ * escapes (0xc2, 0xd8, 0xe1, 0xe2, 0xef, 0xf3).  A quick filter: most texts
+ * hold none, and then need no closer look.
  */
 static int
 jbuf_maybe_unsafe(const char *text, size_t len)
 {
-	const unsigned char	*p = (const unsigned char *)text;
-	size_t			 i = 0;
+	static const unsigned char	 leads[] = { 0x7f, 0xc2, 0xd8, 0xe1, 0xe2, 0xef, 0xf3 };
+	const unsigned char		*p = (const unsigned char *)text;
+	size_t				 i = 0, k;
 #ifdef __SSE2__
-	__m128i			 v;
+	__m128i				 v, hit;
 
 	while (len - i >= 16) {
 		v = _mm_loadu_si128((const __m128i *)(p + i));
-		if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_or_si128(
-		    _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
-		    _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))), _mm_or_si128(
-		    _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)),
-		    _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xc2)))),
-		    _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xe2)))) != 0)
+		/* v <= 0x1f, unsigned, and not a tab */
+		hit = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
+		    _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v));
+		for (k = 0; k < sizeof leads; k++)
+			hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)leads[k])));
+		if (_mm_movemask_epi8(hit) != 0)
 			return 1;
 		i += 16;
 	}
 #endif
 	for (; i < len; i++) {
-		if (p[i] == '\n' || p[i] == '\r' || p[i] == 0x7f || p[i] == 0xc2 || p[i] == 0xe2)
+		if ((p[i] < 0x20 && p[i] != '\t') || memchr(leads, p[i], sizeof leads) != NULL)
 			return 1;
 	}
 	return 0;

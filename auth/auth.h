@@ -449,14 +449,26 @@ void		 auth_library_init(void);
 /* Parse RFC 3339 ("2026-11-24T01:02:03.123456789+01:00") into seconds. */
 int		 auth_parse_rfc3339(const char *s, double *out);
 /*
- * Whether JSON text holds characters unsafe to print raw on one line: line
- * breaks, DEL, C1 controls (U+0080-U+009F, which terminals may obey) or
- * U+2028/U+2029.  auth_json_safe() re-encodes valid JSON text compactly
- * with all of them escaped; it returns an allocated string, or NULL when
- * the text is not JSON.
+ * Whether JSON text holds characters unsafe to print raw on one line: C0
+ * controls but tab (line breaks, ESC), DEL, C1 controls (U+0080-U+009F,
+ * which terminals may obey), U+2028/U+2029, bidi controls and invisible
+ * format characters (auth_cp_hidden).  auth_json_safe() re-encodes valid
+ * JSON text compactly with all of them escaped; it returns an allocated
+ * string, or NULL when the text is not JSON.
  */
 int		 auth_json_unsafe(const char *text, size_t len);
+/* Whether text[0..len) is one JSON value, strictly (no duplicate keys). */
+int		 auth_json_valid(const char *text, size_t len);
 char		*auth_json_safe(const char *text, size_t len);
+/* Whether cp is a bidi control or an invisible format character. */
+int		 auth_cp_hidden(uint32_t cp);
+/* Length of the UTF-8 character at s (n bytes left) that every output
+   escapes (a C1 control, U+2028/U+2029, auth_cp_hidden), its code point in
+   *cp; 0 for any other character. */
+size_t		 auth_utf8_escaped(const unsigned char *s, size_t n, uint32_t *cp);
+/* cp as a JSON escape (two, a surrogate pair, above U+FFFF) in out, with
+   its length (6 or 12). */
+size_t		 auth_json_escape_cp(char out[13], uint32_t cp);
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when
    there is none (an invalid byte, an overlong form, a surrogate, a NUL). */
 size_t		 auth_utf8_seq(const unsigned char *s, size_t n);

@@ -48,11 +48,14 @@ audit_one(const char *db, int named)
 {
 	struct store_audit	 a;
 	struct store		*st;
-	char			*cause = NULL, hex[65], name[1024] = "";
+	char			*cause = NULL, hex[65], name[1024] = "", *shown;
 	int			 i, rc;
 
-	if (named)
-		snprintf(name, sizeof name, "%s: ", db);
+	/* A trail's path may come from a folder someone else fills. */
+	if (named && (shown = cli_visible(db)) != NULL) {
+		snprintf(name, sizeof name, "%s: ", shown);
+		free(shown);
+	}
 	if ((st = store_open_reader(db, &cause)) == NULL) {
 		cli_error("audit: %s", cause);
 		free(cause);

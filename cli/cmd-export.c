@@ -59,6 +59,8 @@ static void
 export_json_string(FILE *f, const char *s, size_t n)
 {
 	const unsigned char	*p = (const unsigned char *)s;
+	char			 esc[13];
+	uint32_t		 cp;
 	size_t			 i, k;
 
 	fputc('"', f);
@@ -73,12 +75,10 @@ export_json_string(FILE *f, const char *s, size_t n)
 				fputs("\\ufffd", f);	/* only a non-UTF-8 subject can get here */
 				continue;
 			}
-			/* C1 controls and U+2028/9, escaped as in verdicts. */
-			if (k == 2 && p[i] == 0xc2 && p[i + 1] <= 0x9f)
-				fprintf(f, "\\u%04x", p[i + 1]);
-			else if (k == 3 && p[i] == 0xe2 && p[i + 1] == 0x80 &&
-			    (p[i + 2] == 0xa8 || p[i + 2] == 0xa9))
-				fputs(p[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", f);
+			/* C1 controls, U+2028/9, bidi controls and invisible
+			   characters, escaped as in verdicts. */
+			if (auth_utf8_escaped(p + i, k, &cp) > 0)
+				fwrite(esc, 1, auth_json_escape_cp(esc, cp), f);
 			else
 				fwrite(p + i, 1, k, f);
 			i += k - 1;
@@ -88,13 +88,17 @@ export_json_string(FILE *f, const char *s, size_t n)
 	fputc('"', f);
 }
 
-/* Write JSON text as a value, re-encoded when it holds unsafe characters. */
+/* Write JSON text as a value: re-encoded when it holds unsafe characters,
+   and as a string when it is not JSON (a trail edited by hand: the line
+   stays JSON, and shows what is there). */
 static void
 export_json_value(FILE *f, const char *text, size_t n)
 {
 	char	*safe;
 
-	if (!auth_json_unsafe(text, n)) {
+	if (!auth_json_valid(text, n)) {
+		export_json_string(f, text, n);
+	} else if (!auth_json_unsafe(text, n)) {
 		fwrite(text, 1, n, f);
 	} else if ((safe = auth_json_safe(text, n)) != NULL) {
 		fputs(safe, f);

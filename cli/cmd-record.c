@@ -530,8 +530,9 @@ record_print_stats(struct record *r, int final)
 		fprintf(stderr, "ztwatch: %s: %llu messages received after the trail failed"
 		    " were not recorded\n", r->o.console ? "watch" : "record",
 		    (unsigned long long)st.unrecorded);
+	/* The key state quotes JWKS servers' errors, which quote their documents. */
 	if ((keys = cli_keys_state(0)) != NULL) {
-		fprintf(stderr, "ztwatch: %s: %s\n", r->o.console ? "watch" : "record", keys);
+		cli_error("%s: %s", r->o.console ? "watch" : "record", keys);
 		free(keys);
 	}
 	r->last_received = st.received;

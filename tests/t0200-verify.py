@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from zt import (ZTWATCH, Env, b64url, b64url_json, case, check, eq, expect, go_marshal,  # noqa: E402
-                hs_token, run, seed_event)
+                hs_token, run, seed_event, zt)
 
 ALGS = {
     "HS256": "hs", "HS384": "hs", "HS512": "hs",
@@ -651,6 +651,23 @@ def verdict_json_is_one_line_and_escaped(env):
     raw = p.read()
     p.close()
     check("\x1b" not in raw and raw.count("\n") == 1, "no raw ESC, a single line")
+
+
+HIDDEN = "\u202e\u200b\u2066\u00ad\ufeff\U000e0041"   # bidi, zero-width, invisible tag
+
+
+@case
+def verdict_json_escapes_bidi_and_invisible_characters(env):
+    """verdict JSON: bidi controls and invisible characters escaped, values intact"""
+    tok = env.mint("RS256", "rsa", {"sub": "exe" + HIDDEN + ".txt"}, header={"kid": "k" + HIDDEN})
+    _, raw, _ = zt(["-p", env.pol, "verify", "--subject", "alg.RS256", "-H",
+                    "Authorization: Bearer " + tok], input=b"{}")
+    for ch in HIDDEN:
+        check(ch.encode() not in raw, "U+%04X escaped in %r" % (ord(ch), raw[:200]))
+    v = json.loads(raw)
+    eq(v["claims"]["sub"], "exe" + HIDDEN + ".txt", "claim decodes back")
+    eq(v["kid"], "k" + HIDDEN, "kid decodes back")
+    check(b"\\udb40\\udc41" in raw.lower(), "a tag character is a surrogate pair")
 
 
 # ---- found in review: each of these let an event pass, or broke a verdict ----

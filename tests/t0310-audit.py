@@ -891,6 +891,36 @@ def newer_schema_is_refused(env):
 
 # ---- cannot read ----------------------------------------------------------------
 
+RAW_UNSAFE = (b"\x1b", b"\x07", "\u202e".encode(), "\u200b".encode())
+
+
+@case
+def tampered_text_reaches_no_terminal_raw(env):
+    """a trail edited to hold ESC and bidi controls: export and audit print them escaped"""
+    db = env.copy()
+    con = sqlite3.connect(db)
+    target = con.execute("SELECT id FROM trail WHERE kind = 'event' LIMIT 1").fetchone()[0]
+    con.close()
+    tamper(db, ("UPDATE trail SET claims = ?, warnings = ?, subject = ? WHERE id = ?",
+                ('{"iss":"\x1b]0;PWNED\x07\x1b[2J"}', '["\x1b[31mred\u202e\u200b"]',
+                 "bulk.\u202eevil", target)))
+    out = export_lines(db)
+    for b in RAW_UNSAFE:
+        check(b not in out, "export: %r escaped" % b)
+    rows = [json.loads(line) for line in out.decode().splitlines()]
+    row = [r for r in rows if r["id"] == target][0]
+    eq(row["subject"], "bulk.\u202eevil", "the subject reads back")
+    check("PWNED" in json.dumps(row["claims"]), "the edited claims are shown, as text")
+    # A trail's name may come from a folder someone else fills.
+    evil = env.path("x\x1b]0;PWNED\x07\u202e.db")
+    shutil.copyfile(env.pristine("a"), evil)
+    rc, out, err = zt(["audit", "verify", "-d", evil, "-d", env.copy()])
+    eq(rc, 0, "two intact trails (%s)" % err.strip()[-300:])
+    for b in RAW_UNSAFE:
+        check(b not in out and b not in err.encode(), "audit: %r escaped: %r" % (b, out))
+    check(b"PWNED" in out, "the trail is still named")
+
+
 @case
 def missing_database_is_exit_2(env):
     """cannot read: a missing database is exit 2, names the path, creates nothing"""

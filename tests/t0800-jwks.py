@@ -393,6 +393,29 @@ def server_gone_keeps_last_good_keys(env):
 
 
 @case
+def hostile_refetch_reaches_stderr_defused(env):
+    """a refetch that fails on a hostile document: the key state on the stats lines quotes
+    it with ESC, BEL and bidi controls escaped"""
+    folder = env.folder("hostile")
+    db = os.path.join(folder, "t.db")
+    with NatsServer(folder) as nats, JwksServer({"keys": [env.k1]}) as srv:
+        srv.serve(headers={"Cache-Control": "public, max-age=1"})
+        pol = env.pol(srv.url, allow_http=True, refetch_min_s=1, refresh_s=300)
+        rec = record(env, nats.url, pol, db, folder)
+        try:
+            rec.wait_for("recording")
+            srv.serve(doc={"keys": [dict(env.k1, use="enc\x1b]0;PWNED\x07\x1b[2J\u202e")]})
+            rec.wait_for("STALE", 15)
+            rec.wait_for("PWNED", 15)
+        finally:
+            eq(rec.stop(), 0, "recorder exit")
+    err = rec.stderr()
+    for raw in ("\x1b", "\x07", "\u202e"):
+        check(raw not in err, "%r escaped: %r" % (raw, err[-600:]))
+    check("\\x1b]0;PWNED\\x07" in err, "the document's text is shown escaped: %r" % err[-600:])
+
+
+@case
 def refresh_without_max_age_waits_refresh_s(env):
     """Without Cache-Control the set is fetched once and kept for refresh_s"""
     folder = env.folder("quiet")

@@ -603,7 +603,7 @@ tui_events_line(const struct tui_event *e, const struct tui_columns *c, int utc)
 	events_time(e->time_us, c->time, utc, t, sizeof t);
 	events_put(&b, t, c->time, &first);
 	if (e->kind == TUI_KIND_KEYSET) {
-		events_put(&b, "\xe2¿", c->mark, &first);	/* ⚿ */
+		events_put(&b, "\xe2\x9a\xbf", c->mark, &first);	/* ⚿ */
 		events_put(&b, "", c->subject, &first);
 		events_put(&b, "key set changed (Enter: which keys)", c->reason, &first);
 		events_put(&b, "", c->who, &first);

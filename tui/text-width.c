@@ -13,7 +13,8 @@
  * and printing the runs of w == 0, w == 2 and w == -1 as ranges.  A code
  * point in none of them is 1 cell.  On top of glibc, safe text escapes
  * (width -1) the bidi controls and the invisible format characters a
- * hostile event could use to disguise text (width_hidden below).
+ * hostile event could use to disguise text (auth_cp_hidden(), which every
+ * output escapes).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -429,14 +430,6 @@ static const struct width_range width_none[] = {
 	{ 0xe01f0, 0xeffff }, { 0xffffe, 0xfffff }, { 0x10fffe, 0x10ffff },
 };
 
-/* Bidi controls and invisible format characters: always escaped. */
-static const struct width_range width_hidden[] = {
-	{ 0x000ad, 0x000ad }, { 0x0061c, 0x0061c }, { 0x0180e, 0x0180e },
-	{ 0x0200b, 0x0200c }, { 0x0200e, 0x0200f }, { 0x02028, 0x0202e },
-	{ 0x02060, 0x02064 }, { 0x02066, 0x02069 }, { 0x0feff, 0x0feff },
-	{ 0xe0000, 0xe007f },
-};
-
 #define WIDTH_COUNT(t) (sizeof (t) / sizeof (t)[0])
 
 /* Compare a code point with a range, for bsearch. */
@@ -466,8 +459,8 @@ tui_text_cpwidth(uint32_t cp)
 		return -1;
 	if (cp < 0x7f)
 		return 1;
-	if (width_in(cp, width_hidden, WIDTH_COUNT(width_hidden)) ||
-	    width_in(cp, width_none, WIDTH_COUNT(width_none)))
+	/* Bidi controls and invisible format characters: always escaped. */
+	if (auth_cp_hidden(cp) || width_in(cp, width_none, WIDTH_COUNT(width_none)))
 		return -1;
 	if (width_in(cp, width_zero, WIDTH_COUNT(width_zero)))
 		return 0;
