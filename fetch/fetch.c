@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,6 +355,25 @@ fetch_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Start the refresh thread with every signal blocked (libcurl's resolver
+ * threads inherit the mask): a recorder takes SIGINT and SIGTERM in its main
+ * thread only, to drain and commit; one delivered here would kill it with
+ * the batch uncommitted.
+ */
+static int
+fetch_start_thread(struct fetch_keys *fk)
+{
+	sigset_t	all, old;
+	int		rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&fk->thread, NULL, fetch_thread, fk);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 /* ---- the handle ---------------------------------------------------------- */
 
 struct fetch_keys *
@@ -391,7 +411,7 @@ fetch_keys_start(const struct auth_policy *p, fetch_note_fn note, void *arg, cha
 		if (fetch_one(fk, s, cause) != 0)
 			goto fail;
 	}
-	if (pthread_create(&fk->thread, NULL, fetch_thread, fk) != 0) {
+	if (fetch_start_thread(fk) != 0) {
 		*cause = auth_strdup("cannot start the key fetch thread");
 		goto fail;
 	}

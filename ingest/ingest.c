@@ -62,6 +62,7 @@ struct ingest_sub {
 	char			*subject;
 	ingest_deliver_fn	 deliver;
 	void			*arg;
+	uint64_t		 dropped;	/* the last count nats.c gave */
 };
 
 struct ingest_js {
@@ -628,20 +629,33 @@ ingest_sub_dropped(struct ingest_sub *sub)
 {
 	int64_t	n = 0;
 
-	if (sub->sub == NULL || natsSubscription_GetDropped(sub->sub, &n) != NATS_OK || n < 0)
-		return 0;
-	return (uint64_t)n;
+	/* nats.c answers only while the subscription is open: once a drain
+	   has closed it, the count read last stands. */
+	if (sub->sub != NULL && natsSubscription_GetDropped(sub->sub, &n) == NATS_OK &&
+	    n >= 0 && (uint64_t)n > sub->dropped)
+		sub->dropped = (uint64_t)n;
+	return sub->dropped;
 }
 
-/* Drain. */
+#define INGEST_DRAIN_POLL_MS	20	/* the drop count is read this often */
+
+/* Drain: deliver what nats.c holds, reading the drop count while it can. */
 int
 ingest_sub_drain(struct ingest_sub *sub, int ms, char **cause)
 {
 	natsStatus	s;
+	int64_t		until = nats_Now() + ms, left;
 
+	ingest_sub_dropped(sub);
 	if ((s = natsSubscription_Drain(sub->sub)) != NATS_OK)
 		return ingest_fail(cause, s, "drain of '%s'", sub->subject);
-	if ((s = natsSubscription_WaitForDrainCompletion(sub->sub, ms)) != NATS_OK)
+	do {
+		ingest_sub_dropped(sub);
+		left = until - nats_Now();
+		s = natsSubscription_WaitForDrainCompletion(sub->sub,
+		    left < INGEST_DRAIN_POLL_MS ? (left > 0 ? left : 1) : INGEST_DRAIN_POLL_MS);
+	} while (s == NATS_TIMEOUT && left > INGEST_DRAIN_POLL_MS);
+	if (s != NATS_OK)
 		return ingest_fail(cause, s, "drain of '%s'", sub->subject);
 	return 0;
 }

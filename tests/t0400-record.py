@@ -340,6 +340,26 @@ def flood_on_core_nats_drops_are_counted_and_memory_is_bounded(env):
 
 
 @case
+def flood_stopped_at_once_still_records_its_drops(env):
+    """SIGTERM straight after a flood: the drops since the last stats tick are a gap row too"""
+    folder = env.folder("flood-stop")
+    db = os.path.join(folder, "t.db")
+    with NatsServer(folder, monitor=True) as srv:
+        rec = Recorder(record_args(env, srv.url, db, "--jobs", "1", "--queue", "16",
+                                   "--buffer", "64", "orders.>"), folder)
+        rec.wait_for("recording")
+        cap = env.capture(folder, [env.bearer_line("orders.flood", i) for i in range(200)])
+        ztpub(srv.url, cap, "--repeat", "100")
+        eq(rec.stop(), 0, "record exit code")
+        sent = [c for c in srv.connz() if c.get("name") == "ztwatch record"][0]["out_msgs"]
+    events = trail_rows(db, "kind = 'event'")
+    lost = sum(g["gap_count"] for g in trail_rows(db, "kind = 'gap'"))
+    check(lost > 0, "the flood made the recorder drop messages")
+    eq(len(events) + lost, sent, "events + counted drops == messages the server sent")
+    eq(lost, final_stats(rec)["lost"], "gap rows hold the drops the stats report")
+
+
+@case
 def sigterm_under_load_commits_everything_received(env):
     """SIGTERM under load: every message the server delivered is committed before exit"""
     folder = env.folder("term")

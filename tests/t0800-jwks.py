@@ -18,6 +18,7 @@ import http.server
 import shutil
 import json
 import os
+import signal
 import re
 import ssl
 import subprocess
@@ -390,6 +391,43 @@ def server_gone_keeps_last_good_keys(env):
             eq(rec.stop(), 0, "recorder exit")
     eq(trail_count(db, "kind = 'event' AND verdict = 'pass'"), 10, "the old keys still verify")
     check("keeping the keys in use" in rec.stderr(), rec.stderr()[-1500:])
+
+
+def blocked_signals(pid):
+    """Each thread's blocked signal mask, from /proc."""
+    masks = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+            for line in f:
+                if line.startswith("Name:"):
+                    name = line.split(None, 1)[1].strip()
+                if line.startswith("SigBlk:"):
+                    masks["%s %s" % (tid, name)] = int(line.split()[1], 16)
+    return masks
+
+
+@case
+def signals_reach_only_the_main_thread_with_a_jwks_url(env):
+    """record with a jwks_url: no thread (the key fetcher's included) takes SIGINT or SIGTERM,
+    so a signal drains and commits instead of killing the recorder"""
+    folder = env.folder("signals")
+    db = os.path.join(folder, "t.db")
+    term_int = (1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1))
+    with NatsServer(folder) as nats, JwksServer({"keys": [env.k1]}) as srv:
+        rec = record(env, nats.url, env.pol(srv.url, allow_http=True), db, folder)
+        try:
+            rec.wait_for("recording")
+            masks = blocked_signals(rec.proc.pid)
+            check(len(masks) >= 4, "several threads: %r" % masks)
+            # The main thread waits for them in sigtimedwait(), which unblocks them meanwhile.
+            open_ = [t for t, m in masks.items() if m & term_int != term_int and
+                     int(t.split()[0]) != rec.proc.pid]
+            eq(open_, [], "threads other than the main one that could take SIGINT/SIGTERM")
+            ztpub(nats.url, env.capture(folder, "k1.jsonl", [env.tok1] * 50))
+            wait_until(lambda: trail_count(db) >= 50, 30, "events recorded")
+        finally:
+            eq(rec.stop(signal.SIGINT), 0, "recorder exit on SIGINT")
+    check("(final)" in rec.stderr(), "the final stats line: " + rec.stderr()[-600:])
 
 
 @case
