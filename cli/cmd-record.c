@@ -75,6 +75,7 @@ struct record {
 	struct store		*store;
 	struct record_sub	 subs[RECORD_MAX_SUBJECTS];
 	int			 nsubs;
+	int			 interrupted;	/* by a signal while waiting to connect */
 	struct ingest_js	*js;
 	unsigned		 seen_downs, seen_ups;
 	char			 url[256];	/* the server connected to, as of the
@@ -551,13 +552,31 @@ record_wait_connected(struct record *r, const sigset_t *sigs)
 			cli_error("record: waiting for %s", ingest_conn_servers(r->conn));
 			told = 1;
 		}
-		if (sigtimedwait(sigs, NULL, &tick) > 0)
+		if (sigtimedwait(sigs, NULL, &tick) > 0) {
+			r->interrupted = 1;
 			return -1;
+		}
 	}
 	r->seen_downs = atomic_load(&r->watch.downs);
 	r->seen_ups = atomic_load(&r->watch.ups);
 	ingest_conn_url(r->conn, r->url, sizeof r->url);
 	return 0;
+}
+
+/* Messages nats.c may hold per subscription: --buffer, or the default. */
+static int
+record_pending_msgs(const struct record *r)
+{
+	return r->o.buffer > 0 ? r->o.buffer : RECORD_PENDING_MSGS;
+}
+
+/* Bytes it may hold: 8 KiB a message for --buffer, within an int. */
+static int
+record_pending_bytes(const struct record *r)
+{
+	if (r->o.buffer <= 0)
+		return RECORD_PENDING_BYTES;
+	return r->o.buffer > INT32_MAX / 8192 ? INT32_MAX : r->o.buffer * 8192;
 }
 
 /* Subscribe to the subjects, or bind the durable. */
@@ -584,9 +603,8 @@ record_subscribe(struct record *r)
 	}
 	for (i = 0; i < r->o.nsubjects; i++) {
 		r->subs[i].sub = ingest_subscribe(r->conn, r->o.subjects[i],
-		    r->o.buffer > 0 ? r->o.buffer : RECORD_PENDING_MSGS,
-		    r->o.buffer > 0 ? (int)(r->o.buffer > (1 << 24) / 8 ? INT32_MAX :
-		    r->o.buffer * 8192) : RECORD_PENDING_BYTES, pipeline_deliver, r->pipe, &cause);
+		    record_pending_msgs(r), record_pending_bytes(r), pipeline_deliver, r->pipe,
+		    &cause);
 		if (r->subs[i].sub == NULL) {
 			cli_error("record: %s", cause);
 			free(cause);
@@ -773,9 +791,8 @@ watch_subscribe(void *arg, const char *subject, int on, char **msg)
 		asprintf(msg, "at most %d subscriptions", RECORD_MAX_SUBJECTS);
 		return -1;
 	}
-	r->subs[r->nsubs].sub = ingest_subscribe(r->conn, subject, r->o.buffer > 0 ?
-	    r->o.buffer : RECORD_PENDING_MSGS, RECORD_PENDING_BYTES, pipeline_deliver, r->pipe,
-	    &cause);
+	r->subs[r->nsubs].sub = ingest_subscribe(r->conn, subject, record_pending_msgs(r),
+	    record_pending_bytes(r), pipeline_deliver, r->pipe, &cause);
 	if (r->subs[r->nsubs].sub == NULL) {
 		*msg = cause;
 		return -1;
@@ -1274,9 +1291,8 @@ record_main(struct cli_globals *g, int argc, char **argv, int console)
 				    "core NATS subjects", g->db);
 			rc = record_loop(&r, &r.sigs);
 		}
-	} else if (r.conn != NULL && r.pipe != NULL &&
-	    atomic_load(&r.watch.state) != INGEST_CONNECTED) {
-		rc = CLI_EXIT_OK;		/* interrupted while waiting */
+	} else if (r.interrupted) {
+		rc = CLI_EXIT_OK;	/* stopped before the first connection: not a failure */
 	}
 	rc = record_finish(&r, rc);
 	cli_policy_free(p);

@@ -637,25 +637,23 @@ ingest_sub_dropped(struct ingest_sub *sub)
 	return sub->dropped;
 }
 
-#define INGEST_DRAIN_POLL_MS	20	/* the drop count is read this often */
-
-/* Drain: deliver what nats.c holds, reading the drop count while it can. */
+/*
+ * Drain: deliver what nats.c holds.  No drop may go uncounted, and nats.c
+ * forgets the count once the drain closes the subscription: so its limits
+ * are lifted first (nothing is dropped after that; what can still come is
+ * what the server had in flight before the unsubscribe), then the count is
+ * read for the last time.
+ */
 int
 ingest_sub_drain(struct ingest_sub *sub, int ms, char **cause)
 {
 	natsStatus	s;
-	int64_t		until = nats_Now() + ms, left;
 
+	natsSubscription_SetPendingLimits(sub->sub, -1, -1);
 	ingest_sub_dropped(sub);
 	if ((s = natsSubscription_Drain(sub->sub)) != NATS_OK)
 		return ingest_fail(cause, s, "drain of '%s'", sub->subject);
-	do {
-		ingest_sub_dropped(sub);
-		left = until - nats_Now();
-		s = natsSubscription_WaitForDrainCompletion(sub->sub,
-		    left < INGEST_DRAIN_POLL_MS ? (left > 0 ? left : 1) : INGEST_DRAIN_POLL_MS);
-	} while (s == NATS_TIMEOUT && left > INGEST_DRAIN_POLL_MS);
-	if (s != NATS_OK)
+	if ((s = natsSubscription_WaitForDrainCompletion(sub->sub, ms)) != NATS_OK)
 		return ingest_fail(cause, s, "drain of '%s'", sub->subject);
 	return 0;
 }

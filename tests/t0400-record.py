@@ -360,6 +360,19 @@ def flood_stopped_at_once_still_records_its_drops(env):
 
 
 @case
+def large_buffers_are_accepted(env):
+    """--buffer up to its maximum starts: its byte limit (8 KiB a message) stays within an int"""
+    folder = env.folder("big-buffer")
+    with NatsServer(folder) as srv:
+        for n in ("262144", "524288", str(1 << 24)):
+            db = os.path.join(folder, "t%s.db" % n)
+            rec = Recorder(record_args(env, srv.url, db, "--buffer", n, "orders.>"), folder,
+                           name="rec" + n)
+            rec.wait_for("recording", 20)
+            eq(rec.stop(), 0, "--buffer %s: exit code (%s)" % (n, rec.stderr()[-300:]))
+
+
+@case
 def sigterm_under_load_commits_everything_received(env):
     """SIGTERM under load: every message the server delivered is committed before exit"""
     folder = env.folder("term")
