@@ -136,18 +136,31 @@ store_where(const struct store *st, const struct store_filter *f, char *sql, sql
 		else store_clause(sql, "subject = ?");
 	} else if (f->subject) {
 		size_t	plen = store_literal_prefix(f->subject);
+		/* The prefix's last byte + 1 bounds the range from above: any
+		   byte may follow the prefix (a subject need not be UTF-8). */
+		int	bounded = plen > 0 && (unsigned char)f->subject[plen - 1] < 0xff;
+		char	*upper;
 
 		if (s) {
 			sqlite3_bind_text(s, (*n)++, f->subject, -1, SQLITE_STATIC);
-			if (plen > 0) {
+			if (plen > 0)
 				sqlite3_bind_text(s, (*n)++, f->subject, (int)plen, SQLITE_STATIC);
-				sqlite3_bind_text(s, (*n)++, f->subject, (int)plen, SQLITE_STATIC);
+			if (bounded) {
+				if ((upper = malloc(plen)) == NULL) {
+					fputs("ztwatch: out of memory\n", stderr);
+					abort();
+				}
+				memcpy(upper, f->subject, plen);
+				upper[plen - 1]++;
+				sqlite3_bind_text(s, (*n)++, upper, (int)plen, free);
 			}
 		} else {
 			store_clause(sql, "nats_match(?, subject)");
-			/* subject BETWEEN prefix and prefix + U+10FFFF uses the index. */
+			/* A range on the prefix uses the (subject, id) index. */
 			if (plen > 0)
-				store_clause(sql, "subject >= ? AND subject < (? || char(1114111))");
+				store_clause(sql, "subject >= ?");
+			if (bounded)
+				store_clause(sql, "subject < ?");
 		}
 	}
 	/* Literal verdicts: SQLite uses the failures' partial indexes only

@@ -161,6 +161,46 @@ test_filters(void)
 	store_close(st, NULL);
 }
 
+/* A subject pattern finds subjects that are not UTF-8 too: bytes 0xf5-0xff
+   sort above any code point, and a prefix range must not cut them off. */
+static void
+test_filter_subject_bytes(void)
+{
+	static const char *const subjects[] = {
+		"bulk.a", "bulk.\xff", "bulk.\xf5x", "bulk.z", "bulk/", "bulj.z", "bul"
+	};
+	struct store_filter	 f;
+	struct store_cursor	*c;
+	const struct store_row	*r;
+	struct store		*st;
+	char			*cause = NULL, path[96];
+	int64_t			 n;
+	size_t			 i;
+
+	snprintf(path, sizeof path, "%s/bytes.db", dir);
+	if ((st = store_open(path, &cause)) == NULL) {
+		CHECK(st != NULL);
+		return;
+	}
+	for (i = 0; i < sizeof subjects / sizeof subjects[0]; i++)
+		append(st, subjects[i], 1000000 + (int64_t)i, "x");
+	CHECK(store_commit(st, &cause) == 0);
+	memset(&f, 0, sizeof f);
+	f.subject = "bulk.>";
+	c = store_query(st, &f, STORE_OLDEST_FIRST, 0, 0, &cause);
+	for (n = 0; store_next(c, &r, &cause) == 1; n++)
+		CHECK(strncmp(r->subject, "bulk.", 5) == 0);
+	store_cursor_free(c);
+	CHECK(n == 4);
+	f.subject = "bulk.*";
+	c = store_query(st, &f, STORE_NEWEST_FIRST, 0, 0, &cause);
+	for (n = 0; store_next(c, &r, &cause) == 1; n++)
+		;
+	store_cursor_free(c);
+	CHECK(n == 4);
+	store_close(st, NULL);
+}
+
 /* Per-subject counts for the streams pane. */
 static void
 count_cb(const struct store_subject_count *sc, void *arg)
@@ -1244,6 +1284,7 @@ main(void)
 	UNIT_RUN(test_build);
 	UNIT_RUN(test_pages);
 	UNIT_RUN(test_filters);
+	UNIT_RUN(test_filter_subject_bytes);
 	UNIT_RUN(test_counts_and_get);
 	UNIT_RUN(test_codec_round_trip);
 	UNIT_RUN(test_codec_damage);
