@@ -178,18 +178,56 @@ auth_sha256(const void *in, size_t n, unsigned char out[32])
 		SHA256(in, n, out);
 }
 
-/* Parse RFC 3339 ("2026-11-24T01:02:03.123456789+01:00"); -1 if not. */
+/* The n digits at s as a number; -1 unless all are digits (no blank, no sign). */
+static int
+auth_rfc3339_digits(const char *s, int n)
+{
+	int	i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Days in month mo (1-12) of year y, proleptic Gregorian. */
+static int
+auth_rfc3339_mdays(int y, int mo)
+{
+	static const int	days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (mo == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
+		return 29;
+	return days[mo - 1];
+}
+
+/*
+ * Parse RFC 3339 ("2026-11-24T01:02:03.123456789+01:00"); -1 if not.
+ * Strict, as the grammar of its section 5.6: digits exactly where digits
+ * go, real dates only, second 60 for a leap second (it reads as the next
+ * minute's first), and an offset of "Z" or ±HH:MM.
+ */
 int
 auth_parse_rfc3339(const char *s, double *out)
 {
 	struct tm	tm;
-	int		y, mo, d, h, mi, sec, n = 0, oh, om;
+	int		y, mo, d, h, mi, sec, oh, om;
 	double		frac = 0, scale = 0.1;
 	time_t		t;
 
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 ||
-	    (s[10] != 'T' && s[10] != 't') ||
-	    sscanf(s + 11, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 || n != 8)
+	if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' ||
+	    (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
+		return -1;
+	y = auth_rfc3339_digits(s, 4);
+	mo = auth_rfc3339_digits(s + 5, 2);
+	d = auth_rfc3339_digits(s + 8, 2);
+	h = auth_rfc3339_digits(s + 11, 2);
+	mi = auth_rfc3339_digits(s + 14, 2);
+	sec = auth_rfc3339_digits(s + 17, 2);
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > auth_rfc3339_mdays(y, mo) ||
+	    h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
 		return -1;
 	s += 19;
 	if (*s == '.') {
@@ -205,13 +243,14 @@ auth_parse_rfc3339(const char *s, double *out)
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return -1;
 	t = timegm(&tm);
 	if (*s == 'Z' || *s == 'z') {
 		s++;
-	} else if ((*s == '+' || *s == '-') && sscanf(s + 1, "%2d:%2d%n", &oh, &om, &n) == 2 &&
-	    n == 5 && oh <= 23 && om <= 59) {
+	} else if (*s == '+' || *s == '-') {
+		if (strlen(s) != 6 || s[3] != ':' ||
+		    (oh = auth_rfc3339_digits(s + 1, 2)) < 0 || oh > 23 ||
+		    (om = auth_rfc3339_digits(s + 4, 2)) < 0 || om > 59)
+			return -1;
 		t -= (*s == '+' ? 1 : -1) * (oh * 3600 + om * 60);
 		s += 6;
 	} else

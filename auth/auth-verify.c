@@ -1302,13 +1302,17 @@ judge_claimed_digest(const struct auth_bind *b, const char *text, size_t *len)
 /*
  * A number literal as (sign, significant digits, exponent): "42.0",
  * "4.2e1" and "420e-1" all give +, "42", 0.  Writes digits into buf.
+ * Zeros are held back until a non-zero digit follows, so trailing zeros
+ * only move the exponent however many there are.  Returns -1 if the
+ * digits do not fit in buf or the exponent saturates: the value is then
+ * not known, and must not be taken for any other.
  */
-static void
+static int
 judge_decimal(const char *s, size_t n, int *neg, char *buf, size_t size, long long *exp)
 {
-	size_t		i = 0, nd = 0;
+	size_t		i, nd = 0, zeros = 0;
 	long long	e = 0, frac = 0;
-	int		seen = 0, eneg = 0;
+	int		seen = 0, eneg = 0, lost = 0;
 
 	*neg = n > 0 && s[0] == '-';
 	i = *neg;
@@ -1317,28 +1321,37 @@ judge_decimal(const char *s, size_t n, int *neg, char *buf, size_t size, long lo
 			seen = 1;
 			continue;
 		}
-		if (nd > 0 || s[i] != '0') {
-			if (nd + 1 < size)
-				buf[nd++] = s[i];
-		}
 		if (seen)
 			frac++;
+		if (s[i] == '0') {
+			if (nd > 0)
+				zeros++;
+			continue;
+		}
+		if (nd + zeros + 1 >= size) {
+			lost = 1;
+			continue;
+		}
+		for (; zeros > 0; zeros--)
+			buf[nd++] = '0';
+		buf[nd++] = s[i];
 	}
 	if (i < n) {
 		i++;
 		if (i < n && (s[i] == '+' || s[i] == '-'))
 			eneg = s[i++] == '-';
-		for (; i < n && e < 100000; i++)
-			e = e * 10 + (s[i] - '0');
-	}
-	while (nd > 0 && buf[nd - 1] == '0') {	/* trailing zeros move the exponent */
-		nd--;
-		e += eneg ? -1 : 1;
+		for (; i < n; i++) {
+			if (e >= 100000)
+				lost = 1;
+			else
+				e = e * 10 + (s[i] - '0');
+		}
 	}
 	buf[nd] = '\0';
-	*exp = (eneg ? -e : e) - frac;
+	*exp = (eneg ? -e : e) - frac + (long long)zeros;
 	if (nd == 0)
 		*neg = 0, *exp = 0;
+	return lost ? -1 : 0;
 }
 
 /*
@@ -1365,10 +1378,10 @@ judge_numbers_exact(struct judge *j, const char **bad)
 			*bad = judge_raw(j, d, t);
 			return -1;
 		}
-		judge_decimal(d->text + d->toks[t].start, d->toks[t].end - d->toks[t].start,
-		    &na, a, sizeof a, &ea);
-		judge_decimal(canon, n, &nb, b, sizeof b, &eb);
-		ok = na == nb && ea == eb && strcmp(a, b) == 0 && strlen(a) < sizeof a - 1;
+		ok = judge_decimal(d->text + d->toks[t].start,
+		    d->toks[t].end - d->toks[t].start, &na, a, sizeof a, &ea) == 0 &&
+		    judge_decimal(canon, n, &nb, b, sizeof b, &eb) == 0 &&
+		    na == nb && ea == eb && strcmp(a, b) == 0;
 		free(canon);
 		if (!ok) {
 			*bad = judge_raw(j, d, t);
@@ -1540,13 +1553,15 @@ step_event_token(struct judge *j)
  * rule the subject falls under); a payload field by the rule.  Strings
  * are decoded and other values canonicalized (RFC 8785), so one value has
  * one key however it is spelled: 42, 42.0 and 4.2e1 are the same event.
+ * A type byte ('s' string, 'j' JSON text) comes before the value, else
+ * "42" and 42, or "[1]" and [1], would be one key.
  */
 static void
 judge_replay_key(struct judge *j)
 {
 	const struct jdoc	*d = &j->cdoc;
 	const char		*scope, *text;
-	char			*canon = NULL, *why = NULL, *buf;
+	char			*canon = NULL, *why = NULL, *buf, type = 's';
 	size_t			 n, tlen;
 	int			 tok;
 
@@ -1568,17 +1583,19 @@ judge_replay_key(struct judge *j)
 	if ((text = judge_str(j, d, tok)) != NULL) {
 		tlen = strlen(text);
 	} else {
+		type = 'j';
 		text = judge_raw(j, d, tok);
 		tlen = strlen(text);
 		if ((canon = auth_jcs(text, tlen, &tlen, &why)) != NULL)
 			text = canon;
 		free(why);
 	}
-	buf = auth_malloc(n + 1 + tlen);
+	buf = auth_malloc(n + 2 + tlen);
 	memcpy(buf, scope, n);
 	buf[n] = '\0';
-	memcpy(buf + n + 1, text, tlen);
-	verifier_digest(j->vf, "SHA256", buf, n + 1 + tlen, j->v->replay_key);
+	buf[n + 1] = type;
+	memcpy(buf + n + 2, text, tlen);
+	verifier_digest(j->vf, "SHA256", buf, n + 2 + tlen, j->v->replay_key);
 	free(buf);
 	free(canon);
 	j->v->has_replay_key = 1;

@@ -741,6 +741,68 @@ def jcs_refuses_inexact_integers(env):
 
 
 @case
+def replay_key_knows_the_type(env):
+    """review: replay values of one text but other types ("42" and 42, "[1]" and [1]) differ"""
+    pol = hs_rule(env, replay={"field": "/id", "window_s": 100})
+    tok = hs_token(env.secrets["hs"], {"exp": int(time.time()) + 600})
+    from zt import batch_line
+    lines = [batch_line("rv.a", b'{"id":%s}' % v, {"Authorization": "Bearer " + tok})
+             for v in (b'"42"', b"42", b'"[1]"', b"[1]", b'"42"', b"[ 1 ]")]
+    eq([v["reason"] for v in env.batch(pol, lines, jobs=1)[1]],
+       ["ok", "ok", "ok", "ok", "replay", "replay"], "field reasons")
+    pol = hs_rule(env, replay={"claim": "evt", "window_s": 100})
+    lines = [hs_line(env, {"evt": v}, b"{}") for v in ("42", 42, "[1]", [1], "42", [1])]
+    eq([v["reason"] for v in env.batch(pol, lines, jobs=1)[1]],
+       ["ok", "ok", "ok", "ok", "replay", "replay"], "claim reasons")
+
+
+@case
+def jcs_accepts_long_exact_numbers(env):
+    """review: with canon jcs, exact numbers of 64 and more digits pass; inexact ones still fail"""
+    def judge(signed, sent):
+        tok = env.mint("RS256", "rsa", {"event_payload_hash": hashlib.sha256(signed).hexdigest()})
+        return env.verify(env.pol, "pjcs.x", payments_body(tok, sent))
+    for sent, canon in ((b'{"a":1.' + b"0" * 63 + b"}", b'{"a":1}'),
+                        (b'{"a":1.' + b"0" * 200 + b"}", b'{"a":1}'),
+                        (b'{"a":5' + b"0" * 62 + b".0}", b'{"a":5e+62}'),
+                        (b'{"a":5' + b"0" * 70 + b"e-70}", b'{"a":5}'),
+                        (b'{"a":0.' + b"0" * 70 + b"25" + b"0" * 70 + b"e72}", b'{"a":25}')):
+        expect(judge(canon, sent), "pass", "ok")
+    for sent, canon in ((b'{"a":1.' + b"0" * 63 + b"1}", b'{"a":1}'),
+                        (b'{"a":1.' + b"0" * 70 + b"1}", b'{"a":1}'),
+                        (b'{"a":5' + b"0" * 62 + b"1.0}", b'{"a":5e+63}'),
+                        (b'{"a":5' + b"0" * 70 + b"1e-71}", b'{"a":5}')):
+        expect(judge(canon, sent), "fail", "payload_hash_mismatch", "payload_hash")
+
+
+@case
+def seed_expires_at_is_strict_rfc3339(env):
+    """review: a seed expires_at with blanks, signs or impossible dates is not an RFC 3339 time"""
+    import re
+    msg = seed_event(env.secrets["seedjwt"], env.secrets["seedevt"], {"a": 1})
+
+    def judge(text):
+        return env.verify(env.pol, "events", re.sub(rb'"expires_at":"[^"]*"',
+                          b'"expires_at":"' + text.encode() + b'"', msg))
+    for bad in ("2099-02-31T-1:-1:-1Z", "2099-01-01T00:00:00+ 1:00", "2026- 1-01T00:00:00Z",
+                "2099-02-29T00:00:00Z", "2100-02-29T00:00:00Z", "2099-04-31T00:00:00Z",
+                "2099-13-01T00:00:00Z", "2099-00-01T00:00:00Z", "2099-01-00T00:00:00Z",
+                "2099-01-01T24:00:00Z", "2099-01-01T00:60:00Z", "2099-01-01T00:00:61Z",
+                "+099-01-01T00:00:00Z", " 2099-01-01T00:00:00Z", "2099-01-01T00:00:00",
+                "2099-01-01 00:00:00Z", "2099-01-01T00:00:00.Z", "2099-01-01T00:00:00+24:00",
+                "2099-01-01T00:00:00+01:60", "2099-01-01T00:00:00+0100",
+                "2099-01-01T00:00:00-1:00", "2099-01-01T00:00:00+01:00x",
+                "2099-01-01T00:00:00Zx", "2099-01-01T0+:00:00Z", "garbage"):
+        v = expect(judge(bad), "fail", "event_token_invalid", "event_token")
+        c = [c for c in v["checks"] if c["check"] == "event_token"][0]
+        check("not an RFC 3339 time" in c["detail"], "%r: %s" % (bad, c["detail"]))
+    for good in ("2096-02-29T23:59:59Z", "2400-02-29T00:00:00z", "2099-12-31t23:59:60Z",
+                 "2099-04-30T00:00:00.123456789+05:30", "2099-01-01T00:00:00-23:59"):
+        expect(judge(good), "pass", "ok")
+    expect(judge("2026-01-01T00:00:00Z"), "fail", "event_token_expired", "event_token")
+
+
+@case
 def verdict_escapes_terminal_controls(env):
     """review: DEL, C1 controls (CSI, OSC) and U+2028 never reach the output raw"""
     claims = {"sub": "a\u007fb\u009b2Jc\u009d0;x\u2028y", "n": "\u0085"}
