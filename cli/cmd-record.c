@@ -76,6 +76,7 @@ struct record {
 	struct record_sub	 subs[RECORD_MAX_SUBJECTS];
 	int			 nsubs;
 	int			 interrupted;	/* by a signal while waiting to connect */
+	int			 json_failed;	/* printing the verdicts failed (told) */
 	struct ingest_js	*js;
 	unsigned		 seen_downs, seen_ups;
 	char			 url[256];	/* the server connected to, as of the
@@ -627,6 +628,22 @@ record_check_keys(struct record *r)
 	free(notes);
 }
 
+/* Say once that printing the verdicts (--json) failed; the trail goes on. */
+static void
+record_check_json(struct record *r)
+{
+	struct pipeline_stats	st;
+
+	if (r->json_failed || r->pipe == NULL)
+		return;
+	pipeline_stats(r->pipe, &st);
+	if (st.json_errno == 0)
+		return;
+	r->json_failed = 1;
+	cli_error("record: cannot print the verdicts (--json): %s; they are still recorded"
+	    " in the trail", strerror(st.json_errno));
+}
+
 /* One supervision step: 0 to go on, or 1 with r->rc set to stop. */
 static int
 record_tick(struct record *r, int sig)
@@ -638,6 +655,7 @@ record_tick(struct record *r, int sig)
 	record_check_state(r);
 	record_check_drops(r);
 	record_check_keys(r);
+	record_check_json(r);
 	if (pipeline_error(r->pipe) != NULL) {
 		r->rc = CLI_EXIT_FAIL;
 		return 1;
@@ -950,6 +968,9 @@ record_finish(struct record *r, int rc)
 			cli_error("%s: %s", r->o.console ? "watch" : "record", pipeline_error(r->pipe));
 			rc = CLI_EXIT_FAIL;
 		}
+		record_check_json(r);
+		if (r->json_failed)
+			rc = CLI_EXIT_FAIL;
 		if (r->conn != NULL && atomic_load(&r->watch.state) == INGEST_CONNECTED &&
 		    ingest_flush(r->conn, 5000, &cause) != 0) {
 			cli_error("record: %s", cause);

@@ -9,6 +9,7 @@
  * The writer is the only thread touching the replay cache and the store,
  * so both stay single-threaded as their interfaces require.
  */
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -89,6 +90,9 @@ struct pipeline {
 	char			*vsubject;	/* PREFIX.<subject> being published */
 	size_t			 vsubject_cap;
 	int64_t			 batch_start_ms;
+	/* The open batch's counts, added to the counters when it commits:
+	   rows a failed commit rolls back were never recorded. */
+	uint64_t		 b_pass, b_fail, b_dups, b_gaps, b_lost;
 
 	/* Counters (writer-owned, read by pipeline_stats). */
 	atomic_uint_fast64_t	 received, recorded, pass, fail, dups, gaps, lost,
@@ -97,6 +101,7 @@ struct pipeline {
 	uint64_t		 lat[PIPE_LAT_BUCKETS];
 	uint64_t		 lat_n;
 	atomic_int_fast64_t	 first_us, last_commit_us;
+	atomic_int		 json_errno;	/* the verdict output failed (o.json) */
 
 	pthread_mutex_t		 err_lock;
 	char			*error;
@@ -356,6 +361,34 @@ pipe_publish_verdict(struct pipeline *p, const struct pipe_pending *pd)
 		atomic_fetch_add(&p->published, 1);
 }
 
+/* Add the open batch's counts to the counters (committed), or drop them. */
+static void
+pipe_batch_counted(struct pipeline *p, int committed)
+{
+	if (committed) {
+		atomic_fetch_add(&p->pass, p->b_pass);
+		atomic_fetch_add(&p->fail, p->b_fail);
+		atomic_fetch_add(&p->dups, p->b_dups);
+		atomic_fetch_add(&p->gaps, p->b_gaps);
+		atomic_fetch_add(&p->lost, p->b_lost);
+	}
+	p->b_pass = p->b_fail = p->b_dups = p->b_gaps = p->b_lost = 0;
+}
+
+/* Print the batch's verdict lines (--json).  A failed write (a full disk,
+   a reader gone) stops the printing, not the recording; the caller is
+   told through the stats. */
+static void
+pipe_print_json(struct pipeline *p)
+{
+	if (p->o.json == NULL || p->json_len == 0 || atomic_load(&p->json_errno) != 0)
+		return;
+	errno = 0;
+	if (fwrite(p->json, 1, p->json_len, p->o.json) != p->json_len ||
+	    fflush(p->o.json) != 0)
+		atomic_store(&p->json_errno, errno != 0 ? errno : EIO);
+}
+
 /* The batch committed: ack, publish, measure, print, free. */
 static void
 pipe_committed(struct pipeline *p)
@@ -385,10 +418,8 @@ pipe_committed(struct pipeline *p)
 	if (p->npending > 0)
 		atomic_store(&p->last_commit_us, now);
 	p->npending = 0;
-	if (p->o.json != NULL && p->json_len > 0) {
-		fwrite(p->json, 1, p->json_len, p->o.json);
-		fflush(p->o.json);
-	}
+	pipe_batch_counted(p, 1);
+	pipe_print_json(p);
 	p->json_len = 0;
 }
 
@@ -428,6 +459,7 @@ pipe_discard(struct pipeline *p)
 	}
 	p->npending = 0;
 	p->json_len = 0;
+	pipe_batch_counted(p, 0);
 }
 
 /* After an append: if the store committed, settle the batch. */
@@ -495,9 +527,12 @@ pipe_write_event(struct pipeline *p, struct pipe_slot *s)
 		return;
 	}
 	if (dup) {
-		atomic_fetch_add(&p->dups, 1);
+		p->b_dups++;
 	} else {
-		atomic_fetch_add(auth_verdict_pass(s->v) ? &p->pass : &p->fail, 1);
+		if (auth_verdict_pass(s->v))
+			p->b_pass++;
+		else
+			p->b_fail++;
 		if (p->o.json != NULL || p->o.verdict_conn != NULL) {
 			json_off = p->json_len;
 			json_len = pipe_json_line(p, s->v);
@@ -527,8 +562,8 @@ pipe_write_gap(struct pipeline *p, struct pipe_gap *g)
 		pipe_set_error(p, cause);
 		pipe_discard(p);
 	} else if (pipeline_error(p) == NULL) {
-		atomic_fetch_add(&p->gaps, 1);
-		atomic_fetch_add(&p->lost, g->count);
+		p->b_gaps++;
+		p->b_lost += g->count;
 		if (p->o.on_gap != NULL)
 			p->o.on_gap(g->subject, g->count, p->o.arg);
 		pipe_after_append(p);
@@ -724,6 +759,7 @@ pipeline_stats(struct pipeline *p, struct pipeline_stats *st)
 	st->unpublished = atomic_load(&p->unpublished);
 	st->first_us = atomic_load(&p->first_us);
 	st->last_commit_us = atomic_load(&p->last_commit_us);
+	st->json_errno = atomic_load(&p->json_errno);
 	pthread_mutex_lock(&p->lock);
 	st->queued = p->head - p->tail;
 	pthread_mutex_unlock(&p->lock);

@@ -62,6 +62,7 @@ struct pipeline_stats {
 	uint64_t	unpublished;	/* verdicts nats.c refused to take */
 	int64_t		first_us;	/* first message received (0: none yet) */
 	int64_t		last_commit_us;	/* latest commit that held events */
+	int		json_errno;	/* why printing the verdicts failed, or 0 */
 };
 
 /* Start the workers and the writer. */

@@ -360,6 +360,69 @@ def flood_stopped_at_once_still_records_its_drops(env):
 
 
 @case
+def verdicts_to_a_full_disk_are_an_error_not_a_loss(env):
+    """record --json into a full disk (/dev/full): one message, exit 1, every event still
+    recorded in the trail"""
+    folder = env.folder("json-full")
+    db = os.path.join(folder, "t.db")
+    with NatsServer(folder) as srv, open("/dev/full", "wb") as full, \
+            open(os.path.join(folder, "rec.err"), "wb") as errf:
+        rec = subprocess.Popen([ZTWATCH] + record_args(env, srv.url, db, "--json", "metrics.>"),
+                               stdout=full, stderr=errf)
+        try:
+            wait_until(lambda: b"recording" in open(errf.name, "rb").read(), 20, "recording")
+            ztpub(srv.url, env.capture(folder, [env.metrics_line(i) for i in range(50)]))
+            wait_events(db, 50, 30)
+            wait_until(lambda: b"cannot print the verdicts" in open(errf.name, "rb").read(),
+                       10, "the failure is told while recording")
+        finally:
+            rec.terminate()
+            rc = rec.wait(60)
+    err = open(errf.name, "rb").read().decode(errors="replace")
+    eq(rc, 1, "exit code (%s)" % err[-400:])
+    eq(err.count("cannot print the verdicts"), 1, "told once: %s" % err[-600:])
+    check("No space left on device" in err, "the cause: %s" % err[-400:])
+    eq(trail_count(db, "kind = 'event'"), 50, "every event is in the trail")
+
+
+@case
+def trail_on_a_full_disk_counts_only_what_it_committed(env):
+    """the trail's disk fills while recording: exit 1, and the final counts (pass, fail) are
+    of the events committed, not of rows the failed commit rolled back"""
+    folder = env.folder("trail-full")
+    mnt = os.path.join(folder, "tmpfs")
+    os.mkdir(mnt)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        print("skip - trail on a full disk: mount failed: %s" % (p.stderr.strip() or p.returncode))
+        return
+    try:
+        db = os.path.join(mnt, "t.db")
+        with NatsServer(folder) as srv:
+            rec = Recorder(record_args(env, srv.url, db, "metrics.>"), folder)
+            rec.wait_for("recording")
+            tok = hs_token(env.secrets["hs"], {"iss": "m", "exp": int(time.time()) + 3600})
+            lines = [batch_line("metrics.cpu", '{"n":%d,"pad":"%s"}' % (i, "x" * 4000),
+                                {"Authorization": "Bearer " + tok}) for i in range(100)]
+            ztpub(srv.url, env.capture(folder, lines), "--repeat", "30")   # ~12 MB of bodies
+            eq(rec.stop(), 1, "exit code once the disk is full")
+        st = final_stats(rec)
+        committed = trail_count(db, "kind = 'event'")
+        eq(st["committed"], committed, "committed == events in the trail")
+        eq(st["pass"] + st["fail"], committed, "pass + fail count committed events only")
+        check(committed < 3000, "the disk filled before the end (%d committed)" % committed)
+    finally:
+        for _ in range(3):
+            subprocess.run(["umount", mnt], capture_output=True)
+            if not os.path.ismount(mnt):
+                break
+            time.sleep(0.2)
+        if os.path.ismount(mnt):
+            subprocess.run(["umount", "-l", mnt], capture_output=True)
+
+
+@case
 def large_buffers_are_accepted(env):
     """--buffer up to its maximum starts: its byte limit (8 KiB a message) stays within an int"""
     folder = env.folder("big-buffer")
