@@ -45,9 +45,9 @@ cli_parse_time(const char *s, time_t *out)
 	return -1;
 }
 
-/* Parse a time for filters: absolute, or relative to now ("-2h"). */
-int
-cli_parse_when(const char *s, int64_t *us)
+/* Parse a time: absolute, or relative to now ("-2h"). */
+static int
+cli_parse_when_any(const char *s, int64_t *us)
 {
 	struct timespec	 ts;
 	char		*end;
@@ -85,6 +85,16 @@ cli_parse_when(const char *s, int64_t *us)
 			frac += (*end - '0') * scale;
 		*us += frac;
 	}
+	return 0;
+}
+
+/* Parse a time for filters; after the epoch, since a filter's 0 means "no
+   bound" (--until 0 would select everything). */
+int
+cli_parse_when(const char *s, int64_t *us)
+{
+	if (cli_parse_when_any(s, us) != 0 || *us <= 0)
+		return -1;
 	return 0;
 }
 

@@ -650,6 +650,12 @@ def filter_absolute_times(env):
     secs = a // 1000000 + 1
     check_filter(env, ["--since", str(secs)], pred(since=secs * 1000000))
     check_filter(env, ["--until", str(secs)], pred(until=secs * 1000000))
+    # A bound at or before the epoch would read as no bound at all: refused.
+    for when in ("0", "1970-01-01T00:00:00Z", "1969-12-31T23:00:00Z"):
+        for opt in ("--until", "--since"):
+            rc, out, err = zt(["-d", t["db"], "export", opt, when])
+            eq(rc, 2, "%s %s: exit code (%s)" % (opt, when, err.strip()))
+            check("after 1970" in err and out == b"", "%s %s: %r" % (opt, when, err))
 
 
 @case
