@@ -78,6 +78,7 @@ struct judge {
 	int			 alg;
 	const struct auth_key	*cand[JUDGE_MAX_CANDIDATES];
 	size_t			 ncand;
+	size_t			 untried;	/* keys that fit beyond the cap */
 	int			 event_auth;	/* seed: token in body */
 	int			 reg[JUDGE_NREG];	/* registered claims' tokens */
 	/* Last, and not zeroed per event: jdoc_parse() fills them. */
@@ -916,6 +917,17 @@ judge_key_fits(struct judge *j, const struct auth_key *key, const char *iss)
 	return 1;
 }
 
+/* Take key as a candidate, or count it when the candidates are full (a
+   fetched set may hold any number of keys without a kid). */
+static void
+judge_candidate(struct judge *j, const struct auth_key *key)
+{
+	if (j->ncand < JUDGE_MAX_CANDIDATES)
+		j->cand[j->ncand++] = key;
+	else
+		j->untried++;
+}
+
 /* Add the fitting keys of the rule's fetched sets to the candidates. */
 static void
 judge_remote_candidates(struct judge *j)
@@ -933,9 +945,9 @@ judge_remote_candidates(struct judge *j)
 	for (k = 0; k < j->r->nremotes; k++) {
 		if ((ks = j->vf->snap->sets[j->r->remotes[k]]) == NULL)
 			continue;
-		for (i = 0; i < ks->kr.nkeys && j->ncand < JUDGE_MAX_CANDIDATES; i++) {
+		for (i = 0; i < ks->kr.nkeys; i++) {
 			if (judge_key_fits(j, ks->kr.keys[i], iss))
-				j->cand[j->ncand++] = ks->kr.keys[i];
+				judge_candidate(j, ks->kr.keys[i]);
 		}
 	}
 }
@@ -951,11 +963,11 @@ step_key(struct judge *j)
 		if (j->p->kr.keys[j->r->keys[k]]->issuer != NULL)
 			iss = judge_claim_str(j, "iss");
 	}
-	for (k = 0; k < j->r->nkeys && j->ncand < JUDGE_MAX_CANDIDATES; k++) {
+	for (k = 0; k < j->r->nkeys; k++) {
 		const struct auth_key	*key = j->p->kr.keys[j->r->keys[k]];
 
 		if (judge_key_fits(j, key, iss))
-			j->cand[j->ncand++] = key;
+			judge_candidate(j, key);
 	}
 	judge_remote_candidates(j);
 	if (j->ncand == 0) {
@@ -1061,7 +1073,11 @@ step_signature(struct judge *j)
 			return 0;
 		}
 	}
-	if (j->ncand > 1)
+	if (j->untried > 0)
+		why = auth_verdict_printf(j->v, "%s with any of the first %zu candidate keys; %zu"
+		    " more fit and were not tried (a token is tried against %d keys at most:"
+		    " give it a kid)", why, j->ncand, j->untried, JUDGE_MAX_CANDIDATES);
+	else if (j->ncand > 1)
 		why = auth_verdict_printf(j->v, "%s with any of %zu candidate keys", why, j->ncand);
 	auth_verdict_fail(j->v, AUTH_BAD_SIGNATURE, "signature", why, NULL, NULL);
 	return -1;

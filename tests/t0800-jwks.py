@@ -393,6 +393,32 @@ def server_gone_keeps_last_good_keys(env):
     check("keeping the keys in use" in rec.stderr(), rec.stderr()[-1500:])
 
 
+@case
+def set_with_more_keys_than_a_token_is_tried_against(env):
+    """a fetched set of 70 keys without kid: a token signed by the 70th fails and says that
+    keys past the 64th were not tried (a token without kid meets at most 64)"""
+    jwks = []
+    for i in range(70):
+        name = "many%d" % i
+        subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-out", env.path(name + ".pem")],
+                       check=True, capture_output=True)
+        subprocess.run(["openssl", "pkey", "-in", env.path(name + ".pem"), "-pubout", "-out",
+                        env.path(name + ".pub.pem")], check=True, capture_output=True)
+        jwks.append(env.jwk(name))
+    with JwksServer({"keys": jwks}) as srv:
+        pol = env.policy({"keys": {"idp": {"jwks_url": srv.url, "allow_http": True}},
+                          "rules": [{"name": "orders", "subjects": ["orders.>"],
+                                     "token": BEARER, "keys": ["idp"],
+                                     "algorithms": ["ES256"]}]})
+        rc, v, err = env.verify(pol, env.mint("ES256", "many0", {"iss": "idp"}))
+        eq((rc, v["reason"]), (0, "ok"), "the first key's token (%s)" % err)
+        rc, v, err = env.verify(pol, env.mint("ES256", "many69", {"iss": "idp"}))
+        eq(v["reason"], "bad_signature", "the 70th key's token")
+        detail = [c for c in v["checks"] if c["check"] == "signature"][0]["detail"]
+        check("6 more fit and were not tried" in detail, detail)
+
+
 def blocked_signals(pid):
     """Each thread's blocked signal mask, from /proc."""
     masks = {}
