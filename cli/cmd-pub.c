@@ -214,7 +214,8 @@ pub_print(const struct auth_minted *mt)
 	json_object_set_new(line, "subject", json_string(mt->msg.subject));
 	json_object_set_new(line, "headers", h);
 	json_object_set_new(line, "body_b64", json_string(b64 ? b64 : ""));
-	if ((text = json_dumps(line, JSON_COMPACT)) != NULL)
+	/* ASCII only: a subject may carry a bidi control, which a terminal obeys. */
+	if ((text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII)) != NULL)
 		printf("%s\n", text);
 	free(text);
 	free(b64);

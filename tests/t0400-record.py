@@ -423,6 +423,16 @@ def trail_on_a_full_disk_counts_only_what_it_committed(env):
 
 
 @case
+def pub_print_escapes_what_a_terminal_obeys(env):
+    """pub --print: a subject with a bidi control comes out escaped, the line still JSON"""
+    subject = "metrics.a\u202eb"
+    rc, out, err = zt(["-p", env.pol, "pub", subject, "-", "--print"], input=b'{"n":1}')
+    eq(rc, 0, "exit code (%s)" % err)
+    check("\u202e".encode() not in out, "U+202E escaped: %r" % out[:120])
+    eq(json.loads(out)["subject"], subject, "the subject reads back")
+
+
+@case
 def large_buffers_are_accepted(env):
     """--buffer up to its maximum starts: its byte limit (8 KiB a message) stays within an int"""
     folder = env.folder("big-buffer")
