@@ -25,7 +25,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from zt import ZTWATCH, Env, case, check, eq, hs_token, run, zt  # noqa: E402
+from zt import (ZTWATCH, Env, case, check, eq, hs_token, mount_tmpfs, run, unmount,  # noqa: E402
+                zt)
 
 BIG = 200000
 
@@ -61,9 +62,7 @@ class FaultEnv(Env):
                 p.kill()
                 p.wait()
         for m in self.mounts:
-            subprocess.run(["umount", m], capture_output=True)
-            if os.path.ismount(m):
-                subprocess.run(["umount", "-l", m], capture_output=True)
+            unmount(m)
         super().close()
 
 
@@ -316,11 +315,9 @@ def read_only_database_file(env):
 def disk_full(env):
     """disk full (2 MB tmpfs): one line naming the database; the trail intact, appendable"""
     mnt = env.path("tmpfs")
-    os.mkdir(mnt)
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        print("skip - disk full: mount failed: %s" % (p.stderr.strip() or p.returncode))
+    why = mount_tmpfs(mnt)
+    if why is not None:
+        print("skip - disk full: mount failed: %s" % why)
         return
     env.mounts.append(mnt)
     try:
@@ -345,14 +342,7 @@ def disk_full(env):
         # Checked last, so that the trail's state is checked whatever the message.
         one_line_error(1, full_err, db, "import on a full disk")
     finally:
-        for _ in range(3):
-            subprocess.run(["umount", mnt], capture_output=True)
-            if not os.path.ismount(mnt):
-                break
-            time.sleep(0.2)
-        if os.path.ismount(mnt):
-            subprocess.run(["umount", "-l", mnt], capture_output=True)
-        if not os.path.ismount(mnt):
+        if unmount(mnt):
             env.mounts.remove(mnt)
 
 

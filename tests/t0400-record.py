@@ -25,8 +25,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from zt import (ZTPUB, ZTWATCH, Env, Failure, NatsServer, Recorder, TestCA,  # noqa: E402
-                batch_line, case, check, create_stream, eq, hs_token, nats_operator, nkey_user,
-                run, seed_event, trail_count, trail_rows, wait_until, zt, ztpub)
+                batch_line, case, check, create_stream, eq, hs_token, mount_tmpfs, nats_operator,
+                nkey_user, run, seed_event, trail_count, trail_rows, unmount, wait_until, zt,
+                ztpub)
 
 ISS = "https://idsvr.example/oauth"
 AUD = "jobs.example.com"
@@ -309,23 +310,30 @@ def server_restart_reconnects_and_the_gap_is_visible(env):
     check("reconnecting" in rec.stderr(), "state change shown")
 
 
-@case
-def flood_on_core_nats_drops_are_counted_and_memory_is_bounded(env):
-    """a publisher far faster than verification: drops recorded as gaps, memory bounded"""
-    folder = env.folder("flood")
+def flood(env, name, queue, buffer, settle=0):
+    """20,000 RS256 events at full speed at one verifier with a small ring and buffer, then
+    SIGTERM (after settle s); returns the recorder, its trail, what the server sent it and
+    its peak RSS (kB)."""
+    folder = env.folder(name)
     db = os.path.join(folder, "t.db")
     with NatsServer(folder, monitor=True) as srv:
-        rec = Recorder(record_args(env, srv.url, db, "--jobs", "1", "--queue", "64",
-                                   "--buffer", "500", "orders.>"), folder)
+        rec = Recorder(record_args(env, srv.url, db, "--jobs", "1", "--queue", queue,
+                                   "--buffer", buffer, "orders.>"), folder)
         rec.wait_for("recording")
         cap = env.capture(folder, [env.bearer_line("orders.flood", i) for i in range(200)])
-        ztpub(srv.url, cap, "--repeat", "100")       # 20,000 RS256 events at full speed
-        time.sleep(1)
+        ztpub(srv.url, cap, "--repeat", "100")
+        time.sleep(settle)
         rss = rec.peak_rss_kb()
         eq(rec.stop(), 0, "record exit code")
         conns = [c for c in srv.connz() if c.get("name") == "ztwatch record"]
         eq(len(conns), 1, "the recorder's connection in connz")
-        sent = conns[0]["out_msgs"]
+    return rec, db, conns[0]["out_msgs"], rss
+
+
+@case
+def flood_on_core_nats_drops_are_counted_and_memory_is_bounded(env):
+    """a publisher far faster than verification: drops recorded as gaps, memory bounded"""
+    rec, db, sent, rss = flood(env, "flood", "64", "500", settle=1)
     st = final_stats(rec)
     check(st["lost"] > 0, "the flood made the recorder drop messages: %r" % st)
     events = trail_rows(db, "kind = 'event'")
@@ -342,16 +350,7 @@ def flood_on_core_nats_drops_are_counted_and_memory_is_bounded(env):
 @case
 def flood_stopped_at_once_still_records_its_drops(env):
     """SIGTERM straight after a flood: the drops since the last stats tick are a gap row too"""
-    folder = env.folder("flood-stop")
-    db = os.path.join(folder, "t.db")
-    with NatsServer(folder, monitor=True) as srv:
-        rec = Recorder(record_args(env, srv.url, db, "--jobs", "1", "--queue", "16",
-                                   "--buffer", "64", "orders.>"), folder)
-        rec.wait_for("recording")
-        cap = env.capture(folder, [env.bearer_line("orders.flood", i) for i in range(200)])
-        ztpub(srv.url, cap, "--repeat", "100")
-        eq(rec.stop(), 0, "record exit code")
-        sent = [c for c in srv.connz() if c.get("name") == "ztwatch record"][0]["out_msgs"]
+    rec, db, sent, _ = flood(env, "flood-stop", "16", "64")
     events = trail_rows(db, "kind = 'event'")
     lost = sum(g["gap_count"] for g in trail_rows(db, "kind = 'gap'"))
     check(lost > 0, "the flood made the recorder drop messages")
@@ -391,11 +390,9 @@ def trail_on_a_full_disk_counts_only_what_it_committed(env):
     of the events committed, not of rows the failed commit rolled back"""
     folder = env.folder("trail-full")
     mnt = os.path.join(folder, "tmpfs")
-    os.mkdir(mnt)
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        print("skip - trail on a full disk: mount failed: %s" % (p.stderr.strip() or p.returncode))
+    why = mount_tmpfs(mnt)
+    if why is not None:
+        print("skip - trail on a full disk: mount failed: %s" % why)
         return
     try:
         db = os.path.join(mnt, "t.db")
@@ -413,13 +410,7 @@ def trail_on_a_full_disk_counts_only_what_it_committed(env):
         eq(st["pass"] + st["fail"], committed, "pass + fail count committed events only")
         check(committed < 3000, "the disk filled before the end (%d committed)" % committed)
     finally:
-        for _ in range(3):
-            subprocess.run(["umount", mnt], capture_output=True)
-            if not os.path.ismount(mnt):
-                break
-            time.sleep(0.2)
-        if os.path.ismount(mnt):
-            subprocess.run(["umount", "-l", mnt], capture_output=True)
+        unmount(mnt)
 
 
 @case

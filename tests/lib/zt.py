@@ -478,6 +478,26 @@ class TestCA:
         return crt, key
 
 
+def mount_tmpfs(path, size="2m"):
+    """Mount a tmpfs of size at path (made here), for a full disk; None, or why it failed
+    (the caller then skips: mounting needs root)."""
+    os.mkdir(path)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", path],
+                       capture_output=True, text=True)
+    return None if p.returncode == 0 else (p.stderr.strip() or str(p.returncode))
+
+
+def unmount(path):
+    """Unmount path, lazily if it stays busy; whether it is unmounted."""
+    for _ in range(3):
+        subprocess.run(["umount", path], capture_output=True)
+        if not os.path.ismount(path):
+            return True
+        time.sleep(0.2)
+    subprocess.run(["umount", "-l", path], capture_output=True)
+    return not os.path.ismount(path)
+
+
 def free_port():
     """A TCP port on 127.0.0.1 nobody listens on right now."""
     import socket
