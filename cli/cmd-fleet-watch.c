@@ -481,7 +481,7 @@ fleet_watch_subscribe_all(struct fleet_watch *fw)
 	int	 n = fw->o->buffer > 0 ? fw->o->buffer : FLEET_WATCH_PENDING_MSGS;
 
 	fw->sub = ingest_subscribe(fw->conn, fw->pattern, n, fw->o->buffer > 0 ?
-	    (n > (1 << 24) / 8 ? INT32_MAX : n * 8192) : FLEET_WATCH_PENDING_BYTES,
+	    (n > INT32_MAX / 8192 ? INT32_MAX : n * 8192) : FLEET_WATCH_PENDING_BYTES,
 	    fleet_watch_deliver, fw, &cause);
 	if (fw->sub == NULL) {
 		cli_error("watch: %s", cause);

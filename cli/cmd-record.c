@@ -857,12 +857,17 @@ record_drain(struct record *r)
 	char	*cause = NULL;
 	int	 i;
 
-	/* Draining asks the server; without one there is nothing to wait for. */
-	for (i = 0; i < r->nsubs && atomic_load(&r->watch.state) == INGEST_CONNECTED; i++) {
-		if (ingest_sub_drain(r->subs[i].sub, RECORD_DRAIN_MS, &cause) != 0) {
+	for (i = 0; i < r->nsubs; i++) {
+		/* Draining asks the server; without one, what nats.c holds is
+		   still handed over (or counted as dropped). */
+		if (atomic_load(&r->watch.state) != INGEST_CONNECTED) {
+			ingest_sub_stop(r->subs[i].sub, RECORD_DRAIN_MS);
+		} else if (ingest_sub_drain(r->subs[i].sub, RECORD_DRAIN_MS, &cause) != 0) {
+			/* The server went mid-drain: what nats.c holds, as above. */
 			cli_error("record: %s", cause);
 			free(cause);
 			cause = NULL;
+			ingest_sub_stop(r->subs[i].sub, RECORD_DRAIN_MS);
 		}
 	}
 	ingest_js_stop(r->js);
@@ -1196,8 +1201,8 @@ fleet_main(struct record *r, struct cli_globals *g)
 		rc = CLI_EXIT_OK;		/* interrupted while waiting */
 		goto out;
 	}
-	sub = ingest_subscribe(r->conn, subject, r->o.buffer > 0 ? r->o.buffer :
-	    RECORD_PENDING_MSGS, RECORD_PENDING_BYTES, fleet_deliver, f, &cause);
+	sub = ingest_subscribe(r->conn, subject, record_pending_msgs(r), record_pending_bytes(r),
+	    fleet_deliver, f, &cause);
 	if (sub == NULL) {
 		cli_error("record: %s", cause);
 		free(cause);

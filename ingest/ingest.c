@@ -63,6 +63,10 @@ struct ingest_sub {
 	ingest_deliver_fn	 deliver;
 	void			*arg;
 	uint64_t		 dropped;	/* the last count nats.c gave */
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 closed_cv;
+	int			 closed;	/* nats.c will call deliver no more */
+	int			 watched;	/* closed will be set */
 };
 
 struct ingest_js {
@@ -576,6 +580,39 @@ ingest_msg_free(struct ingest_msg *m)
 
 /* ---- core subscriptions ------------------------------------------------ */
 
+/* nats.c's callback once a subscription is closed and its handler returned. */
+static void
+ingest_sub_on_closed(void *arg)
+{
+	struct ingest_sub	*sub = arg;
+
+	pthread_mutex_lock(&sub->lock);
+	sub->closed = 1;
+	pthread_cond_broadcast(&sub->closed_cv);
+	pthread_mutex_unlock(&sub->lock);
+}
+
+/* Wait (at most ms) until nats.c will call the handler no more. */
+static void
+ingest_sub_wait_closed(struct ingest_sub *sub, int ms)
+{
+	struct timespec	until;
+
+	if (!sub->watched)
+		return;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&sub->lock);
+	while (!sub->closed && pthread_cond_timedwait(&sub->closed_cv, &sub->lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&sub->lock);
+}
+
 /* nats.c's callback: wrap and hand over. */
 static void
 ingest_sub_on_msg(natsConnection *nc, natsSubscription *s, natsMsg *nm, void *arg)
@@ -606,7 +643,12 @@ ingest_subscribe(struct ingest_conn *c, const char *subject, int pending_msgs,
 	sub->conn = c;
 	sub->deliver = deliver;
 	sub->arg = arg;
+	pthread_mutex_init(&sub->lock, NULL);
+	pthread_cond_init(&sub->closed_cv, NULL);
 	s = natsConnection_Subscribe(&sub->sub, c->nc, subject, ingest_sub_on_msg, sub);
+	if (s == NATS_OK)
+		sub->watched = natsSubscription_SetOnCompleteCB(sub->sub, ingest_sub_on_closed,
+		    sub) == NATS_OK;
 	if (s == NATS_OK && pending_msgs > 0)
 		s = natsSubscription_SetPendingLimits(sub->sub, pending_msgs, pending_bytes);
 	if (s != NATS_OK) {
@@ -658,15 +700,42 @@ ingest_sub_drain(struct ingest_sub *sub, int ms, char **cause)
 	return 0;
 }
 
+/*
+ * Stop without the server (the connection is down): let nats.c hand over
+ * what it holds (for at most ms), then close the subscription.  What it
+ * still held then is counted as dropped, so a gap records it.
+ */
+void
+ingest_sub_stop(struct ingest_sub *sub, int ms)
+{
+	int64_t	until = nats_Now() + ms;
+	int	left = 0;
+
+	while (natsSubscription_GetPending(sub->sub, &left, NULL) == NATS_OK && left > 0 &&
+	    nats_Now() < until)
+		nats_Sleep(10);
+	ingest_sub_dropped(sub);
+	if (natsSubscription_GetPending(sub->sub, &left, NULL) != NATS_OK)
+		left = 0;
+	natsSubscription_Unsubscribe(sub->sub);
+	ingest_sub_wait_closed(sub, 2000);
+	if (left > 0)
+		sub->dropped += (uint64_t)left;
+}
+
 void
 ingest_sub_free(struct ingest_sub *sub)
 {
 	if (sub == NULL)
 		return;
 	if (sub->sub != NULL) {
+		/* The handler may be running: the caller frees what it uses. */
 		natsSubscription_Unsubscribe(sub->sub);
+		ingest_sub_wait_closed(sub, 2000);
 		natsSubscription_Destroy(sub->sub);
 	}
+	pthread_mutex_destroy(&sub->lock);
+	pthread_cond_destroy(&sub->closed_cv);
 	free(sub->subject);
 	free(sub);
 }

@@ -110,6 +110,10 @@ const char	*ingest_sub_subject(const struct ingest_sub *);
 uint64_t	 ingest_sub_dropped(struct ingest_sub *);
 /* Stop interest, deliver what is already pending, and wait (at most ms). */
 int		 ingest_sub_drain(struct ingest_sub *, int ms, char **cause);
+/* Without the server: deliver what nats.c holds (at most ms), then close;
+   what it still held counts as dropped. */
+void		 ingest_sub_stop(struct ingest_sub *, int ms);
+/* Close and free; returns once deliver is no longer running. */
 void		 ingest_sub_free(struct ingest_sub *);
 
 /* ---- JetStream ------------------------------------------------------------ */

@@ -348,6 +348,35 @@ def flood_on_core_nats_drops_are_counted_and_memory_is_bounded(env):
 
 
 @case
+def stopped_while_the_server_is_down_records_what_nats_held(env):
+    """the server dies with a backlog in the recorder's nats.c buffer, then SIGTERM: the
+    backlog is still recorded (nothing is left out without a gap), exit 0"""
+    folder = env.folder("down-stop")
+    db = os.path.join(folder, "t.db")
+    srv = NatsServer(folder, monitor=True)
+    try:
+        rec = Recorder(record_args(env, srv.url, db, "--jobs", "1", "--buffer", "30000",
+                                   "metrics.>"), folder)
+        rec.wait_for("recording")
+        cap = env.capture(folder, [env.metrics_line(i) for i in range(200)])
+        ztpub(srv.url, cap, "--repeat", "100")     # 20,000 events, far faster than recorded
+
+        def all_sent():
+            c = [c for c in srv.connz() if c.get("name") == "ztwatch record"][0]
+            return c["out_msgs"] == 20000 and c.get("pending_bytes", 0) == 0
+        wait_until(all_sent, 30, "the server handed every message over")
+        srv.kill()
+        time.sleep(0.2)         # the recorder sees the connection go, not the backlog
+        eq(rec.stop(), 0, "record exit code")
+    finally:
+        srv.stop()
+    events = trail_count(db, "kind = 'event'")
+    lost = sum(g["gap_count"] for g in trail_rows(db, "kind = 'gap'"))
+    check("reconnecting" in rec.stderr(), "stopped while disconnected")
+    eq(events + lost, 20000, "every message handed over is recorded or in a gap")
+
+
+@case
 def flood_stopped_at_once_still_records_its_drops(env):
     """SIGTERM straight after a flood: the drops since the last stats tick are a gap row too"""
     rec, db, sent, _ = flood(env, "flood-stop", "16", "64")
