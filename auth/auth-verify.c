@@ -1365,8 +1365,11 @@ judge_decimal(const char *s, size_t n, int *neg, char *buf, size_t size, long lo
 	}
 	buf[nd] = '\0';
 	*exp = (eneg ? -e : e) - frac + (long long)zeros;
-	if (nd == 0)
-		*neg = 0, *exp = 0;
+	if (nd == 0) {			/* zero, whatever its exponent */
+		*neg = 0;
+		*exp = 0;
+		return 0;
+	}
 	return lost ? -1 : 0;
 }
 

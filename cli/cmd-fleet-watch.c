@@ -498,11 +498,13 @@ fleet_watch_finish(struct fleet_watch *fw)
 	char	*cause = NULL;
 
 	if (fw->sub != NULL) {
-		if (atomic_load(&fw->state) == INGEST_CONNECTED &&
-		    ingest_sub_drain(fw->sub, FLEET_WATCH_DRAIN_MS, &cause) != 0) {
+		if (atomic_load(&fw->state) != INGEST_CONNECTED) {
+			ingest_sub_stop(fw->sub, FLEET_WATCH_DRAIN_MS);
+		} else if (ingest_sub_drain(fw->sub, FLEET_WATCH_DRAIN_MS, &cause) != 0) {
 			cli_error("watch: %s", cause);
 			free(cause);
 			cause = NULL;
+			ingest_sub_stop(fw->sub, FLEET_WATCH_DRAIN_MS);
 		}
 		fleet_watch_check_drops(fw);
 		ingest_sub_free(fw->sub);

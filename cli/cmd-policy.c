@@ -69,7 +69,8 @@ cli_parse_when_any(const char *s, int64_t *us)
 		case 'd': unit = 86400; break;
 		default: return -1;
 		}
-		if (end[1] != '\0' || n > 100LL * 365 * 86400)
+		/* At most a century back, whatever the unit (and no overflow). */
+		if (end[1] != '\0' || n > 100LL * 365 * 86400 / unit)
 			return -1;
 		*us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - n * unit * 1000000;
 		return 0;

@@ -795,7 +795,10 @@ watch_subscribe(void *arg, const char *subject, int on, char **msg)
 			asprintf(msg, "not subscribed to %s", subject);
 			return -1;
 		}
-		ingest_sub_drain(r->subs[i].sub, 2000, NULL);
+		/* Without the server, what nats.c holds is handed over or counted. */
+		if (atomic_load(&r->watch.state) != INGEST_CONNECTED ||
+		    ingest_sub_drain(r->subs[i].sub, 2000, NULL) != 0)
+			ingest_sub_stop(r->subs[i].sub, 2000);
 		record_check_drops(r);
 		ingest_sub_free(r->subs[i].sub);
 		r->subs[i] = r->subs[--r->nsubs];
@@ -1232,10 +1235,12 @@ fleet_main(struct record *r, struct cli_globals *g)
 		    auth_mono_ms() - r->last_stats_ms >= (int64_t)r->o.stats_s * 1000)
 			fleet_print_stats(r, f, sub, 0);
 	}
-	if (atomic_load(&r->watch.state) == INGEST_CONNECTED &&
-	    ingest_sub_drain(sub, RECORD_DRAIN_MS, &cause) != 0) {
+	if (atomic_load(&r->watch.state) != INGEST_CONNECTED) {
+		ingest_sub_stop(sub, RECORD_DRAIN_MS);
+	} else if (ingest_sub_drain(sub, RECORD_DRAIN_MS, &cause) != 0) {
 		cli_error("record: %s", cause);
 		free(cause);
+		ingest_sub_stop(sub, RECORD_DRAIN_MS);
 	}
 	fleet_print_stats(r, f, sub, 1);
 out:

@@ -356,7 +356,7 @@ fetch_thread(void *arg)
 }
 
 /*
- * Start the refresh thread with every signal blocked (libcurl's resolver
+ * Start the refresh thread with every signal but faults blocked (libcurl's resolver
  * threads inherit the mask): a recorder takes SIGINT and SIGTERM in its main
  * thread only, to drain and commit; one delivered here would kill it with
  * the batch uncommitted.
@@ -368,6 +368,14 @@ fetch_start_thread(struct fetch_keys *fk)
 	int		rc;
 
 	sigfillset(&all);
+	/* Faults stay deliverable: a crash here must still reach the
+	   sanitizers' handlers and the core dump. */
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGTRAP);
+	sigdelset(&all, SIGSYS);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	rc = pthread_create(&fk->thread, NULL, fetch_thread, fk);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

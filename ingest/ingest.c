@@ -63,6 +63,9 @@ struct ingest_sub {
 	ingest_deliver_fn	 deliver;
 	void			*arg;
 	uint64_t		 dropped;	/* the last count nats.c gave */
+	uint64_t		 left;		/* held when stopped without the server */
+	atomic_uint_fast64_t	 taken;		/* messages the handler was given */
+	atomic_uint_fast64_t	 unwrapped;	/* ... that could not be copied */
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 closed_cv;
 	int			 closed;	/* nats.c will call deliver no more */
@@ -592,25 +595,30 @@ ingest_sub_on_closed(void *arg)
 	pthread_mutex_unlock(&sub->lock);
 }
 
-/* Wait (at most ms) until nats.c will call the handler no more. */
-static void
-ingest_sub_wait_closed(struct ingest_sub *sub, int ms)
+#define INGEST_CLOSE_WAIT_S	30	/* for a handler to return, at most */
+
+/*
+ * Wait until nats.c will call the handler no more; whether it said so.  A
+ * handler waiting for room in the caller's queue returns once the queue
+ * moves or closes: the limit is only against a nats.c that never calls
+ * back, and then sub must be left allocated rather than freed under it.
+ */
+static int
+ingest_sub_wait_closed(struct ingest_sub *sub)
 {
 	struct timespec	until;
+	int		closed;
 
 	if (!sub->watched)
-		return;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += INGEST_CLOSE_WAIT_S;
 	pthread_mutex_lock(&sub->lock);
 	while (!sub->closed && pthread_cond_timedwait(&sub->closed_cv, &sub->lock, &until) == 0)
 		;
+	closed = sub->closed;
 	pthread_mutex_unlock(&sub->lock);
+	return closed;
 }
 
 /* nats.c's callback: wrap and hand over. */
@@ -620,7 +628,9 @@ ingest_sub_on_msg(natsConnection *nc, natsSubscription *s, natsMsg *nm, void *ar
 	struct ingest_sub	*sub = arg;
 	struct ingest_msg	*m;
 
+	atomic_fetch_add(&sub->taken, 1);
 	if ((m = ingest_msg_new(nm)) == NULL) {
+		atomic_fetch_add(&sub->unwrapped, 1);	/* counted as dropped */
 		natsMsg_Destroy(nm);
 		return;
 	}
@@ -633,6 +643,7 @@ ingest_subscribe(struct ingest_conn *c, const char *subject, int pending_msgs,
     int pending_bytes, ingest_deliver_fn deliver, void *arg, char **cause)
 {
 	struct ingest_sub	*sub;
+	pthread_condattr_t	 ca;
 	natsStatus		 s;
 
 	if ((sub = calloc(1, sizeof *sub)) == NULL || (sub->subject = strdup(subject)) == NULL) {
@@ -644,7 +655,10 @@ ingest_subscribe(struct ingest_conn *c, const char *subject, int pending_msgs,
 	sub->deliver = deliver;
 	sub->arg = arg;
 	pthread_mutex_init(&sub->lock, NULL);
-	pthread_cond_init(&sub->closed_cv, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&sub->closed_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	s = natsConnection_Subscribe(&sub->sub, c->nc, subject, ingest_sub_on_msg, sub);
 	if (s == NATS_OK)
 		sub->watched = natsSubscription_SetOnCompleteCB(sub->sub, ingest_sub_on_closed,
@@ -676,7 +690,7 @@ ingest_sub_dropped(struct ingest_sub *sub)
 	if (sub->sub != NULL && natsSubscription_GetDropped(sub->sub, &n) == NATS_OK &&
 	    n >= 0 && (uint64_t)n > sub->dropped)
 		sub->dropped = (uint64_t)n;
-	return sub->dropped;
+	return sub->dropped + sub->left + atomic_load(&sub->unwrapped);
 }
 
 /*
@@ -708,19 +722,25 @@ ingest_sub_drain(struct ingest_sub *sub, int ms, char **cause)
 void
 ingest_sub_stop(struct ingest_sub *sub, int ms)
 {
-	int64_t	until = nats_Now() + ms;
-	int	left = 0;
+	int64_t		until = nats_Now() + ms;
+	int		left = 0;
+	int64_t		delivered = 0;
+	uint64_t	handed;
 
 	while (natsSubscription_GetPending(sub->sub, &left, NULL) == NATS_OK && left > 0 &&
 	    nats_Now() < until)
 		nats_Sleep(10);
 	ingest_sub_dropped(sub);
-	if (natsSubscription_GetPending(sub->sub, &left, NULL) != NATS_OK)
+	/* Held and handed over so far, read together: once closed, whatever
+	   of those the handler never got is what was lost. */
+	if (natsSubscription_GetStats(sub->sub, &left, NULL, NULL, NULL, &delivered,
+	    NULL) != NATS_OK)
 		left = 0;
 	natsSubscription_Unsubscribe(sub->sub);
-	ingest_sub_wait_closed(sub, 2000);
-	if (left > 0)
-		sub->dropped += (uint64_t)left;
+	ingest_sub_wait_closed(sub);
+	handed = atomic_load(&sub->taken);
+	if (left > 0 && (uint64_t)delivered + (uint64_t)left > handed)
+		sub->left = (uint64_t)delivered + (uint64_t)left - handed;
 }
 
 void
@@ -731,7 +751,12 @@ ingest_sub_free(struct ingest_sub *sub)
 	if (sub->sub != NULL) {
 		/* The handler may be running: the caller frees what it uses. */
 		natsSubscription_Unsubscribe(sub->sub);
-		ingest_sub_wait_closed(sub, 2000);
+		if (!ingest_sub_wait_closed(sub)) {
+			/* A handler may still run: leave it what it uses. */
+			fprintf(stderr, "ztwatch: nats.c did not close a subscription in %d s\n",
+			    INGEST_CLOSE_WAIT_S);
+			return;
+		}
 		natsSubscription_Destroy(sub->sub);
 	}
 	pthread_mutex_destroy(&sub->lock);

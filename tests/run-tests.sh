@@ -18,18 +18,36 @@ failed=0
 skipped=0
 failures=""
 log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 TESTS=${TESTS:-}
 
-# Whether $1 is picked by $TESTS (all are when it is empty).
+# Whether $1 is picked by $TESTS (all are when it is empty); the words are
+# names, not patterns (set -f).
 picked() {
 	[ -z "$TESTS" ] && return 0
+	set -f
 	for w in $TESTS; do
-		case "$1" in *"$w"*) return 0 ;; esac
+		case "$1" in *"$w"*) set +f; return 0 ;; esac
 	done
+	set +f
 	return 1
 }
 
-trap 'rm -f "$log"' EXIT
+# Every word must name something: a typo would otherwise pass quietly.
+set -f
+for w in $TESTS; do
+	set +f
+	found=0
+	for t in "$@" tests/t[0-9]*.sh tests/t[0-9]*.py; do
+		case "$(basename "$t")" in *"$w"*) found=1 ;; esac
+	done
+	if [ "$found" -eq 0 ]; then
+		echo "no test matches '$w'" >&2
+		exit 1
+	fi
+	set -f
+done
+set +f
 
 count() {
 	# $1: name of the suite, output in $log, exit status $2
@@ -78,8 +96,4 @@ done
 echo
 [ -n "$failures" ] && echo "failed suites:$failures"
 echo "$passed passed, $failed failed, $skipped skipped${TESTS:+ (only: $TESTS)}"
-if [ -n "$TESTS" ] && [ $((passed + failed + skipped)) -eq 0 ]; then
-	echo "no test matches: $TESTS" >&2
-	exit 1
-fi
 [ "$failed" -eq 0 ]

@@ -651,7 +651,7 @@ def filter_absolute_times(env):
     check_filter(env, ["--since", str(secs)], pred(since=secs * 1000000))
     check_filter(env, ["--until", str(secs)], pred(until=secs * 1000000))
     # A bound at or before the epoch would read as no bound at all: refused.
-    for when in ("0", "1970-01-01T00:00:00Z", "1969-12-31T23:00:00Z"):
+    for when in ("0", "1970-01-01T00:00:00Z", "1969-12-31T23:00:00Z", "-200000000d"):
         for opt in ("--until", "--since"):
             rc, out, err = zt(["-d", t["db"], "export", opt, when])
             eq(rc, 2, "%s %s: exit code (%s)" % (opt, when, err.strip()))

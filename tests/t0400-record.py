@@ -374,6 +374,7 @@ def stopped_while_the_server_is_down_records_what_nats_held(env):
     lost = sum(g["gap_count"] for g in trail_rows(db, "kind = 'gap'"))
     check("reconnecting" in rec.stderr(), "stopped while disconnected")
     eq(events + lost, 20000, "every message handed over is recorded or in a gap")
+    eq(lost, 0, "the backlog was handed over within the drain's time, not given up")
 
 
 @case
