@@ -15,8 +15,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from zt import (ZTWATCH, Env, b64url, b64url_json, case, check, eq, expect, go_marshal,  # noqa: E402
-                hs_token, run, seed_event, zt)
+from zt import (ZTWATCH, Env, b64url, b64url_json, case, check, eq, expect,  # noqa: E402
+                go_marshal, hs_token, run, seed_event, zt)
 
 ALGS = {
     "HS256": "hs", "HS384": "hs", "HS512": "hs",
