@@ -130,6 +130,8 @@ int	cli_parse_time(const char *s, time_t *out);
 int	cli_parse_when(const char *s, int64_t *us);
 /* A copy of s with control bytes shown as \xNN, for the terminal. */
 char	*cli_visible(const char *s);
+/* nats.c's byte limit for a --buffer of msgs messages: 8 KiB each, within an int. */
+int	 cli_buffer_bytes(int msgs);
 /* Number of CPUs to use. */
 int	cli_ncpu(void);
 /* Give a stream a large buffer (before its first read or write). */

@@ -481,8 +481,7 @@ fleet_watch_subscribe_all(struct fleet_watch *fw)
 	int	 n = fw->o->buffer > 0 ? fw->o->buffer : FLEET_WATCH_PENDING_MSGS;
 
 	fw->sub = ingest_subscribe(fw->conn, fw->pattern, n, fw->o->buffer > 0 ?
-	    (n > INT32_MAX / 8192 ? INT32_MAX : n * 8192) : FLEET_WATCH_PENDING_BYTES,
-	    fleet_watch_deliver, fw, &cause);
+	    cli_buffer_bytes(n) : FLEET_WATCH_PENDING_BYTES, fleet_watch_deliver, fw, &cause);
 	if (fw->sub == NULL) {
 		cli_error("watch: %s", cause);
 		free(cause);
@@ -498,13 +497,10 @@ fleet_watch_finish(struct fleet_watch *fw)
 	char	*cause = NULL;
 
 	if (fw->sub != NULL) {
-		if (atomic_load(&fw->state) != INGEST_CONNECTED) {
-			ingest_sub_stop(fw->sub, FLEET_WATCH_DRAIN_MS);
-		} else if (ingest_sub_drain(fw->sub, FLEET_WATCH_DRAIN_MS, &cause) != 0) {
+		if (ingest_sub_drain(fw->sub, FLEET_WATCH_DRAIN_MS, &cause) != 0) {
 			cli_error("watch: %s", cause);
 			free(cause);
 			cause = NULL;
-			ingest_sub_stop(fw->sub, FLEET_WATCH_DRAIN_MS);
 		}
 		fleet_watch_check_drops(fw);
 		ingest_sub_free(fw->sub);

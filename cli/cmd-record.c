@@ -575,9 +575,7 @@ record_pending_msgs(const struct record *r)
 static int
 record_pending_bytes(const struct record *r)
 {
-	if (r->o.buffer <= 0)
-		return RECORD_PENDING_BYTES;
-	return r->o.buffer > INT32_MAX / 8192 ? INT32_MAX : r->o.buffer * 8192;
+	return r->o.buffer > 0 ? cli_buffer_bytes(r->o.buffer) : RECORD_PENDING_BYTES;
 }
 
 /* Subscribe to the subjects, or bind the durable. */
@@ -795,10 +793,7 @@ watch_subscribe(void *arg, const char *subject, int on, char **msg)
 			asprintf(msg, "not subscribed to %s", subject);
 			return -1;
 		}
-		/* Without the server, what nats.c holds is handed over or counted. */
-		if (atomic_load(&r->watch.state) != INGEST_CONNECTED ||
-		    ingest_sub_drain(r->subs[i].sub, 2000, NULL) != 0)
-			ingest_sub_stop(r->subs[i].sub, 2000);
+		ingest_sub_drain(r->subs[i].sub, 2000, NULL);
 		record_check_drops(r);
 		ingest_sub_free(r->subs[i].sub);
 		r->subs[i] = r->subs[--r->nsubs];
@@ -861,16 +856,10 @@ record_drain(struct record *r)
 	int	 i;
 
 	for (i = 0; i < r->nsubs; i++) {
-		/* Draining asks the server; without one, what nats.c holds is
-		   still handed over (or counted as dropped). */
-		if (atomic_load(&r->watch.state) != INGEST_CONNECTED) {
-			ingest_sub_stop(r->subs[i].sub, RECORD_DRAIN_MS);
-		} else if (ingest_sub_drain(r->subs[i].sub, RECORD_DRAIN_MS, &cause) != 0) {
-			/* The server went mid-drain: what nats.c holds, as above. */
+		if (ingest_sub_drain(r->subs[i].sub, RECORD_DRAIN_MS, &cause) != 0) {
 			cli_error("record: %s", cause);
 			free(cause);
 			cause = NULL;
-			ingest_sub_stop(r->subs[i].sub, RECORD_DRAIN_MS);
 		}
 	}
 	ingest_js_stop(r->js);
@@ -1235,12 +1224,9 @@ fleet_main(struct record *r, struct cli_globals *g)
 		    auth_mono_ms() - r->last_stats_ms >= (int64_t)r->o.stats_s * 1000)
 			fleet_print_stats(r, f, sub, 0);
 	}
-	if (atomic_load(&r->watch.state) != INGEST_CONNECTED) {
-		ingest_sub_stop(sub, RECORD_DRAIN_MS);
-	} else if (ingest_sub_drain(sub, RECORD_DRAIN_MS, &cause) != 0) {
+	if (ingest_sub_drain(sub, RECORD_DRAIN_MS, &cause) != 0) {
 		cli_error("record: %s", cause);
 		free(cause);
-		ingest_sub_stop(sub, RECORD_DRAIN_MS);
 	}
 	fleet_print_stats(r, f, sub, 1);
 out:

@@ -3,6 +3,7 @@
  */
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,13 @@ cli_visible(const char *s)
 	}
 	*o = '\0';
 	return out;
+}
+
+/* nats.c's byte limit for a --buffer of msgs messages: 8 KiB each, within an int. */
+int
+cli_buffer_bytes(int msgs)
+{
+	return msgs > INT32_MAX / 8192 ? INT32_MAX : msgs * 8192;
 }
 
 /* Print "ztwatch: message", made safe for the terminal. */

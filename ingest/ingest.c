@@ -700,8 +700,8 @@ ingest_sub_dropped(struct ingest_sub *sub)
  * what the server had in flight before the unsubscribe), then the count is
  * read for the last time.
  */
-int
-ingest_sub_drain(struct ingest_sub *sub, int ms, char **cause)
+static int
+ingest_sub_drain_server(struct ingest_sub *sub, int ms, char **cause)
 {
 	natsStatus	s;
 
@@ -719,7 +719,7 @@ ingest_sub_drain(struct ingest_sub *sub, int ms, char **cause)
  * what it holds (for at most ms), then close the subscription.  What it
  * still held then is counted as dropped, so a gap records it.
  */
-void
+static void
 ingest_sub_stop(struct ingest_sub *sub, int ms)
 {
 	int64_t		until = nats_Now() + ms;
@@ -741,6 +741,26 @@ ingest_sub_stop(struct ingest_sub *sub, int ms)
 	handed = atomic_load(&sub->taken);
 	if (left > 0 && (uint64_t)delivered + (uint64_t)left > handed)
 		sub->left = (uint64_t)delivered + (uint64_t)left - handed;
+}
+
+/*
+ * Deliver what nats.c holds and close: drained through the server when
+ * connected; without it (or when the drain fails midway) handed over from
+ * nats.c's buffer, what is left counted as dropped.  -1 with *cause only
+ * when a drain failed.
+ */
+int
+ingest_sub_drain(struct ingest_sub *sub, int ms, char **cause)
+{
+	if (natsConnection_Status(sub->conn->nc) != NATS_CONN_STATUS_CONNECTED) {
+		ingest_sub_stop(sub, ms);
+		return 0;
+	}
+	if (ingest_sub_drain_server(sub, ms, cause) != 0) {
+		ingest_sub_stop(sub, ms);
+		return -1;
+	}
+	return 0;
 }
 
 void

@@ -108,11 +108,13 @@ struct ingest_sub *ingest_subscribe(struct ingest_conn *, const char *subject,
 const char	*ingest_sub_subject(const struct ingest_sub *);
 /* Messages nats.c dropped on this subscription so far. */
 uint64_t	 ingest_sub_dropped(struct ingest_sub *);
-/* Stop interest, deliver what is already pending, and wait (at most ms). */
+/*
+ * Stop interest, deliver what is already pending, and wait (at most ms).
+ * Without the server (or if the drain fails midway) what nats.c holds is
+ * handed over all the same, and what it still held then counts as dropped;
+ * -1 with *cause when a drain failed.
+ */
 int		 ingest_sub_drain(struct ingest_sub *, int ms, char **cause);
-/* Without the server: deliver what nats.c holds (at most ms), then close;
-   what it still held counts as dropped. */
-void		 ingest_sub_stop(struct ingest_sub *, int ms);
 /* Close and free; returns once deliver is no longer running. */
 void		 ingest_sub_free(struct ingest_sub *);
 
