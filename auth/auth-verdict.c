@@ -357,44 +357,35 @@ jbuf_special16(__m128i v)
 }
 
 /*
- * Length of the run of plain bytes (jbuf_plain) that starts the string s:
- * it stops at the first other byte, the NUL included.  libc's strlen()
- * finds the end, then 16 bytes at a time are checked, never reading past
- * the string.
+ * Length of the run of plain bytes (jbuf_plain) that starts the len bytes
+ * at s, checked 16 at a time.  The caller guarantees 15 readable bytes
+ * after them (s is the copy in the output buffer); those are masked off.
  */
 static size_t
-jbuf_plain_run(const char *s)
+jbuf_plain_prefix(const char *s, size_t len)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 len, i;
-	unsigned int		 mask;
+	size_t		i;
+	unsigned int	mask;
 
-	/* Most strings are short: a byte at a time first, no strlen() call. */
-	for (i = 0; i < 24; i++) {
-		if (!jbuf_plain[p[i]])
-			return i;
-	}
-	len = i + strlen(s + i);
-
-	for (; len - i >= 16; i += 16) {
-		if ((mask = jbuf_special16(_mm_loadu_si128((const __m128i *)(const void *)
-		    (p + i)))) != 0)
+	for (i = 0; i < len; i += 16) {
+		mask = jbuf_special16(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+		if (len - i < 16)
+			mask &= (1u << (len - i)) - 1;
+		if (mask != 0)
 			return i + (size_t)__builtin_ctz(mask);
 	}
-	while (i < len && jbuf_plain[p[i]])
-		i++;
-	return i;
+	return len;
 }
 #else
-/* Length of the run of plain bytes (jbuf_plain) that starts the string s. */
+/* Length of the run of plain bytes (jbuf_plain) that starts the len bytes at s. */
 static size_t
-jbuf_plain_run(const char *s)
+jbuf_plain_prefix(const char *s, size_t len)
 {
-	const unsigned char	*p = (const unsigned char *)s;
+	size_t	i = 0;
 
-	while (jbuf_plain[*p])
-		p++;
-	return (size_t)(p - (const unsigned char *)s);
+	while (i < len && jbuf_plain[(unsigned char)s[i]])
+		i++;
+	return i;
 }
 #endif
 
@@ -405,23 +396,27 @@ jbuf_plain_run(const char *s)
 static void
 jbuf_string(struct jbuf *b, const char *str)
 {
-	const unsigned char	*p = (const unsigned char *)str, *run;
-	char			 esc[13];
+	const unsigned char	*p;
+	const unsigned char	*run;
+	char			 esc[13], *out;
 	uint32_t		 cp;
-	size_t			 k, n = jbuf_plain_run(str);
+	size_t			 k, n, len = strlen(str);
 
-	/* The common case: nothing to escape, one copy. */
-	if (b->cap - b->len < n + 3)
-		jbuf_grow(b, n + 2);
-	b->buf[b->len++] = '"';
-	memcpy(b->buf + b->len, str, n);
-	b->len += n;
-	if (p[n] == '\0') {
-		b->buf[b->len++] = '"';
+	/* The common case: nothing to escape.  Copy first, then check the
+	   copy, with room after it for jbuf_plain_prefix()'s last block. */
+	if (b->cap - b->len < len + 18)
+		jbuf_grow(b, len + 17);
+	out = b->buf + b->len;
+	out[0] = '"';
+	memcpy(out + 1, str, len);
+	if ((n = jbuf_plain_prefix(out + 1, len)) == len) {
+		out[len + 1] = '"';
+		b->len += len + 2;
 		return;
 	}
-	/* Runs stop at NUL too: it is not a plain byte. */
-	for (p += n;;) {
+	/* Keep the plain start; escape the rest. */
+	b->len += 1 + n;
+	for (p = (const unsigned char *)str + n;;) {
 		for (run = p; jbuf_plain[*p]; p++)
 			;
 		jbuf_add(b, (const char *)run, (size_t)(p - run));
@@ -470,33 +465,60 @@ jbuf_member(struct jbuf *b, const char *key, const char *value)
  * escapes (0xc2, 0xd8, 0xe1, 0xe2, 0xef, 0xf3).  A quick filter: most texts
  * hold none, and then need no closer look.
  */
+#ifdef __SSE2__
+/* Whether any of the 16 bytes of v starts such a finding. */
+static inline int
+jbuf_maybe_unsafe16(__m128i v)
+{
+	__m128i	ctl, lead;
+
+	/* v <= 0x1f, unsigned, and not a tab */
+	ctl = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
+	    _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v));
+	lead = _mm_or_si128(_mm_or_si128(
+	    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)),
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xc2))),
+	    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xd8)),
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xe1)))),
+	    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xe2)),
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xef))),
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xf3))));
+	return _mm_movemask_epi8(_mm_or_si128(ctl, lead)) != 0;
+}
+
+static int
+jbuf_maybe_unsafe(const char *text, size_t len)
+{
+	unsigned char	pad[16];
+	size_t		i;
+
+	for (i = 0; len - i >= 16; i += 16) {
+		if (jbuf_maybe_unsafe16(_mm_loadu_si128((const __m128i *)(const void *)
+		    (text + i))))
+			return 1;
+	}
+	if (i == len)
+		return 0;
+	/* The tail, in a copy padded with a byte that is never a finding. */
+	memset(pad, 'a', sizeof pad);
+	memcpy(pad, text + i, len - i);
+	return jbuf_maybe_unsafe16(_mm_loadu_si128((const __m128i *)(const void *)pad));
+}
+#else
 static int
 jbuf_maybe_unsafe(const char *text, size_t len)
 {
 	static const unsigned char	 leads[] = { 0x7f, 0xc2, 0xd8, 0xe1, 0xe2, 0xef, 0xf3 };
 	const unsigned char		*p = (const unsigned char *)text;
-	size_t				 i = 0, k;
-#ifdef __SSE2__
-	__m128i				 v, hit;
+	size_t				 i;
 
-	while (len - i >= 16) {
-		v = _mm_loadu_si128((const __m128i *)(p + i));
-		/* v <= 0x1f, unsigned, and not a tab */
-		hit = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
-		    _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v));
-		for (k = 0; k < sizeof leads; k++)
-			hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)leads[k])));
-		if (_mm_movemask_epi8(hit) != 0)
-			return 1;
-		i += 16;
-	}
-#endif
-	for (; i < len; i++) {
+	for (i = 0; i < len; i++) {
 		if ((p[i] < 0x20 && p[i] != '\t') || memchr(leads, p[i], sizeof leads) != NULL)
 			return 1;
 	}
 	return 0;
 }
+#endif
 
 /*
  * Append validated JSON text as a value.  The decoded bytes go out as they

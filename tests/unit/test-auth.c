@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "auth-int.h"
 #include "auth-jdoc.h"
 #include "unit.h"
@@ -347,6 +349,119 @@ test_replay_skips_failures(void)
 	auth_replay_free(rp);
 }
 
+/* A special sequence at every position of strings 0..48 bytes long. */
+static const struct {
+	const char	*raw;		/* what the string holds */
+	const char	*decoded;	/* what the JSON must decode to */
+} verdict_specials[] = {
+	{ "\"", "\"" }, { "\\", "\\" }, { "\n", "\n" }, { "\x1b", "\x1b" },
+	{ "\x7f", "\x7f" }, { "\xc3\xa9", "\xc3\xa9" },
+	{ "\xe2\x80\xae", "\xe2\x80\xae" }, { "\xff", "\xef\xbf\xbd" },
+};
+
+/* Whether out holds a byte a terminal might obey: C0, DEL, or U+202E raw. */
+static int
+raw_control(const char *out)
+{
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)out; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return 1;
+	}
+	return strstr(out, "\xe2\x80\xae") != NULL;
+}
+
+/* The detail of the verdict's only check, read back from its JSON. */
+static char *
+verdict_detail_roundtrip(const char *detail, int *unsafe)
+{
+	struct auth_verdict	*v = auth_verdict_new("s");
+	char			*buf = NULL, *got = NULL;
+	size_t			 len = 0, cap = 0;
+	json_t			*root, *d;
+
+	auth_verdict_check_add(v, "c", AUTH_CHECK_OK, detail, NULL, NULL);
+	auth_verdict_json(v, &buf, &len, &cap);
+	*unsafe = raw_control(buf);
+	root = json_loads(buf, 0, NULL);
+	d = json_object_get(json_array_get(json_object_get(root, "checks"), 0), "detail");
+	if (json_is_string(d))
+		got = strdup(json_string_value(d));
+	json_decref(root);
+	free(buf);
+	auth_verdict_free(v);
+	return got;
+}
+
+static void
+test_verdict_string_escapes(void)
+{
+	char	 in[64], want[64], *got;
+	size_t	 len, at, k, n;
+	int	 unsafe, bad = 0;
+
+	for (k = 0; k < sizeof verdict_specials / sizeof verdict_specials[0]; k++) {
+		n = strlen(verdict_specials[k].raw);
+		for (len = 0; len <= 48; len++) {
+			for (at = 0; at <= len; at++) {
+				memset(in, 'x', len);
+				memcpy(in + at, verdict_specials[k].raw, n);
+				memset(in + at + n, 'y', len - at);
+				in[len + n] = '\0';
+				memset(want, 'x', at);
+				strcpy(want + at, verdict_specials[k].decoded);
+				memset(want + strlen(want), 'y', len - at);
+				want[at + strlen(verdict_specials[k].decoded) + len - at] = '\0';
+				got = verdict_detail_roundtrip(in, &unsafe);
+				if (got == NULL || strcmp(got, want) != 0 || unsafe)
+					bad++;
+				free(got);
+			}
+		}
+	}
+	CHECK(bad == 0);
+	/* Plain strings of every length come back as they are. */
+	for (len = 0; len < sizeof in - 1; len++) {
+		memset(in, 'a' + (int)(len % 26), len);
+		in[len] = '\0';
+		got = verdict_detail_roundtrip(in, &unsafe);
+		CHECK(got != NULL && strcmp(got, in) == 0 && !unsafe);
+		free(got);
+	}
+}
+
+/* Decoded claims with a character a terminal obeys, at every offset. */
+static void
+test_verdict_claims_filter(void)
+{
+	char			 text[96], *buf;
+	size_t			 len, cap, pad;
+	struct auth_verdict	*v;
+	json_t			*root;
+	int			 bad = 0;
+
+	for (pad = 0; pad <= 40; pad++) {
+		snprintf(text, sizeof text, "{\"a\":\"%.*s\xe2\x80\xae\"}", (int)pad,
+		    "0123456789012345678901234567890123456789");
+		v = auth_verdict_new("s");
+		v->claims_text = text;
+		v->claims_len = strlen(text);
+		buf = NULL;
+		len = cap = 0;
+		auth_verdict_json(v, &buf, &len, &cap);
+		root = json_loads(buf, 0, NULL);
+		if (root == NULL || raw_control(buf) ||
+		    !json_is_string(json_object_get(json_object_get(root, "claims"), "a")))
+			bad++;
+		json_decref(root);
+		free(buf);
+		v->claims_text = NULL;
+		auth_verdict_free(v);
+	}
+	CHECK(bad == 0);
+}
+
 int
 main(void)
 {
@@ -360,5 +475,7 @@ main(void)
 	UNIT_RUN(test_replay_mixed_windows);
 	UNIT_RUN(test_replay_extreme_times);
 	UNIT_RUN(test_replay_skips_failures);
+	UNIT_RUN(test_verdict_string_escapes);
+	UNIT_RUN(test_verdict_claims_filter);
 	UNIT_DONE();
 }
