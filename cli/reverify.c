@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "reverify.h"
 #include "store.h"
+#include "tui.h"
 
 #define REVERIFY_MAX_HEADERS	64
 
@@ -173,7 +174,8 @@ reverify_has_fp(json_t *keys, const char *fp)
 	return 0;
 }
 
-/* Say why the verdict of row changed into v's. */
+/* Say why the verdict of row changed into v's; a long kid is cut at a
+   character boundary, not inside a UTF-8 sequence. */
 static void
 reverify_explain(struct reverify *rv, const struct store_row *row,
     const struct auth_verdict *v, char *why, size_t len)
@@ -187,13 +189,14 @@ reverify_explain(struct reverify *rv, const struct store_row *row,
 	    (old = reverify_find_kid(then, row->kid)) != NULL &&
 	    !reverify_has_fp(rv->today, fp = json_string_value(json_object_get(old,
 	    "fingerprint")))) {
-		snprintf(why, len, "key '%s' (%s) that verified it then is no longer trusted",
-		    row->kid, fp);
+		tui_text_snprintf(why, len,
+		    "key '%s' (%s) that verified it then is no longer trusted", row->kid, fp);
 		return;
 	}
 	if (!was_pass && auth_verdict_key(v, &ki) && then != NULL &&
 	    !reverify_has_fp(then, ki.fingerprint)) {
-		snprintf(why, len, "verified now by key '%s' (%s), which was not trusted then",
+		tui_text_snprintf(why, len,
+		    "verified now by key '%s' (%s), which was not trusted then",
 		    ki.kid ? ki.kid : ki.name, ki.fingerprint);
 		return;
 	}

@@ -8,7 +8,8 @@ screen; a hostile event (title, clear-screen and colour escapes in its
 subject, header and body) leaves the pane title and the screen intact and
 shows its escapes as text; resizing to 80x24 and back; the filter; `q`
 exits 0 and gives the terminal back; replay --reverify marks verdicts that
-changed after a key left the policy.
+changed after a key left the policy; a command too long for its buffer is
+cut between characters.
 """
 
 import json
@@ -211,6 +212,14 @@ def replay_and_reverify_show_changed_verdicts(env):
         s = t.wait_for("replay")
         check("orders.created" in s and "expired" in s, "replay shows the trail:\n" + s)
         check("→" not in s, "nothing marked without --reverify")
+        # A command word longer than its buffer (12 x 中, 36 bytes) is cut
+        # between characters: no half sequence shown as \xNN.
+        t.keys(":")
+        t.keys("中" * 12, "Enter")
+        s = t.wait_for("is not a command")
+        check("'%s' is not a command" % ("中" * 10) in s and "\\x" not in s,
+              "the long command cut between characters:\n" + s)
+        t.keys("Escape")
         t.keys("q")
         eq(t.exit_code(), 0, "replay exit code")
     finally:

@@ -65,7 +65,7 @@ events_copy(struct tui_event *dst, const struct tui_event *e)
 	for (i = 0; i < EVENTS_FIELDS; i++) {
 		len = in[i] != NULL ? strlen(in[i]) : 0;
 		if (len > 4 * TUI_EVENT_FIELD_MAX)
-			len = 4 * TUI_EVENT_FIELD_MAX;
+			len = tui_text_boundary(in[i], 4 * TUI_EVENT_FIELD_MAX);
 		raw = tui_text_safe(in[i] != NULL ? in[i] : "", len);
 		safe[i] = tui_text_clip(raw, TUI_EVENT_FIELD_MAX);
 		free(raw);

@@ -78,28 +78,22 @@ filter_error(struct filter_parse *p, size_t pos, const char *fmt, ...)
 {
 	struct tui_filter	*f = p->f;
 	va_list			 ap;
-	char			 msg[512];
-	size_t			 n;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	tui_text_vsnprintf(f->error, sizeof f->error, fmt, ap);
 	va_end(ap);
-	if ((n = strlen(msg)) >= sizeof f->error) {
-		n = sizeof f->error - 1;
-		while (n > 0 && ((unsigned char)msg[n] & 0xc0) == 0x80)
-			n--;
-	}
-	memcpy(f->error, msg, n);
-	f->error[n] = '\0';
 	f->error_pos = (int)pos;
 	return -1;
 }
 
-/* A short safe rendering of a value for a message. Allocated. */
+/*
+ * A short safe rendering of a value for a message: at most 64 bytes of it
+ * (whole characters, or the cut shows as \xNN), then 24 cells. Allocated.
+ */
 static char *
 filter_shown(const char *v)
 {
-	char	*safe = tui_text_safe(v, strlen(v) > 64 ? 64 : strlen(v));
+	char	*safe = tui_text_safe(v, tui_text_boundary(v, 64));
 	char	*cut = tui_text_clip(safe, 24);
 
 	free(safe);

@@ -98,7 +98,7 @@ keys_focus(struct tui_keys *k, int dir)
 static void
 keys_error(struct tui_keys *k, const char *msg, int pos)
 {
-	snprintf(k->error, sizeof k->error, "%s", msg);
+	tui_text_snprintf(k->error, sizeof k->error, "%s", msg);
 	k->error_pos = pos;
 }
 
@@ -117,7 +117,7 @@ static struct tui_action
 keys_open(struct tui_keys *k, enum tui_mode m, const char *text, time_t now)
 {
 	k->mode = m;
-	snprintf(k->prompt, sizeof k->prompt, "%s", text);
+	tui_text_snprintf(k->prompt, sizeof k->prompt, "%s", text);
 	k->len = k->cursor = strlen(k->prompt);
 	keys_error(k, "", -1);
 	if (m == TUI_MODE_FILTER)
@@ -260,10 +260,14 @@ keys_insert(struct tui_keys *k, int cp)
 	return 1;
 }
 
-/* Read one word of a command at *pos (quotes as in the filter). */
+/*
+ * Read one word of a command at *pos (quotes as in the filter) into out,
+ * cut at a character boundary when it is longer.
+ */
 static int
 keys_word(const char *s, size_t *pos, char *out, size_t size)
 {
+	char	word[TUI_PROMPT_MAX];	/* as long as the prompt: never cut */
 	size_t	o = 0;
 	int	quoted;
 
@@ -278,12 +282,13 @@ keys_word(const char *s, size_t *pos, char *out, size_t size)
 			break;
 		if (quoted && s[*pos] == '\\' && s[*pos + 1] != '\0')
 			(*pos)++;
-		if (o + 1 < size)
-			out[o++] = s[*pos];
+		if (o + 1 < sizeof word)
+			word[o++] = s[*pos];
 	}
 	if (quoted && s[*pos] == '"')
 		(*pos)++;
-	out[o] = '\0';
+	word[o] = '\0';
+	tui_text_snprintf(out, size, "%s", word);
 	return 1;
 }
 
@@ -294,7 +299,7 @@ keys_cmd_error(struct tui_keys *k, int pos, const char *what, const char *why)
 	char	*safe = tui_text_safe_str(what), *cut = tui_text_clip(safe, 32);
 	char	 msg[sizeof k->error];
 
-	snprintf(msg, sizeof msg, "'%s' %s", cut, why);
+	tui_text_snprintf(msg, sizeof msg, "'%s' %s", cut, why);
 	free(cut);
 	free(safe);
 	keys_error(k, msg, pos);

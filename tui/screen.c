@@ -99,7 +99,7 @@ screen_say(struct tui_screen *s, const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	vsnprintf(s->message, sizeof s->message, fmt, ap);
+	tui_text_vsnprintf(s->message, sizeof s->message, fmt, ap);
 	va_end(ap);
 	s->message_until = time(NULL) + 5;
 	s->dirty = 1;
@@ -171,7 +171,7 @@ void
 tui_screen_note(struct tui_screen *s, const char *text)
 {
 	pthread_mutex_lock(&s->lock);
-	snprintf(s->note, sizeof s->note, "%s", text);
+	tui_text_snprintf(s->note, sizeof s->note, "%s", text);
 	s->has_note = 1;
 	pthread_mutex_unlock(&s->lock);
 }
@@ -419,9 +419,9 @@ static void
 screen_groups_pick(struct tui_screen *s)
 {
 	const struct screen_group	*g;
-	char				 text[TUI_PROMPT_MAX];
+	char				*text;
 	const char			*v;
-	size_t				 n;
+	size_t				 n, size;
 
 	s->groups_open = 0;
 	if (s->group_sel < 0 || (size_t)s->group_sel >= s->ngroups)
@@ -431,8 +431,14 @@ screen_groups_pick(struct tui_screen *s)
 		screen_apply_filter(s, "verdict:fail");
 		return;
 	}
-	n = (size_t)snprintf(text, sizeof text, "verdict:fail %s:\"", g->by);
-	for (v = g->value; *v != '\0' && n + 3 < sizeof text; v++) {
+	/*
+	 * Sized for the whole value: a fixed buffer cut a long one (inside a
+	 * UTF-8 sequence, too), and a cut value is not the group's.
+	 */
+	size = strlen(g->by) + 2 * strlen(g->value) + 32;
+	text = auth_malloc(size);
+	n = (size_t)snprintf(text, size, "verdict:fail %s:\"", g->by);
+	for (v = g->value; *v != '\0'; v++) {
 		if (*v == '"' || *v == '\\')
 			text[n++] = '\\';
 		text[n++] = *v;
@@ -440,6 +446,7 @@ screen_groups_pick(struct tui_screen *s)
 	text[n++] = '"';
 	text[n] = '\0';
 	screen_apply_filter(s, text);
+	free(text);
 }
 
 /* Keys while the view is open; returns 1 when the key was its. */
@@ -594,8 +601,8 @@ screen_draw_events(struct tui_screen *s)
 		/* --reverify: a changed verdict is marked over the reason column. */
 		if (ev->kind == TUI_KIND_EVENT && (j = screen_judge(s, ev->id)) != NULL &&
 		    j->state == 1) {
-			snprintf(changed, sizeof changed, "%s→%s %s", ev->pass ? "✓" : "✗",
-			    j->pass ? "✓" : "✗", j->reason);
+			tui_text_snprintf(changed, sizeof changed, "%s→%s %s",
+			    ev->pass ? "✓" : "✗", j->pass ? "✓" : "✗", j->reason);
 			screen_put(p->y + 1 + y, p->x + s->layout.columns.time + 1,
 			    p->w - s->layout.columns.time - 1, changed, A_BOLD | A_REVERSE |
 			    (s->colors ? COLOR_PAIR(PAIR_CHANGED) : 0));
@@ -609,25 +616,26 @@ screen_draw_detail(struct tui_screen *s)
 	const struct tui_rect		*p = &s->layout.pane[TUI_PANE_DETAIL];
 	const struct screen_judged	*j;
 	const struct tui_line		*l;
-	char				 head[1024], *lead, *why;
+	char				*head, *lead, *why;
 	size_t				 i;
 	int				 y;
 
 	if (p->h <= 0)
 		return;
-	snprintf(head, sizeof head, " detail%s", s->detail.id > 0 ? "" : " (Enter on an event)");
-	if (s->detail.id > 0)
-		snprintf(head, sizeof head, " detail of row %lld", (long long)s->detail.id);
+	/* Allocated, not a fixed buffer: screen_put() cuts it, by cells. */
 	j = screen_judge(s, s->detail.id);
 	if (j != NULL && j->state == 1) {
 		/* why names a kid the trail recorded: made safe first. */
 		why = tui_text_safe_str(j->why);
-		snprintf(head + strlen(head), sizeof head - strlen(head),
-		    " | re-verified now: %s %s: %s", j->pass ? "✓ pass" : "✗ fail", j->reason,
-		    why ? why : "");
+		head = auth_printf(" detail of row %lld | re-verified now: %s %s: %s",
+		    (long long)s->detail.id, j->pass ? "✓ pass" : "✗ fail", j->reason, why);
 		free(why);
-	}
+	} else if (s->detail.id > 0)
+		head = auth_printf(" detail of row %lld", (long long)s->detail.id);
+	else
+		head = auth_strdup(" detail (Enter on an event)");
 	screen_header(s, p, TUI_PANE_DETAIL, head);
+	free(head);
 	for (y = 1, i = s->detail.top; y < p->h && i < s->detail.n; y++, i++) {
 		l = &s->detail.lines[i];
 		if (l->lead > 0 && (lead = strndup(l->text, l->lead)) != NULL) {
@@ -707,7 +715,7 @@ screen_draw_groups(struct tui_screen *s)
 {
 	const struct screen_group	*g;
 	const char			*last = NULL;
-	char				 line[512], *safe;
+	char				*line, *safe;
 	int				 y = 2, w = s->layout.cols - 4;
 	size_t				 i;
 
@@ -724,11 +732,13 @@ screen_draw_groups(struct tui_screen *s)
 			y++;
 			last = g->by;
 		}
-		safe = g->value ? tui_text_safe_str(g->value) : strdup("(none)");
-		snprintf(line, sizeof line, "  %10lld  %s", (long long)g->count, safe ? safe : "");
+		safe = tui_text_safe_str(g->value != NULL ? g->value : "(none)");
+		/* Allocated, not a fixed buffer: screen_put() cuts by cells. */
+		line = auth_printf("  %10lld  %s", (long long)g->count, safe);
 		free(safe);
 		screen_put(y++, 2, w, line, (int)i == s->group_sel ? A_REVERSE :
 		    screen_style(s, TUI_STYLE_FAIL));
+		free(line);
 	}
 }
 

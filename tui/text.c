@@ -11,8 +11,12 @@
  * (the scheme is in tui.h), and its output is valid UTF-8 of printable
  * characters only, whose width tui_text_width() knows exactly.  Fitting
  * (tui_text_fit) then works on whole characters, so a cut can never leave
- * half a sequence or half a wide character behind.
+ * half a sequence or half a wide character behind.  Text that goes into a
+ * fixed-size buffer is cut the same way, by tui_text_snprintf(): a plain
+ * snprintf() would end in the middle of a sequence and the terminal would
+ * show garbage there.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,9 @@
 #include "tui-int.h"
 
 #define TEXT_ELLIPSIS	"\xe2\x80\xa6"	/* U+2026, one cell */
+#define TEXT_VS16	0xfe0f		/* variation selector 16: emoji form */
+#define TEXT_ZWJ	0x200d		/* zero-width joiner */
+#define TEXT_CLUSTER_MAX 64		/* bytes a cut backs up over for marks */
 
 /* Append the visible form of a byte that cannot be shown. */
 static void
@@ -112,16 +119,39 @@ text_cw(uint32_t cp)
 	return w < 0 ? 1 : w;
 }
 
+/*
+ * Length of the character at s (not at its end) and, in *cw, its cells.  A
+ * one-cell character followed by VS16 is taken with it as two cells: the
+ * selector asks for the emoji form, which terminals that know it draw
+ * wide (U+2764 U+FE0F is a two-cell heart).  Counting one would leave the
+ * rest of the line a cell off there.
+ */
+static size_t
+text_char(const char *s, int *cw)
+{
+	uint32_t	cp, vs;
+	size_t		n = tui_utf8_next(s, &cp), m;
+
+	*cw = text_cw(cp);
+	if (*cw == 1 && s[n] != '\0') {
+		m = tui_utf8_next(s + n, &vs);
+		if (vs == TEXT_VS16) {
+			*cw = 2;
+			n += m;
+		}
+	}
+	return n;
+}
+
 /* Cells s takes. */
 int
 tui_text_width(const char *s)
 {
-	uint32_t	cp;
-	int		w = 0;
+	int	w = 0, cw;
 
 	while (*s != '\0') {
-		s += tui_utf8_next(s, &cp);
-		w += text_cw(cp);
+		s += text_char(s, &cw);
+		w += cw;
 	}
 	return w;
 }
@@ -130,13 +160,11 @@ tui_text_width(const char *s)
 size_t
 tui_text_prefix(const char *s, int cols, int *width)
 {
-	size_t		i = 0, n;
-	uint32_t	cp;
-	int		w = 0, cw;
+	size_t	i = 0, n;
+	int	w = 0, cw;
 
 	while (s[i] != '\0') {
-		n = tui_utf8_next(s + i, &cp);
-		cw = text_cw(cp);
+		n = text_char(s + i, &cw);
 		if (w + cw > cols)
 			break;
 		w += cw;
@@ -205,6 +233,72 @@ tui_text_fit_right(const char *s, int cols)
 	tui_buf_str(&b, cut);
 	free(cut);
 	return tui_buf_take(&b);
+}
+
+/*
+ * Longest prefix within max bytes that ends where a character ends.  The
+ * cut at i is clean when what follows it is not a zero-width mark that
+ * belongs to the character before (a combining mark, a variation
+ * selector, a joiner) and what precedes it is not a joiner: so neither
+ * half is left with a mark or a joiner hanging.  The cut backs up to the
+ * last clean one unless that is 0 or more than TEXT_CLUSTER_MAX bytes
+ * back: then it is marks piled on one base (no character anyone writes
+ * is that long), and the last whole sequence is better than losing them
+ * all.
+ */
+size_t
+tui_text_boundary(const char *s, size_t max)
+{
+	size_t		i = 0, n, clean = 0;
+	uint32_t	cp = 0, prev = 0;
+
+	for (;;) {
+		n = s[i] == '\0' ? 0 : tui_utf8_next(s + i, &cp);
+		if (n == 0 || (tui_text_cpwidth(cp) != 0 && prev != TEXT_ZWJ))
+			clean = i;
+		if (n == 0 || i + n > max)
+			break;
+		prev = cp;
+		i += n;
+	}
+	return clean > 0 && i - clean <= TEXT_CLUSTER_MAX ? clean : i;
+}
+
+/* vsnprintf() cut at a character boundary. */
+int
+tui_text_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	va_list	 aq;
+	char	*all;
+	size_t	 keep;
+	int	 n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(buf, size, fmt, aq);
+	va_end(aq);
+	if (n < 0 || size == 0 || (size_t)n < size)
+		return n;
+	/* Cut: format it whole, to see the character the end falls in. */
+	all = auth_malloc((size_t)n + 1);
+	vsnprintf(all, (size_t)n + 1, fmt, ap);
+	keep = tui_text_boundary(all, size - 1);
+	memcpy(buf, all, keep);
+	buf[keep] = '\0';
+	free(all);
+	return n;
+}
+
+/* snprintf() cut at a character boundary. */
+int
+tui_text_snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = tui_text_vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
 }
 
 /* RFC 3339 in UTC. */

@@ -23,6 +23,7 @@
 #ifndef TUI_H
 #define TUI_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -57,7 +58,10 @@
  *
  * Widths come from a table built into text-width.c (glibc 2.36's wcwidth()
  * in C.UTF-8, Unicode 14), so they do not depend on the process locale:
- * wide (East Asian W/F, emoji) 2 cells, combining marks 0, others 1.
+ * wide (East Asian W/F, emoji) 2 cells, combining marks 0, others 1.  On
+ * top of the table, a one-cell character followed by U+FE0F (variation
+ * selector 16, emoji presentation) takes 2 cells, as terminals that know
+ * emoji draw it; U+FE0F itself is 0.
  */
 
 /* Bytes p[0..len) as safe text. Allocated. */
@@ -91,6 +95,26 @@ char		*tui_text_clip(const char *s, int cols);
 char		*tui_text_fit(const char *s, int cols);
 /* Like tui_text_fit() but padded on the left (numbers). Allocated. */
 char		*tui_text_fit_right(const char *s, int cols);
+
+/*
+ * Byte length of the longest prefix of s (NUL-terminated, any bytes, safe
+ * text or raw) of at most max bytes that ends where a character ends: a cut
+ * there never splits a UTF-8 sequence, nor parts a character from the
+ * combining marks or variation selector after it, nor ends in a zero-width
+ * joiner.  Only when that would drop all of s, or more than 64 bytes of
+ * marks piled on one character, does it cut between marks (still between
+ * sequences).  A byte that is not valid UTF-8 counts as a character.
+ */
+size_t		 tui_text_boundary(const char *s, size_t max);
+/*
+ * snprintf() for text that may hold UTF-8: what does not fit in buf is cut
+ * at tui_text_boundary(), never inside a character.  Returns what
+ * snprintf() returns (the untruncated length, or -1).
+ */
+int		 tui_text_snprintf(char *buf, size_t size, const char *fmt, ...)
+		     __attribute__((format(printf, 3, 4)));
+int		 tui_text_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+		     __attribute__((format(printf, 3, 0)));
 
 /*
  * Time t (seconds, fractions kept to the microsecond) as RFC 3339 in UTC

@@ -131,13 +131,47 @@ test_width(void)
 	CHECK(tui_text_cpwidth(0x300) == 0 && tui_text_cpwidth('a') == 1);
 }
 
+#define HEART	"\xe2\x9d\xa4"		/* U+2764, one cell alone */
+#define VS15	"\xef\xb8\x8e"		/* text form */
+#define VS16	"\xef\xb8\x8f"		/* emoji form */
+
+/* A one-cell character and VS16 take two cells; VS16 alone none. */
+static void
+test_width_vs16(void)
+{
+	char	*s;
+	int	 w;
+
+	CHECK(tui_text_cpwidth(0xfe0f) == 0);
+	CHECK(tui_text_width(HEART) == 1);
+	CHECK(tui_text_width(HEART VS16) == 2);
+	CHECK(tui_text_width("a" HEART VS16 "b") == 4);
+	CHECK(tui_text_width(HEART VS15) == 1);			/* unchanged */
+	CHECK(tui_text_width(VS16) == 0);
+	CHECK(tui_text_width("\xf0\x9f\x98\x80" VS16) == 2);	/* wide already */
+	CHECK(tui_text_width("e\xcc\x81" VS16) == 1);		/* not after a mark */
+	CHECK(tui_text_width("1" VS16 "\xe2\x83\xa3") == 2);	/* keycap 1 */
+	/* The heart and its selector are kept or dropped together. */
+	CHECK(tui_text_prefix(HEART VS16 "x", 1, &w) == 0 && w == 0);
+	CHECK(tui_text_prefix(HEART VS16 "x", 2, &w) == 6 && w == 2);
+	s = tui_text_fit(HEART VS16 HEART VS16 HEART VS16, 5);
+	CHECK_STR(s, HEART VS16 HEART VS16 "\xe2\x80\xa6");
+	free(s);
+	s = tui_text_fit("a" HEART VS16 "b", 2);
+	CHECK_STR(s, "a\xe2\x80\xa6");
+	free(s);
+	s = tui_text_fit("a" HEART VS16, 4);
+	CHECK_STR(s, "a" HEART VS16 " ");
+	free(s);
+}
+
 /* Fitting never splits a sequence or a wide character. */
 static void
 test_fit(void)
 {
 	const char	*rows[] = { "orders.created", "\xe8\xa8\x82\xe5\x8d\x95.\xe5\x88\x9b\xe5\xbb\xba",
 			    "a\xf0\x9f\x98\x80" "b\xf0\x9f\x98\x80" "c", "e\xcc\x81" "e\xcc\x81"
-			    "e\xcc\x81" "e\xcc\x81", "" };
+			    "e\xcc\x81" "e\xcc\x81", "a" HEART VS16 "b" HEART VS16 "c", "" };
 	char		*s;
 	size_t		 i;
 	int		 cols, w;
@@ -175,6 +209,74 @@ test_fit(void)
 		}
 	}
 	CHECK(tui_text_prefix("\xe4\xb8\xad\xe6\x96\x87", 3, &w) == 3 && w == 2);
+}
+
+/* Cuts in bytes land where a character ends, marks kept with it. */
+static void
+test_text_boundary(void)
+{
+	const char	*cjk = "\xe4\xb8\xad\xe6\x96\x87\xe5\xad\x97";	/* 中文字 */
+	const char	*zwj = "a\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9";
+	char		 zalgo[256];
+	int		 i;
+
+	CHECK(tui_text_boundary("abcdef", 4) == 4);
+	CHECK(tui_text_boundary("abc", 10) == 3);
+	CHECK(tui_text_boundary("abc", 0) == 0 && tui_text_boundary("", 5) == 0);
+	CHECK(tui_text_boundary(cjk, 4) == 3 && tui_text_boundary(cjk, 5) == 3);
+	CHECK(tui_text_boundary(cjk, 6) == 6 && tui_text_boundary(cjk, 2) == 0);
+	CHECK(tui_text_boundary("a\xf0\x9f\x98\x80", 4) == 1);
+	CHECK(tui_text_boundary("ae\xcc\x81" "b", 3) == 1);		/* é whole or not */
+	CHECK(tui_text_boundary("ae\xcc\x81" "b", 4) == 4);
+	CHECK(tui_text_boundary("x" HEART VS16 "y", 4) == 1);	/* not the heart alone */
+	CHECK(tui_text_boundary("x" HEART VS16 "y", 7) == 7);
+	CHECK(tui_text_boundary(zwj, 8) == 1);			/* no joiner left hanging */
+	CHECK(tui_text_boundary(zwj, 11) == 1);
+	CHECK(tui_text_boundary(zwj, 12) == 12);
+	/* Only marks after the start: whole sequences still. */
+	CHECK(tui_text_boundary("e\xcc\x81\xcc\x82\xcc\x83", 4) == 3);
+	/* Marks piled up: a few are kept with their base, many are cut. */
+	strcpy(zalgo, "ae");
+	for (i = 0; i < 100; i++)
+		strcat(zalgo, "\xcc\x81");
+	CHECK(tui_text_boundary(zalgo, 50) == 1);
+	CHECK(tui_text_boundary(zalgo, 150) == 150);
+	CHECK(tui_text_boundary(zalgo, 151) == 150);
+	/* Raw bytes that are not UTF-8 count one by one. */
+	CHECK(tui_text_boundary("a\xff\xfe" "b", 2) == 2);
+	CHECK(tui_text_boundary("ab\xe4\xb8", 10) == 4);
+}
+
+/* snprintf() into a fixed buffer never ends inside a character. */
+static void
+test_text_snprintf(void)
+{
+	const char	*in[] = { "ab\xe4\xb8\xad\xe6\x96\x87", "a\xf0\x9f\x98\x80\xf0\x9f\x98\x80",
+			    "e\xcc\x81" "e\xcc\x81" "e\xcc\x81", "x" HEART VS16 HEART VS16,
+			    "\xc3\xa9t\xc3\xa9 \xe4\xb8\xad" };
+	char		 buf[16];
+	size_t		 i, size;
+	int		 bad = 0;
+
+	CHECK(tui_text_snprintf(buf, 8, "%s", "ab\xe4\xb8\xad\xe6\x96\x87") == 8);
+	CHECK_STR(buf, "ab\xe4\xb8\xad");			/* not ab中\xe6\x96 */
+	CHECK(tui_text_snprintf(buf, 6, "%s!", "x" HEART VS16) == 8);
+	CHECK_STR(buf, "x");					/* not x❤ */
+	CHECK(tui_text_snprintf(buf, sizeof buf, "n=%d %s", 7, "\xe4\xb8\xad") == 7);
+	CHECK_STR(buf, "n=7 \xe4\xb8\xad");			/* fits: as snprintf */
+	CHECK(tui_text_snprintf(buf, 1, "%s", "\xe4\xb8\xad") == 3 && buf[0] == '\0');
+	CHECK(tui_text_snprintf(NULL, 0, "%s", "abc") == 3);
+	/* Every size: valid UTF-8, a prefix, never more than fits. */
+	for (i = 0; i < sizeof in / sizeof in[0]; i++) {
+		for (size = 1; size <= sizeof buf; size++) {
+			memset(buf, 'Z', sizeof buf);
+			tui_text_snprintf(buf, size, "%s", in[i]);
+			bad += strlen(buf) >= size || strncmp(buf, in[i], strlen(buf)) != 0 ||
+			    !auth_utf8_valid(buf, strlen(buf)) ||
+			    (strlen(buf) < strlen(in[i]) && size > strlen(in[i]));
+		}
+	}
+	CHECK(bad == 0);
 }
 
 /* Dates, ages and counts. */
@@ -284,6 +386,22 @@ test_filter_errors(void)
 	CHECK(parse_error("since:-1h until:-2h", 16, "until must be after since"));
 	CHECK(parse_error("kid:a verdict:\x1b[2J", 14, "not '\\e[2J'"));
 	CHECK(parse_error("a b c d e f g h i j k l m n o p q", 32, "more than 16 words"));
+}
+
+/* A long value in an error is cut between characters, not shown as \xNN. */
+static void
+test_filter_error_cut(void)
+{
+	struct tui_filter	f;
+	char			text[128] = "verdict:";
+	int			i;
+
+	for (i = 0; i < 13; i++)			/* e and two marks: 5 bytes, 1 cell */
+		strcat(text, "e\xcc\x81\xcc\x82");
+	tui_filter_init(&f);
+	CHECK(tui_filter_parse(&f, text, NOW) == -1 && is_safe(f.error));
+	CHECK(strstr(f.error, "not '") != NULL && strstr(f.error, "\\x") == NULL);
+	tui_filter_free(&f);
 }
 
 /* Canonical text parses back to the same filter. */
@@ -756,6 +874,36 @@ test_events_search_and_copies(void)
 	CHECK(tui_text_width(line) == 80 && strstr(line, "gap: 7 lost") != NULL);
 	free(line);
 	tui_events_free(&ev);
+}
+
+/* A field longer than the copy keeps (in bytes) is cut between characters. */
+static void
+test_events_field_cut(void)
+{
+	struct tui_events	 ev;
+	struct tui_event	 e;
+	char			*subject;
+	const char		*got;
+	size_t			 i, n = 4 * TUI_EVENT_FIELD_MAX + 64;
+
+	/* e and then combining marks: 2 bytes each, no cell, so the byte
+	   bound cuts before the cell bound, at an odd offset. */
+	subject = malloc(n + 1);
+	subject[0] = 'e';
+	for (i = 1; i + 2 <= n; i += 2)
+		memcpy(subject + i, "\xcc\x81", 2);
+	subject[i] = '\0';
+	tui_events_init(&ev, 4);
+	memset(&e, 0, sizeof e);
+	e.kind = TUI_KIND_EVENT;
+	e.subject = subject;
+	tui_events_push(&ev, &e);
+	got = tui_events_at(&ev, 0)->subject;
+	CHECK(is_safe(got) && strstr(got, "\\x") == NULL);
+	CHECK(strlen(got) == 4 * TUI_EVENT_FIELD_MAX - 1);
+	CHECK(strncmp(got, subject, strlen(got)) == 0);
+	tui_events_free(&ev);
+	free(subject);
 }
 
 /* ---- layout ------------------------------------------------------------------ */
@@ -1270,6 +1418,34 @@ test_keys_command(void)
 	tui_keys_free(&k);
 }
 
+#define CJK10	"\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad" \
+		"\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad"
+
+/* A command word too long for its buffer is cut between characters. */
+static void
+test_keys_command_cut(void)
+{
+	struct tui_keys		k;
+	struct tui_action	a;
+	int			i;
+
+	tui_keys_init(&k);
+	tui_keys_feed(&k, ':', NOW);
+	a = type(&k, CJK10 "\xe4\xb8\xad\xe4\xb8\xad\n");	/* 12 x 中: 36 bytes */
+	CHECK(a.type == TUI_ACT_ERROR && is_safe(k.error));
+	CHECK(strstr(a.arg, "'" CJK10 "' is not a command") != NULL);
+	CHECK(strstr(a.arg, "\\x") == NULL);
+	/* e and 100 marks: one cell, so the message outgrows k.error. */
+	tui_keys_feed(&k, TUI_KEY_CTRL('u'), NOW);
+	a = type(&k, "goto e");
+	for (i = 0; i < 100; i++)
+		a = type(&k, "\xcc\x81");
+	a = type(&k, "\n");
+	CHECK(a.type == TUI_ACT_ERROR && strncmp(a.arg, "'e\xcc\x81", 4) == 0);
+	CHECK(is_safe(k.error) && strlen(k.error) == sizeof k.error - 2);
+	tui_keys_free(&k);
+}
+
 int
 main(void)
 {
@@ -1277,10 +1453,14 @@ main(void)
 	UNIT_RUN(test_safe_utf8);
 	UNIT_RUN(test_safe_random);
 	UNIT_RUN(test_width);
+	UNIT_RUN(test_width_vs16);
 	UNIT_RUN(test_fit);
+	UNIT_RUN(test_text_boundary);
+	UNIT_RUN(test_text_snprintf);
 	UNIT_RUN(test_text_formats);
 	UNIT_RUN(test_filter_parse);
 	UNIT_RUN(test_filter_errors);
+	UNIT_RUN(test_filter_error_cut);
 	UNIT_RUN(test_filter_roundtrip);
 	UNIT_RUN(test_filter_match);
 	UNIT_RUN(test_sparkline);
@@ -1289,6 +1469,7 @@ main(void)
 	UNIT_RUN(test_events_ring);
 	UNIT_RUN(test_events_paging);
 	UNIT_RUN(test_events_search_and_copies);
+	UNIT_RUN(test_events_field_cut);
 	UNIT_RUN(test_layout);
 	UNIT_RUN(test_detail);
 	UNIT_RUN(test_detail_remote);
@@ -1297,5 +1478,6 @@ main(void)
 	UNIT_RUN(test_keys_normal);
 	UNIT_RUN(test_keys_filter);
 	UNIT_RUN(test_keys_command);
+	UNIT_RUN(test_keys_command_cut);
 	UNIT_DONE();
 }
