@@ -578,6 +578,17 @@ filter_put(struct tui_buf *b, int field, const char *v)
 	filter_put_value(b, v, 0);
 }
 
+/* "prefix name:value", value quoted when needed. */
+char *
+tui_filter_term(const char *prefix, const char *name, const char *value)
+{
+	struct tui_buf	b = { NULL, 0, 0 };
+
+	tui_buf_printf(&b, "%s%s:", prefix, name);
+	filter_put_value(&b, value, 0);
+	return tui_buf_take(&b);
+}
+
 /* Append "name:TIME". */
 static void
 filter_put_time(struct tui_buf *b, int field, int64_t us)

@@ -420,8 +420,6 @@ screen_groups_pick(struct tui_screen *s)
 {
 	const struct screen_group	*g;
 	char				*text;
-	const char			*v;
-	size_t				 n, size;
 
 	s->groups_open = 0;
 	if (s->group_sel < 0 || (size_t)s->group_sel >= s->ngroups)
@@ -431,20 +429,8 @@ screen_groups_pick(struct tui_screen *s)
 		screen_apply_filter(s, "verdict:fail");
 		return;
 	}
-	/*
-	 * Sized for the whole value: a fixed buffer cut a long one (inside a
-	 * UTF-8 sequence, too), and a cut value is not the group's.
-	 */
-	size = strlen(g->by) + 2 * strlen(g->value) + 32;
-	text = auth_malloc(size);
-	n = (size_t)snprintf(text, size, "verdict:fail %s:\"", g->by);
-	for (v = g->value; *v != '\0'; v++) {
-		if (*v == '"' || *v == '\\')
-			text[n++] = '\\';
-		text[n++] = *v;
-	}
-	text[n++] = '"';
-	text[n] = '\0';
+	/* The whole value, escaped: a cut value is not the group's. */
+	text = tui_filter_term("verdict:fail ", g->by, g->value);
 	screen_apply_filter(s, text);
 	free(text);
 }
@@ -843,18 +829,19 @@ static void
 screen_open_stream(struct tui_screen *s)
 {
 	const struct tui_stream	*st;
-	char			 text[TUI_SUBJECT_MAX + 16];
+	char			*text = NULL;
 	int			 sel;
 
 	pthread_mutex_lock(&s->lock);
 	sel = tui_streams_selected(&s->streams);
 	st = sel >= 0 ? tui_streams_at(&s->streams, (size_t)sel) : NULL;
-	text[0] = '\0';
+	/* Quoted and escaped: a subject may hold '"' or '\\'. */
 	if (st != NULL && st->key != NULL)
-		snprintf(text, sizeof text, "subject:\"%s\"", st->key);
+		text = tui_filter_term("", "subject", st->key);
 	pthread_mutex_unlock(&s->lock);
-	if (text[0] != '\0')
+	if (text != NULL)
 		screen_apply_filter(s, text);
+	free(text);
 }
 
 /* e / :export */

@@ -231,6 +231,12 @@ int		 tui_filter_match_event(const struct tui_filter *, const struct tui_event *
  * tui_text_safe_str() to draw it.  Allocated.
  */
 char		*tui_filter_string(const struct tui_filter *);
+/*
+ * "prefix name:value" with value quoted and escaped when needed, so that
+ * it parses back to exactly value (a subject may hold '"' or '\\', and is
+ * never cut).  Allocated.
+ */
+char		*tui_filter_term(const char *prefix, const char *name, const char *value);
 
 /* ---- streams (streams.c) ------------------------------------------------ */
 

@@ -307,6 +307,41 @@ test_text_formats(void)
 
 /* ---- filter ------------------------------------------------------------- */
 
+/* A stream's subject or a group's value, whatever it holds, parses back whole. */
+static void
+test_filter_term(void)
+{
+	static const char *const subjects[] = {
+		"orders.created", "say.\"hi\"", "back\\slash.x", "\"", "a.\\\"b",
+	};
+	struct tui_filter	 f;
+	char			 longs[600], *t;
+	size_t			 i;
+
+	tui_filter_init(&f);
+	for (i = 0; i < sizeof subjects / sizeof subjects[0]; i++) {
+		t = tui_filter_term("", "subject", subjects[i]);
+		CHECK(tui_filter_parse(&f, t, NOW) == 0 && f.subject != NULL &&
+		    strcmp(f.subject, subjects[i]) == 0);
+		free(t);
+	}
+	/* Longer than any fixed buffer the console had for it. */
+	memset(longs, 'a', sizeof longs - 1);
+	for (i = 10; i < sizeof longs - 1; i += 10)
+		longs[i] = '.';
+	longs[sizeof longs - 2] = '"';
+	longs[sizeof longs - 1] = '\0';
+	t = tui_filter_term("", "subject", longs);
+	CHECK(tui_filter_parse(&f, t, NOW) == 0 && f.subject != NULL &&
+	    strcmp(f.subject, longs) == 0);
+	free(t);
+	t = tui_filter_term("verdict:fail ", "kid", "k \"1\"");
+	CHECK(tui_filter_parse(&f, t, NOW) == 0 && f.verdict != NULL && f.kid != NULL &&
+	    strcmp(f.kid, "k \"1\"") == 0);
+	free(t);
+	tui_filter_free(&f);
+}
+
 /* Every field, quoting and free text. */
 static void
 test_filter_parse(void)
@@ -1459,6 +1494,7 @@ main(void)
 	UNIT_RUN(test_text_snprintf);
 	UNIT_RUN(test_text_formats);
 	UNIT_RUN(test_filter_parse);
+	UNIT_RUN(test_filter_term);
 	UNIT_RUN(test_filter_errors);
 	UNIT_RUN(test_filter_error_cut);
 	UNIT_RUN(test_filter_roundtrip);
