@@ -121,10 +121,12 @@ text_cw(uint32_t cp)
 
 /*
  * Length of the character at s (not at its end) and, in *cw, its cells.  A
- * one-cell character followed by VS16 is taken with it as two cells: the
- * selector asks for the emoji form, which terminals that know it draw
- * wide (U+2764 U+FE0F is a two-cell heart).  Counting one would leave the
- * rest of the line a cell off there.
+ * VS16 after it is taken with it, so that fitting keeps or drops the two
+ * together, but adds no cell: ncurses places what follows by wcwidth(),
+ * which counts the pair as one cell, and the columns must line up with
+ * where ncurses puts them.  (Terminals that draw the emoji form wide then
+ * show the rest of that line a cell to the right; counting two here would
+ * instead shift every column after it to the left, under the wrong header.)
  */
 static size_t
 text_char(const char *s, int *cw)
@@ -135,10 +137,8 @@ text_char(const char *s, int *cw)
 	*cw = text_cw(cp);
 	if (*cw == 1 && s[n] != '\0') {
 		m = tui_utf8_next(s + n, &vs);
-		if (vs == TEXT_VS16) {
-			*cw = 2;
+		if (vs == TEXT_VS16)
 			n += m;
-		}
 	}
 	return n;
 }

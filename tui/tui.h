@@ -234,7 +234,8 @@ char		*tui_filter_string(const struct tui_filter *);
 /*
  * "prefix name:value" with value quoted and escaped when needed, so that
  * it parses back to exactly value (a subject may hold '"' or '\\', and is
- * never cut).  Allocated.
+ * never cut).  An empty value gives name:"", which the parser refuses as
+ * a field without a value.  Allocated.
  */
 char		*tui_filter_term(const char *prefix, const char *name, const char *value);
 
