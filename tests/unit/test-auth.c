@@ -3,6 +3,8 @@
  * matching, strict base64, JSON pointers and raw spans, the replay cache.
  */
 #include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -431,6 +433,42 @@ test_verdict_string_escapes(void)
 	}
 }
 
+/*
+ * Strings that end at the last byte of a page with no page after it: the
+ * one-pass copy reads whole 16-byte blocks and must stop before the gap,
+ * and long strings (past the first 128 bytes of room) come back whole.
+ */
+static void
+test_verdict_string_page_end(void)
+{
+	long	 page = sysconf(_SC_PAGESIZE);
+	char	*map, *in, *got;
+	size_t	 len;
+	int	 unsafe, bad = 0, tail;
+
+	map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    -1, 0);
+	CHECK(map != MAP_FAILED);
+	if (map == MAP_FAILED)
+		return;
+	CHECK(mprotect(map + page, (size_t)page, PROT_NONE) == 0);
+	for (tail = 0; tail < 2; tail++) {
+		for (len = 0; len <= 600; len++) {
+			in = map + page - 1 - len;
+			memset(in, 'a' + (int)(len % 26), len);
+			if (tail && len > 0)
+				in[len - 1] = '"';	/* the slow path at the very end */
+			in[len] = '\0';
+			got = verdict_detail_roundtrip(in, &unsafe);
+			if (got == NULL || strcmp(got, in) != 0 || unsafe)
+				bad++;
+			free(got);
+		}
+	}
+	CHECK(bad == 0);
+	munmap(map, (size_t)page * 2);
+}
+
 /* Decoded claims with a character a terminal obeys, at every offset. */
 static void
 test_verdict_claims_filter(void)
@@ -476,6 +514,7 @@ main(void)
 	UNIT_RUN(test_replay_extreme_times);
 	UNIT_RUN(test_replay_skips_failures);
 	UNIT_RUN(test_verdict_string_escapes);
+	UNIT_RUN(test_verdict_string_page_end);
 	UNIT_RUN(test_verdict_claims_filter);
 	UNIT_DONE();
 }
