@@ -390,6 +390,25 @@ judge_claim(struct judge *j, const char *name)
 	return jdoc_member(&j->cdoc, 0, name);
 }
 
+/* The registered claim that claims key k names, or -1.  Keys are compared
+   as they are written; one with an escape is decoded to compare. */
+static int
+judge_reg_of(const struct jdoc *c, int k)
+{
+	const struct jdoc_tok	*t = &c->toks[k];
+	const char		*s = c->text + t->start + 1;
+	size_t			 n = t->end - t->start - 2;
+	int			 r;
+
+	for (r = 0; r < JUDGE_NREG; r++) {
+		if (t->escaped ? jdoc_string_equals(c, k, judge_reg_names[r], judge_reg_lens[r]) :
+		    n == judge_reg_lens[r] && s[0] == judge_reg_names[r][0] &&
+		    memcmp(s, judge_reg_names[r], n) == 0)
+			return r;
+	}
+	return -1;
+}
+
 /* One pass over the claims to find the registered ones. */
 static void
 judge_index_claims(struct judge *j)
@@ -400,13 +419,8 @@ judge_index_claims(struct judge *j)
 	for (r = 0; r < JUDGE_NREG; r++)
 		j->reg[r] = -1;
 	for (k = 1; k < (int)c->toks[0].skip; k = (int)c->toks[k + 1].skip) {
-		for (r = 0; r < JUDGE_NREG; r++) {
-			if (j->reg[r] < 0 && jdoc_string_equals(c, k, judge_reg_names[r],
-			    judge_reg_lens[r])) {
-				j->reg[r] = k + 1;
-				break;
-			}
-		}
+		if ((r = judge_reg_of(c, k)) >= 0 && j->reg[r] < 0)
+			j->reg[r] = k + 1;
 	}
 }
 

@@ -322,6 +322,19 @@ def duplicate_keys_in_header_and_claims(env):
     expect(bearer(env, "alg.RS256", tok), "fail", "malformed_token", "decode")
 
 
+@case
+def escaped_registered_claim_names(env):
+    """claims named with escapes are the registered claims they spell"""
+    past = int(time.time()) - 600
+    # "\u0065xp" is exp: an expired one fails as expired, not as "no exp".
+    tok = env.sign_raw("RS256", "rsa", '{"alg":"RS256"}', '{"sub":"x","\\u0065xp":%d}' % past)
+    expect(bearer(env, "alg.RS256", tok), "fail", "expired", "time")
+    # And one in the future passes where exp is required.
+    tok = env.sign_raw("RS256", "rsa", '{"alg":"RS256"}',
+                       '{"sub":"x","\\u0065xp":%d}' % (past + 1200))
+    expect(bearer(env, "alg.RS256", tok), "pass", "ok")
+
+
 class Listener:
     """A loopback TCP listener that records whether anyone connected."""
 
