@@ -38,6 +38,14 @@ static const char *const judge_reg_names[JUDGE_NREG] = {
 };
 static const uint8_t judge_reg_lens[JUDGE_NREG] = { 3, 3, 3, 3, 3, 3, 3, 5, 3 };
 
+/* Header members looked at by every event, also indexed once; the four
+   untrusted ones (HDR_JKU..HDR_X5C) are warned about in this order. */
+enum judge_hdr { HDR_ALG, HDR_KID, HDR_CRIT, HDR_JKU, HDR_X5U, HDR_JWK, HDR_X5C, JUDGE_NHDR };
+static const char *const judge_hdr_names[JUDGE_NHDR] = {
+	"alg", "kid", "crit", "jku", "x5u", "jwk", "x5c"
+};
+static const uint8_t judge_hdr_lens[JUDGE_NHDR] = { 3, 3, 4, 3, 3, 3, 3 };
+
 /* A cached context for a fetched key, which has no fixed keyring slot. */
 struct verifier_dyn {
 	const struct auth_key	*key;
@@ -81,6 +89,7 @@ struct judge {
 	size_t			 untried;	/* keys that fit beyond the cap */
 	int			 event_auth;	/* seed: token in body */
 	int			 reg[JUDGE_NREG];	/* registered claims' tokens */
+	int			 hdr[JUDGE_NHDR];	/* those header members' tokens */
 	/* Last, and not zeroed per event: jdoc_parse() fills them. */
 	struct jdoc		 body;
 	struct jdoc		 hdoc;		/* JWT header, over v->header_text */
@@ -390,38 +399,46 @@ judge_claim(struct judge *j, const char *name)
 	return jdoc_member(&j->cdoc, 0, name);
 }
 
-/* The registered claim that claims key k names, or -1.  Keys are compared
-   as they are written; one with an escape is decoded to compare. */
+/* Which of the n names (of the given lengths) key k of d is, or -1.  Keys
+   are compared as they are written; one with an escape is decoded. */
 static int
-judge_reg_of(const struct jdoc *c, int k)
+judge_key_of(const struct jdoc *d, int k, const char *const *names, const uint8_t *lens,
+    int n)
 {
-	const struct jdoc_tok	*t = &c->toks[k];
-	const char		*s = c->text + t->start + 1;
-	size_t			 n = t->end - t->start - 2;
+	const struct jdoc_tok	*t = &d->toks[k];
+	const char		*s = d->text + t->start + 1;
+	size_t			 len = t->end - t->start - 2;
 	int			 r;
 
-	for (r = 0; r < JUDGE_NREG; r++) {
-		if (t->escaped ? jdoc_string_equals(c, k, judge_reg_names[r], judge_reg_lens[r]) :
-		    n == judge_reg_lens[r] && s[0] == judge_reg_names[r][0] &&
-		    memcmp(s, judge_reg_names[r], n) == 0)
+	for (r = 0; r < n; r++) {
+		if (t->escaped ? jdoc_string_equals(d, k, names[r], lens[r]) :
+		    len == lens[r] && s[0] == names[r][0] && memcmp(s, names[r], len) == 0)
 			return r;
 	}
 	return -1;
+}
+
+/* One pass over object 0 of d: idx[r] = value token of names[r], or -1
+   (the first one; duplicates are refused before this). */
+static void
+judge_index(const struct jdoc *d, const char *const *names, const uint8_t *lens, int n,
+    int *idx)
+{
+	int	k, r;
+
+	for (r = 0; r < n; r++)
+		idx[r] = -1;
+	for (k = 1; k < (int)d->toks[0].skip; k = (int)d->toks[k + 1].skip) {
+		if ((r = judge_key_of(d, k, names, lens, n)) >= 0 && idx[r] < 0)
+			idx[r] = k + 1;
+	}
 }
 
 /* One pass over the claims to find the registered ones. */
 static void
 judge_index_claims(struct judge *j)
 {
-	const struct jdoc	*c = &j->cdoc;
-	int			 k, r;
-
-	for (r = 0; r < JUDGE_NREG; r++)
-		j->reg[r] = -1;
-	for (k = 1; k < (int)c->toks[0].skip; k = (int)c->toks[k + 1].skip) {
-		if ((r = judge_reg_of(c, k)) >= 0 && j->reg[r] < 0)
-			j->reg[r] = k + 1;
-	}
+	judge_index(&j->cdoc, judge_reg_names, judge_reg_lens, JUDGE_NREG, j->reg);
 }
 
 /* Type of token tok of d, or -1. */
@@ -814,23 +831,22 @@ judge_claim_types(struct judge *j)
 static int
 judge_header_members(struct judge *j)
 {
-	static const char *const untrusted[] = { "jku", "x5u", "jwk", "x5c" };
 	const struct jdoc	*h = &j->hdoc;
-	int			 kid, crit;
-	size_t			 i;
+	int			 kid, crit, i;
 
-	if ((crit = jdoc_member(h, 0, "crit")) >= 0)
+	judge_index(h, judge_hdr_names, judge_hdr_lens, JUDGE_NHDR, j->hdr);
+	if ((crit = j->hdr[HDR_CRIT]) >= 0)
 		return judge_bad_token(j, auth_verdict_printf(j->v,
 		    "header lists critical extensions %s, which ztwatch does not implement",
 		    judge_show(j, h, crit)));
-	kid = jdoc_member(h, 0, "kid");
+	kid = j->hdr[HDR_KID];
 	if (kid >= 0 && h->toks[kid].type != JDOC_STRING)
 		return judge_bad_token(j, "header 'kid' is not a string");
 	j->v->kid = judge_str(j, h, kid);
-	for (i = 0; i < sizeof untrusted / sizeof untrusted[0]; i++) {
-		if (jdoc_member(h, 0, untrusted[i]) >= 0)
+	for (i = HDR_JKU; i <= HDR_X5C; i++) {
+		if (j->hdr[i] >= 0)
 			auth_verdict_warn(j->v, auth_verdict_printf(j->v,
-			    "header '%s' ignored: keys never come from the token", untrusted[i]));
+			    "header '%s' ignored: keys never come from the token", judge_hdr_names[i]));
 	}
 	return 0;
 }
@@ -896,7 +912,7 @@ step_alg(struct judge *j)
 	size_t	k;
 	int	fits = 0;
 
-	j->v->alg = judge_str(j, &j->hdoc, jdoc_member(&j->hdoc, 0, "alg"));
+	j->v->alg = judge_str(j, &j->hdoc, j->hdr[HDR_ALG]);
 	if (j->v->alg == NULL)
 		return judge_bad_alg(j, "header has no 'alg' string");
 	j->alg = auth_alg_from_name(j->v->alg);
