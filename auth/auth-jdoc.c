@@ -382,6 +382,32 @@ special:
 }
 
 /*
+ * jdoc_scan_string() for the common case, inline: a string whose closing
+ * quote is among the next 16 bytes with nothing before it to look at (most
+ * keys and short values).  Anything else goes the long way.
+ */
+static inline size_t
+jdoc_scan_string_fast(const unsigned char *s, size_t len, size_t start,
+    uint8_t *escaped, const char **why, size_t *at)
+{
+#ifdef __SSE2__
+	__m128i		v;
+	unsigned int	mask;
+
+	if (len - start > 16) {
+		v = _mm_loadu_si128((const __m128i *)(s + start + 1));
+		mask = (unsigned int)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+		    _mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+		    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+		    _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+		if (mask != 0 && s[start + 1 + (unsigned int)__builtin_ctz(mask)] == '"')
+			return start + 2 + (unsigned int)__builtin_ctz(mask);
+	}
+#endif
+	return jdoc_scan_string(s, len, start, escaped, why, at);
+}
+
+/*
  * Scan the number at s[start]; set *real if it has a fraction or an
  * exponent.  Returns the offset past it, or 0 with *why and *at.
  */
@@ -791,7 +817,7 @@ value:
 		goto value;
 	case '"':
 		t->type = JDOC_STRING;
-		i = jdoc_scan_string(s, len, i, &t->escaped, &why, &at);
+		i = jdoc_scan_string_fast(s, len, i, &t->escaped, &why, &at);
 		if (i == 0)
 			goto bad;
 		break;
@@ -854,7 +880,7 @@ key:
 	t->start = i;
 	t->escaped = t->real = 0;
 	t->count = 0;
-	i = jdoc_scan_string(s, len, i, &t->escaped, &why, &at);
+	i = jdoc_scan_string_fast(s, len, i, &t->escaped, &why, &at);
 	if (i == 0)
 		goto bad;
 	t->end = i;
