@@ -236,6 +236,19 @@ jdoc_overflows(const unsigned char *p, size_t n)
 	return v > DBL_MAX || v < -DBL_MAX;
 }
 
+#ifdef __SSE2__
+/* Bit i set when byte i of v ends a string's plain run: '"', '\\', below
+   0x20, or 0x80 and above (the signed compare catches those). */
+static inline unsigned int
+jdoc_special16(__m128i v)
+{
+	return (unsigned int)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+	    _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+}
+#endif
+
 /*
  * Scan the string whose opening quote is at s[start]; set *escaped if it
  * holds an escape.  Returns the offset past its closing quote, or 0 with
@@ -259,11 +272,7 @@ jdoc_scan_string(const unsigned char *s, size_t len, size_t start,
 #ifdef __SSE2__
 		while (len - i >= 16) {
 			v = _mm_loadu_si128((const __m128i *)(s + i));
-			/* The signed compare also catches bytes >= 0x80. */
-			mask = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
-			    _mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-			    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-			    _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+			mask = (int)jdoc_special16(v);
 			if (mask != 0) {
 				i += __builtin_ctz(mask);
 				goto special;
@@ -396,10 +405,7 @@ jdoc_scan_string_fast(const unsigned char *s, size_t len, size_t start,
 
 	if (len - start > 16) {
 		v = _mm_loadu_si128((const __m128i *)(s + start + 1));
-		mask = (unsigned int)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
-		    _mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-		    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-		    _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+		mask = jdoc_special16(v);
 		if (mask != 0 && s[start + 1 + (unsigned int)__builtin_ctz(mask)] == '"')
 			return start + 2 + (unsigned int)__builtin_ctz(mask);
 	}
@@ -992,19 +998,14 @@ jdoc_release(struct jdoc *d)
 int
 jdoc_member(const struct jdoc *d, int obj, const char *name)
 {
-	const struct jdoc_tok	*t;
-	size_t			 n = strlen(name);
-	uint32_t		 i, k;
+	size_t		 n = strlen(name);
+	uint32_t	 i, k;
 
 	if (!jdoc_valid(d, obj) || d->toks[obj].type != JDOC_OBJECT)
 		return -1;
 	k = obj + 1;
 	for (i = 0; i < d->toks[obj].count; i++) {
-		t = &d->toks[k];
-		if (t->escaped ? jdoc_string_equals(d, k, name, n) :
-		    (t->end - t->start - 2 == n && (n == 0 ||
-		    (d->text[t->start + 1] == name[0] &&
-		    memcmp(d->text + t->start + 1, name, n) == 0))))
+		if (jdoc_key_is(d, (int)k, name, n))
 			return k + 1;
 		k = d->toks[k + 1].skip;
 	}

@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct auth_pointer;
 
@@ -121,6 +122,21 @@ int		 jdoc_string_copy(const struct jdoc *d, int tok, char *buf,
 /* Whether string tok decodes to exactly s[0..n); decodes only when escaped. */
 int		 jdoc_string_equals(const struct jdoc *d, int tok,
 		     const char *s, size_t n);
+/*
+ * Whether member name k (a key token of a parsed object) is exactly
+ * name[0..n): compared as written, inline, and decoded only when escaped.
+ * For lookups on every event, where a call per name would cost more.
+ */
+static inline int
+jdoc_key_is(const struct jdoc *d, int k, const char *name, size_t n)
+{
+	const struct jdoc_tok	*t = &d->toks[k];
+
+	if (t->escaped)
+		return jdoc_string_equals(d, k, name, n);
+	return t->end - t->start - 2 == n && (n == 0 || (d->text[t->start + 1] == name[0] &&
+	    memcmp(d->text + t->start + 1, name, n) == 0));
+}
 
 /* Numbers. */
 /*

@@ -399,20 +399,15 @@ judge_claim(struct judge *j, const char *name)
 	return jdoc_member(&j->cdoc, 0, name);
 }
 
-/* Which of the n names (of the given lengths) key k of d is, or -1.  Keys
-   are compared as they are written; one with an escape is decoded. */
+/* Which of the n names (of the given lengths) key k of d is, or -1. */
 static int
 judge_key_of(const struct jdoc *d, int k, const char *const *names, const uint8_t *lens,
     int n)
 {
-	const struct jdoc_tok	*t = &d->toks[k];
-	const char		*s = d->text + t->start + 1;
-	size_t			 len = t->end - t->start - 2;
-	int			 r;
+	int	r;
 
 	for (r = 0; r < n; r++) {
-		if (t->escaped ? jdoc_string_equals(d, k, names[r], lens[r]) :
-		    len == lens[r] && s[0] == names[r][0] && memcmp(s, names[r], len) == 0)
+		if (jdoc_key_is(d, k, names[r], lens[r]))
 			return r;
 	}
 	return -1;
