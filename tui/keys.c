@@ -315,13 +315,17 @@ static struct tui_action
 keys_goto(struct tui_keys *k, size_t argpos, time_t now)
 {
 	struct tui_filter	f;
-	char			text[TUI_PROMPT_MAX];
-	int			bad;
+	char			text[TUI_PROMPT_MAX], *term;
+	int			bad, n;
 
 	if (k->arg[0] == '\0')
 		return keys_cmd_error(k, (int)argpos, "goto", "needs a time (-2h, RFC 3339)");
-	if (snprintf(text, sizeof text, "%s%suntil:\"%s\"", k->applied,
-	    k->applied[0] ? " " : "", k->arg) >= (int)sizeof text)
+	/* Quoted and escaped as a filter value: the argument is one term,
+	   whatever quotes or spaces it holds. */
+	term = tui_filter_term(k->applied[0] ? " " : "", "until", k->arg);
+	n = snprintf(text, sizeof text, "%s%s", k->applied, term);
+	free(term);
+	if (n >= (int)sizeof text)
 		return keys_cmd_error(k, (int)argpos, k->arg, "makes the filter too long");
 	tui_filter_init(&f);
 	bad = tui_filter_parse(&f, text, now) != 0;

@@ -1444,9 +1444,14 @@ test_keys_command(void)
 	a = type(&k, "goto yesterday-ish\n");
 	CHECK(a.type == TUI_ACT_ERROR && strstr(a.arg, "is not a time") != NULL);
 	tui_keys_feed(&k, TUI_KEY_CTRL('u'), NOW);
+	/* The argument is one value: its quotes cannot add terms. */
+	a = type(&k, "goto \"-2h\\\" verdict:fail \\\"x\"\n");
+	CHECK(a.type == TUI_ACT_ERROR && strstr(a.arg, "is not a time") != NULL);
+	CHECK(k.applied[0] == '\0');
+	tui_keys_feed(&k, TUI_KEY_CTRL('u'), NOW);
 	a = type(&k, "goto -2h\n");
-	CHECK(a.type == TUI_ACT_FILTER && strcmp(a.arg, "until:\"-2h\"") == 0);
-	CHECK(strcmp(k.applied, "until:\"-2h\"") == 0 && k.mode == TUI_MODE_NORMAL);
+	CHECK(a.type == TUI_ACT_FILTER && strcmp(a.arg, "until:-2h") == 0);
+	CHECK(strcmp(k.applied, "until:-2h") == 0 && k.mode == TUI_MODE_NORMAL);
 	tui_keys_feed(&k, ':', NOW);
 	a = type(&k, "goto -1h\n");		/* a second bound: edit it with / */
 	CHECK(a.type == TUI_ACT_ERROR && strstr(a.arg, "until:") != NULL);
