@@ -7,7 +7,9 @@
  * full, the key closest to expiry is forgotten early (and counted), never
  * a key with a long window merely because it arrived first.  Rules with
  * short windows therefore cannot flush the keys of rules with long ones.
- * Memory stays fixed and any loss of protection is visible.
+ * Memory is bounded and any loss of protection is visible.  The cache
+ * starts small and doubles up to its bound as keys arrive, so a policy
+ * without replay rules never pays for the bound.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -22,30 +24,58 @@ struct replay_entry {
 	int		used;
 };
 
+#define REPLAY_START	512		/* keys the cache has room for at first */
+
 struct auth_replay {
-	struct replay_entry	*table;
+	struct replay_entry	*table;		/* at least twice heap_cap slots */
 	size_t			 mask;
 	struct replay_entry	*heap;		/* by expires, soonest on top */
 	size_t			 heap_cap, count;
+	size_t			 max;		/* heap_cap's bound */
 	uint64_t		 evictions;
 };
 
-/* A cache for max_entries keys. */
+static size_t	replay_find(const struct auth_replay *, const unsigned char *);
+
+/* Room for cap keys: the heap holds cap, the table a power of two at least
+   twice that, the used entries of the old table moved into the new one. */
+static void
+replay_resize(struct auth_replay *rp, size_t cap)
+{
+	struct replay_entry	*old = rp->table;
+	size_t			 oldsize = old != NULL ? rp->mask + 1 : 0, size = 16, i;
+
+	while (size < cap * 2)
+		size *= 2;
+	rp->heap = auth_realloc(rp->heap, cap * sizeof *rp->heap);
+	rp->heap_cap = cap;
+	if (size == oldsize)
+		return;
+	rp->table = auth_calloc(size, sizeof *rp->table);
+	rp->mask = size - 1;
+	for (i = 0; i < oldsize; i++) {
+		if (old[i].used)
+			rp->table[replay_find(rp, old[i].key)] = old[i];
+	}
+	free(old);
+}
+
+/* A cache for at most max_entries keys. */
 struct auth_replay *
 auth_replay_new(size_t max_entries)
 {
 	struct auth_replay	*rp = auth_calloc(1, sizeof *rp);
-	size_t			 size = 16;
 
-	if (max_entries < 1)
-		max_entries = 1;
-	while (size < max_entries * 2)
-		size *= 2;
-	rp->table = auth_calloc(size, sizeof *rp->table);
-	rp->mask = size - 1;
-	rp->heap = auth_calloc(max_entries, sizeof *rp->heap);
-	rp->heap_cap = max_entries;
+	rp->max = max_entries < 1 ? 1 : max_entries;
+	replay_resize(rp, rp->max < REPLAY_START ? rp->max : REPLAY_START);
 	return rp;
+}
+
+/* Keys the cache has room for now (it grows up to its bound). */
+size_t
+auth_replay_capacity(const struct auth_replay *rp)
+{
+	return rp->heap_cap;
 }
 
 /* Free a cache. */
@@ -176,6 +206,8 @@ auth_replay_check(struct auth_replay *rp, struct auth_verdict *v, time_t now)
 	}
 	if (rp->table[i].used)		/* expired but not yet popped: refresh */
 		replay_delete(rp, i);
+	if (rp->count == rp->heap_cap && rp->heap_cap < rp->max)
+		replay_resize(rp, rp->heap_cap > rp->max / 2 ? rp->max : rp->heap_cap * 2);
 	if (rp->count == rp->heap_cap) {
 		replay_pop(rp);
 		rp->evictions++;

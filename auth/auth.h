@@ -292,9 +292,12 @@ int		 auth_verdict_json(const struct auth_verdict *, char **buf,
 
 struct auth_replay;
 
-/* A replay cache remembering at most max_entries keys. */
+/* A replay cache remembering at most max_entries keys; it starts small
+   and grows toward that bound as keys arrive. */
 struct auth_replay *auth_replay_new(size_t max_entries);
 void		 auth_replay_free(struct auth_replay *);
+/* Keys the cache has room for now. */
+size_t		 auth_replay_capacity(const struct auth_replay *);
 /*
  * The last check: if v passed so far and its rule asks for replay
  * detection, fail v with AUTH_REPLAY when its key was seen inside the

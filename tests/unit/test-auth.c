@@ -305,6 +305,34 @@ test_replay_bounded(void)
 	auth_replay_free(rp);
 }
 
+/* A large bound costs nothing until keys arrive; growing toward it keeps
+   every key, and the bound still holds. */
+static void
+test_replay_grows(void)
+{
+	struct auth_replay	*rp = auth_replay_new(300000);
+	uint32_t		 k;
+	int			 all_pass = 1, all_replays = 1;
+
+	CHECK(auth_replay_capacity(rp) <= 1024);
+	for (k = 0; k < 70000; k++)
+		all_pass &= replay_pass(rp, k, 3600, 100);
+	CHECK(all_pass);
+	CHECK(auth_replay_evictions(rp) == 0);
+	CHECK(auth_replay_capacity(rp) >= 70000 && auth_replay_capacity(rp) <= 300000);
+	for (k = 0; k < 70000; k++)		/* every key kept through each move */
+		all_replays &= !replay_pass(rp, k, 3600, 200);
+	CHECK(all_replays);
+	auth_replay_free(rp);
+
+	rp = auth_replay_new(700);		/* grows to the bound, not past it */
+	for (k = 0; k < 2000; k++)
+		CHECK(replay_pass(rp, k, 3600, 100));
+	CHECK(auth_replay_capacity(rp) == 700);
+	CHECK(auth_replay_evictions(rp) == 1300);
+	auth_replay_free(rp);
+}
+
 /* Short-window keys cannot flush a long-window key out of a full cache. */
 static void
 test_replay_mixed_windows(void)
@@ -510,6 +538,7 @@ main(void)
 	UNIT_RUN(test_json_depth);
 	UNIT_RUN(test_replay_window);
 	UNIT_RUN(test_replay_bounded);
+	UNIT_RUN(test_replay_grows);
 	UNIT_RUN(test_replay_mixed_windows);
 	UNIT_RUN(test_replay_extreme_times);
 	UNIT_RUN(test_replay_skips_failures);
