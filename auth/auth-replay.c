@@ -35,7 +35,26 @@ struct auth_replay {
 	uint64_t		 evictions;
 };
 
-static size_t	replay_find(const struct auth_replay *, const unsigned char *);
+/* Home slot of a key. */
+static size_t
+replay_home(const struct auth_replay *rp, const unsigned char *key)
+{
+	uint64_t	h;
+
+	memcpy(&h, key, sizeof h);
+	return (size_t)h & rp->mask;
+}
+
+/* Slot holding key, or the empty slot where it would go. */
+static size_t
+replay_find(const struct auth_replay *rp, const unsigned char *key)
+{
+	size_t	i = replay_home(rp, key);
+
+	while (rp->table[i].used && memcmp(rp->table[i].key, key, 32) != 0)
+		i = (i + 1) & rp->mask;
+	return i;
+}
 
 /* Room for cap keys: the heap holds cap, the table a power of two at least
    twice that, the used entries of the old table moved into the new one. */
@@ -87,27 +106,6 @@ auth_replay_free(struct auth_replay *rp)
 	free(rp->table);
 	free(rp->heap);
 	free(rp);
-}
-
-/* Home slot of a key. */
-static size_t
-replay_home(const struct auth_replay *rp, const unsigned char *key)
-{
-	uint64_t	h;
-
-	memcpy(&h, key, sizeof h);
-	return (size_t)h & rp->mask;
-}
-
-/* Slot holding key, or the empty slot where it would go. */
-static size_t
-replay_find(const struct auth_replay *rp, const unsigned char *key)
-{
-	size_t	i = replay_home(rp, key);
-
-	while (rp->table[i].used && memcmp(rp->table[i].key, key, 32) != 0)
-		i = (i + 1) & rp->mask;
-	return i;
 }
 
 /* Remove the entry at slot i, shifting its followers back. */
@@ -178,6 +176,21 @@ replay_pop(struct auth_replay *rp)
 	}
 }
 
+/* Room for one more key: grow toward the bound, or past it forget the
+   key closest to expiry, counted. */
+static void
+replay_make_room(struct auth_replay *rp)
+{
+	if (rp->count < rp->heap_cap)
+		return;
+	if (rp->heap_cap < rp->max) {
+		replay_resize(rp, rp->heap_cap > rp->max / 2 ? rp->max : rp->heap_cap * 2);
+		return;
+	}
+	replay_pop(rp);
+	rp->evictions++;
+}
+
 /* now + window without overflow. */
 static long long
 replay_expiry(time_t now, long long window)
@@ -206,12 +219,7 @@ auth_replay_check(struct auth_replay *rp, struct auth_verdict *v, time_t now)
 	}
 	if (rp->table[i].used)		/* expired but not yet popped: refresh */
 		replay_delete(rp, i);
-	if (rp->count == rp->heap_cap && rp->heap_cap < rp->max)
-		replay_resize(rp, rp->heap_cap > rp->max / 2 ? rp->max : rp->heap_cap * 2);
-	if (rp->count == rp->heap_cap) {
-		replay_pop(rp);
-		rp->evictions++;
-	}
+	replay_make_room(rp);
 	i = replay_find(rp, v->replay_key);
 	memcpy(e.key, v->replay_key, 32);
 	e.expires = replay_expiry(now, v->replay_window);
