@@ -9,7 +9,7 @@
 
 #include "store.h"
 
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 #define STORE_STR(x)		STORE_STR_(x)	/* a number macro as a string literal */
 #define STORE_STR_(x)		#x
 #define STORE_HASH_LEN		32
@@ -48,6 +48,41 @@
  */
 #define STORE_SPAN_ROWS		4096
 #define STORE_SPAN_SHIFT	"12"	/* log2(STORE_SPAN_ROWS), for migrating */
+
+/*
+ * Schema 4 has no index on subject, iss or kid either: each costs an index
+ * entry per row, and a recorder writes far more rows than anyone queries.
+ * trail_tags holds, per block of STORE_TAG_ROWS ids, per column and per
+ * value, the sorted offsets in the block of the rows that hold it
+ * (store-tags.c), written with the commit that commits those rows.  A
+ * filter on one of the columns joins the tags whose value matches and
+ * reads only the rows they list, block by block; it still compares the
+ * column row by row, so a tag can narrow a query but never widen it.
+ */
+#define STORE_TAG_ROWS		1024
+#define STORE_TAG_ROWS_STR	"1024"	/* the same, for SQL */
+
+enum store_tag_field { TAG_SUBJECT, TAG_ISS, TAG_KID, TAG_NFIELDS };
+
+/* One value's rows in one block: offsets[0..n) ascending, of which the
+   first committed are in the trail. */
+struct store_tag {
+	int		 field;
+	int64_t		 block;
+	char		*value;
+	size_t		 len;
+	uint32_t	 hash;
+	unsigned char	*offsets;		/* 2 bytes each, little-endian */
+	unsigned	 n, committed, cap;
+};
+
+/* The tags of the blocks being written (or audited), found by hash. */
+struct store_tags {
+	struct store_tag *tag;
+	size_t		 ntag, captag;
+	uint32_t	*slot;			/* index + 1 into tag; 0: empty */
+	size_t		 nslot;			/* a power of two, or 0 */
+};
 
 /* A span's received_at bounds (either may be absent: rows without a time). */
 struct store_span {
@@ -138,6 +173,8 @@ struct store {
 	sqlite3_stmt	*insert;
 	sqlite3_stmt	*head;			/* UPDATE sessions SET head... */
 	sqlite3_stmt	*span_put;		/* INSERT OR REPLACE INTO trail_spans */
+	sqlite3_stmt	*tag_put;		/* INSERT OR REPLACE INTO trail_tags */
+	struct store_tags tags;			/* the open block's, and the batch's */
 	int		 version;		/* the trail's schema */
 	struct store_span span;			/* the newest committed span */
 	struct store_span batch_at;		/* received_at bounds of the open batch */
@@ -230,6 +267,31 @@ void		 val_blob(struct store_value *, const void *p, size_t n);
    looked for before text[search] only), else as text; NULL text: null. */
 void		 store_val_compact(struct store *, struct store_value *, struct store_buf *z,
 		     const void *ctx, size_t ctxlen, const void *text, size_t n, size_t search);
+
+/* ---- store-tags.c: which rows of a block hold a subject, iss or kid ---- */
+
+/* Add the row id's value of field (n bytes; NULL: nothing) to its tag. */
+void		 store_tags_add(struct store_tags *, int field, const void *value, size_t n,
+		     int64_t id);
+/* Add a row's subject, iss and kid (text values only; vals[COL_ID] set). */
+void		 store_tags_add_values(struct store_tags *, const struct store_value *vals);
+/* Write the tags the open batch added to, in its transaction: 0 or -1. */
+int		 store_tags_write(struct store *, char **cause);
+/* The batch committed: what it added is in the trail, and blocks before
+   the one next_id falls in are complete and forgotten. */
+void		 store_tags_committed(struct store_tags *, int64_t next_id);
+/* The batch was rolled back: forget what it added. */
+void		 store_tags_rollback(struct store_tags *);
+/* Load block's tags from the trail into t (emptied first): 0 or -1. */
+int		 store_tags_load(sqlite3 *, struct store_tags *, int64_t block);
+/* Whether id's row is in the tag for (field, value) of id's block. */
+int		 store_tags_has(const struct store_tags *, int field, const void *value, size_t n,
+		     int64_t id);
+void		 store_tags_free(struct store_tags *);
+/* Schema 4's migration: tags for every row already in the trail. */
+int		 store_tags_build(struct store *, char **cause);
+/* The SQL function ztag_has(offsets, id). */
+int		 store_tags_register(sqlite3 *);
 
 /* ---- store-checkpoint.c: WAL checkpoints on a thread of their own ----- */
 

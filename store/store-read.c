@@ -39,7 +39,7 @@ store_register_functions(sqlite3 *db)
 {
 	return sqlite3_create_function(db, "nats_match", 2,
 	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
-	    store_sql_nats_match, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	    store_sql_nats_match, NULL, NULL) == SQLITE_OK ? store_tags_register(db) : -1;
 }
 
 /* Length of the pattern's literal prefix, up to the first wildcard token. */
@@ -110,6 +110,101 @@ store_where_spans(const struct store_filter *f, char *sql, sqlite3_stmt *s, int 
 }
 
 /*
+ * The clauses of subject pattern pat on column col (of STORE_SQL_MAX, at
+ * most 64 bytes of name), built into sql or bound on s from *n.
+ */
+static void
+store_where_subject(const char *pat, const char *col, char *sql, sqlite3_stmt *s, int *n)
+{
+	size_t	plen = store_literal_prefix(pat);
+	/* The prefix's last byte + 1 bounds the range from above: any byte
+	   may follow the prefix (a subject need not be UTF-8). */
+	int	bounded = plen > 0 && (unsigned char)pat[plen - 1] < 0xff;
+	char	clause[96], *upper;
+
+	if (plen == strlen(pat)) {
+		/* No wildcard: equality. */
+		if (s)
+			sqlite3_bind_text(s, (*n)++, pat, -1, SQLITE_STATIC);
+		else {
+			snprintf(clause, sizeof clause, "%s = ?", col);
+			store_clause(sql, clause);
+		}
+		return;
+	}
+	if (s) {
+		sqlite3_bind_text(s, (*n)++, pat, -1, SQLITE_STATIC);
+		if (plen > 0)
+			sqlite3_bind_text(s, (*n)++, pat, (int)plen, SQLITE_STATIC);
+		if (bounded) {
+			if ((upper = malloc(plen)) == NULL) {
+				fputs("ztwatch: out of memory\n", stderr);
+				abort();
+			}
+			memcpy(upper, pat, plen);
+			upper[plen - 1]++;
+			sqlite3_bind_text(s, (*n)++, upper, (int)plen, free);
+		}
+		return;
+	}
+	snprintf(clause, sizeof clause, "nats_match(?, %s)", col);
+	store_clause(sql, clause);
+	/* A range on the prefix narrows the values looked at. */
+	if (plen > 0) {
+		snprintf(clause, sizeof clause, "%s >= ?", col);
+		store_clause(sql, clause);
+	}
+	if (bounded) {
+		snprintf(clause, sizeof clause, "%s < ?", col);
+		store_clause(sql, clause);
+	}
+}
+
+/* The tagged column that narrows f's rows (schema 4), or -1: none. */
+static int
+store_tag_field(const struct store *st, const struct store_filter *f)
+{
+	if (st->version < 4)
+		return -1;
+	if (f->subject)
+		return TAG_SUBJECT;
+	if (f->iss)
+		return TAG_ISS;
+	return f->kid ? TAG_KID : -1;
+}
+
+/* " FROM ...": the trail, joined to the tags of f's tagged column if any. */
+static void
+store_from(const struct store *st, const struct store_filter *f, char *sql)
+{
+	strcat(sql, store_tag_field(st, f) < 0 ? " FROM trail" : " FROM trail_tags, trail");
+}
+
+/*
+ * The join's clauses: the tags of the column whose value matches, and
+ * each tag's block's rows that it lists.  The rows' own columns are
+ * tested as well (store_where).
+ */
+static void
+store_where_tags(int field, const struct store_filter *f, char *sql, sqlite3_stmt *s, int *n)
+{
+	const char	*value = field == TAG_ISS ? f->iss : f->kid;
+
+	if (!s)
+		sprintf(sql + strlen(sql), "%stag_field = %d", strstr(sql, " WHERE ") ? " AND " :
+		    " WHERE ", field);
+	if (field == TAG_SUBJECT)
+		store_where_subject(f->subject, "tag_value", sql, s, n);
+	else if (s)
+		sqlite3_bind_text(s, (*n)++, value, -1, SQLITE_STATIC);
+	else
+		store_clause(sql, "tag_value = ?");
+	if (!s)
+		store_clause(sql, "id >= tag_block * " STORE_TAG_ROWS_STR " AND id < tag_block * "
+		    STORE_TAG_ROWS_STR " + " STORE_TAG_ROWS_STR " AND ztag_has(tag_offsets, id)");
+}
+
+/*
  * Build "... WHERE ..." for f into sql (of STORE_SQL_MAX) and bind its
  * values starting at parameter *n on s (s NULL: only build).
  */
@@ -118,8 +213,10 @@ store_where(const struct store *st, const struct store_filter *f, char *sql, sql
     int *n)
 {
 	char	kinds[96] = "";
-	int	k = store_filter_kinds(f);
+	int	k = store_filter_kinds(f), field = store_tag_field(st, f);
 
+	if (field >= 0)
+		store_where_tags(field, f, sql, s, n);
 	if (f->since_us) {
 		if (s) sqlite3_bind_int64(s, (*n)++, f->since_us);
 		else store_clause(sql, "received_at >= ?");
@@ -130,39 +227,8 @@ store_where(const struct store *st, const struct store_filter *f, char *sql, sql
 	}
 	if ((f->since_us || f->until_us) && st->version >= 3)
 		store_where_spans(f, sql, s, n);
-	if (f->subject && store_literal_prefix(f->subject) == strlen(f->subject)) {
-		/* No wildcard: equality, so the (subject, id) index gives id order. */
-		if (s) sqlite3_bind_text(s, (*n)++, f->subject, -1, SQLITE_STATIC);
-		else store_clause(sql, "subject = ?");
-	} else if (f->subject) {
-		size_t	plen = store_literal_prefix(f->subject);
-		/* The prefix's last byte + 1 bounds the range from above: any
-		   byte may follow the prefix (a subject need not be UTF-8). */
-		int	bounded = plen > 0 && (unsigned char)f->subject[plen - 1] < 0xff;
-		char	*upper;
-
-		if (s) {
-			sqlite3_bind_text(s, (*n)++, f->subject, -1, SQLITE_STATIC);
-			if (plen > 0)
-				sqlite3_bind_text(s, (*n)++, f->subject, (int)plen, SQLITE_STATIC);
-			if (bounded) {
-				if ((upper = malloc(plen)) == NULL) {
-					fputs("ztwatch: out of memory\n", stderr);
-					abort();
-				}
-				memcpy(upper, f->subject, plen);
-				upper[plen - 1]++;
-				sqlite3_bind_text(s, (*n)++, upper, (int)plen, free);
-			}
-		} else {
-			store_clause(sql, "nats_match(?, subject)");
-			/* A range on the prefix uses the (subject, id) index. */
-			if (plen > 0)
-				store_clause(sql, "subject >= ?");
-			if (bounded)
-				store_clause(sql, "subject < ?");
-		}
-	}
+	if (f->subject)
+		store_where_subject(f->subject, "subject", sql, s, n);
 	/* Literal verdicts: SQLite uses the failures' partial indexes only
 	   for a query that says verdict = 'fail' in so many words. */
 	if (f->verdict && (strcmp(f->verdict, "pass") == 0 || strcmp(f->verdict, "fail") == 0)) {
@@ -216,13 +282,22 @@ store_query(struct store *st, const struct store_filter *f, enum store_order ord
 {
 	struct store_cursor	*c;
 	char			 sql[STORE_SQL_MAX];
-	int			 n = 1;
+	int			 n = 1, tagged = store_tag_field(st, f) >= 0;
 
-	snprintf(sql, sizeof sql, "SELECT " STORE_COLUMNS ", prev_hash, hash FROM trail");
+	snprintf(sql, sizeof sql, "SELECT " STORE_COLUMNS ", prev_hash, hash");
+	store_from(st, f, sql);
 	store_where(st, f, sql, NULL, &n);
 	if (from > 0)
 		store_clause(sql, order == STORE_NEWEST_FIRST ? "id < ?" : "id > ?");
-	strcat(sql, order == STORE_NEWEST_FIRST ? " ORDER BY id DESC" : " ORDER BY id");
+	if (from > 0 && tagged)
+		store_clause(sql, order == STORE_NEWEST_FIRST ? "tag_block <= ?" : "tag_block >= ?");
+	/* Tags come block by block, so SQLite orders the rows of one block
+	   at a time. */
+	if (tagged)
+		strcat(sql, order == STORE_NEWEST_FIRST ? " ORDER BY tag_block DESC, id DESC" :
+		    " ORDER BY tag_block, id");
+	else
+		strcat(sql, order == STORE_NEWEST_FIRST ? " ORDER BY id DESC" : " ORDER BY id");
 	if (limit > 0)
 		strcat(sql, " LIMIT ?");
 	if ((c = calloc(1, sizeof *c)) == NULL) {
@@ -238,6 +313,8 @@ store_query(struct store *st, const struct store_filter *f, enum store_order ord
 	store_where(st, f, sql, c->stmt, &n);
 	if (from > 0)
 		sqlite3_bind_int64(c->stmt, n++, from);
+	if (from > 0 && tagged)
+		sqlite3_bind_int64(c->stmt, n++, from / STORE_TAG_ROWS);
 	if (limit > 0)
 		sqlite3_bind_int64(c->stmt, n++, limit);
 	return c;
@@ -412,8 +489,8 @@ store_count_subjects(struct store *st, const struct store_filter *f,
 	int				 n = 1, rc;
 
 	snprintf(sql, sizeof sql, "SELECT subject, sum(kind = 'event'), sum(verdict = 'pass'),"
-	    " sum(verdict = 'fail'), sum(CASE WHEN kind = 'gap' THEN gap_count ELSE 0 END)"
-	    " FROM trail");
+	    " sum(verdict = 'fail'), sum(CASE WHEN kind = 'gap' THEN gap_count ELSE 0 END)");
+	store_from(st, f, sql);
 	store_where(st, f, sql, NULL, &n);
 	store_clause(sql, "subject IS NOT NULL");
 	strcat(sql, " GROUP BY subject ORDER BY subject");
@@ -448,7 +525,8 @@ store_count_failures(struct store *st, const struct store_filter *f, const char 
 		asprintf(cause, "cannot group failures by '%s'", column);
 		return -1;
 	}
-	snprintf(sql, sizeof sql, "SELECT %s, count(*) FROM trail", column);
+	snprintf(sql, sizeof sql, "SELECT %s, count(*)", column);
+	store_from(st, f, sql);
 	store_where(st, f, sql, NULL, &n);
 	store_clause(sql, "kind = 'event'");
 	store_clause(sql, "verdict = 'fail'");
@@ -565,6 +643,53 @@ audit_span(struct audit_spans *sp, struct store_audit *a, sqlite3_stmt *row)
 	return -1;
 }
 
+/* The tags an audit checks rows against: those of one block at a time. */
+struct audit_tags {
+	int		 on;			/* schema 4, and nothing found yet */
+	int64_t		 block;			/* the block loaded, -1: none */
+	struct store_tags tags;
+	int64_t		 bad_id;		/* the first row missing from a tag */
+	char		*problem;
+};
+
+/*
+ * Check that the row's subject, iss and kid are in its block's tags; if
+ * not, remember the first such row.  A filter on them trusts the tags, so
+ * a tag edited to leave a row out would hide it from every such query.
+ * The chain's findings come first (a row edited makes its tags wrong too),
+ * so this is reported only when the chain is intact.
+ */
+static void
+audit_tags(struct store *st, struct audit_tags *at, sqlite3_stmt *row)
+{
+	static const int	 cols[TAG_NFIELDS] = { COL_SUBJECT, COL_ISS, COL_KID };
+	static const char *const names[TAG_NFIELDS] = { "subject", "iss", "kid" };
+	int64_t			 id = sqlite3_column_int64(row, COL_ID);
+	char			*msg = NULL;
+	int			 f;
+
+	if (!at->on)
+		return;
+	if (id / STORE_TAG_ROWS != at->block) {
+		at->block = id / STORE_TAG_ROWS;
+		if (store_tags_load(st->db, &at->tags, at->block) != 0)
+			store_tags_free(&at->tags);	/* then every tagged row is named */
+	}
+	for (f = 0; f < TAG_NFIELDS; f++) {
+		if (sqlite3_column_type(row, cols[f]) != SQLITE_TEXT ||
+		    store_tags_has(&at->tags, f, sqlite3_column_text(row, cols[f]),
+		    (size_t)sqlite3_column_bytes(row, cols[f]), id))
+			continue;
+		if (asprintf(&msg, "the %s tags were edited: row %lld is not in its value's tag, "
+		    "so filters on %s would miss it", names[f], (long long)id, names[f]) < 0)
+			msg = NULL;
+		at->bad_id = id;
+		at->problem = msg ? msg : strdup("tags edited");
+		at->on = 0;
+		return;
+	}
+}
+
 /* Check every session's recorded head against the chain. */
 static int
 audit_heads(struct store *st, struct store_audit *a, int64_t last_id, char **cause)
@@ -620,6 +745,7 @@ store_audit(struct store *st, struct store_audit *a, void (*progress)(int64_t, v
 	sqlite3_stmt		*s;
 	struct store_buf	 scratch = { NULL, 0, 0 };
 	struct audit_spans	 sp = { NULL, 0, 0, 0 };
+	struct audit_tags	 at;
 	unsigned char		 prev[STORE_HASH_LEN];
 	int64_t			 prev_id = 0;
 	int			 rc;
@@ -627,6 +753,9 @@ store_audit(struct store *st, struct store_audit *a, void (*progress)(int64_t, v
 	memset(a, 0, sizeof *a);
 	a->intact = 1;
 	memset(prev, 0, sizeof prev);
+	memset(&at, 0, sizeof at);
+	at.on = st->version >= 4;
+	at.block = -1;
 	if (st->version >= 3 && sqlite3_prepare_v2(st->db, "SELECT first_id, last_id, min_at,"
 	    " max_at FROM trail_spans ORDER BY first_id", -1, &sp.s, NULL) != SQLITE_OK)
 		return store_fail(st, "cannot read trail", cause);
@@ -638,6 +767,7 @@ store_audit(struct store *st, struct store_audit *a, void (*progress)(int64_t, v
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (audit_row(a, s, &scratch, prev_id, prev) != 0 || audit_span(&sp, a, s) != 0)
 			break;
+		audit_tags(st, &at, s);
 		prev_id = sqlite3_column_int64(s, COL_ID);
 		memcpy(prev, sqlite3_column_blob(s, STORE_NCOLS + 1), STORE_HASH_LEN);
 		if (++a->rows % 100000 == 0 && progress != NULL)
@@ -645,11 +775,20 @@ store_audit(struct store *st, struct store_audit *a, void (*progress)(int64_t, v
 	}
 	sqlite3_finalize(s);
 	sqlite3_finalize(sp.s);
+	store_tags_free(&at.tags);
 	free(scratch.p);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		free(at.problem);
 		return store_fail(st, "cannot read trail", cause);
+	}
 	memcpy(a->head, prev, STORE_HASH_LEN);
-	if (a->intact)
-		return audit_heads(st, a, prev_id, cause);
+	if (a->intact && audit_heads(st, a, prev_id, cause) != 0) {
+		free(at.problem);
+		return -1;
+	}
+	if (a->intact && at.problem != NULL)
+		audit_bad(a, at.bad_id, at.problem);
+	else
+		free(at.problem);
 	return 0;
 }

@@ -213,6 +213,7 @@ store_rollback(struct store *st)
 	st->pending = 0;
 	st->last_id = st->committed_id;
 	memcpy(st->last_hash, st->committed_hash, STORE_HASH_LEN);
+	store_tags_rollback(&st->tags);
 }
 
 /* ---- the writer thread ----------------------------------------------------- */
@@ -480,6 +481,10 @@ store_commit(struct store *st, char **cause)
 		return 0;
 	if (st->last_id > st->committed_id && store_span_commit(st, &span, cause) != 0)
 		return -1;
+	if (store_tags_write(st, cause) != 0) {
+		store_rollback(st);
+		return -1;
+	}
 	if (st->session != 0) {
 		sqlite3_bind_int64(h, 1, st->last_id);
 		sqlite3_bind_blob(h, 2, st->last_hash, STORE_HASH_LEN, SQLITE_STATIC);
@@ -502,6 +507,7 @@ store_commit(struct store *st, char **cause)
 	st->pending = 0;
 	st->span = span;
 	memset(&st->batch_at, 0, sizeof st->batch_at);
+	store_tags_committed(&st->tags, st->last_id + 1);
 	st->committed_id = st->last_id;
 	memcpy(st->committed_hash, st->last_hash, STORE_HASH_LEN);
 	return 0;
@@ -538,6 +544,7 @@ store_append_row(struct store *st, struct store_value *vals, int may_collide, ch
 	}
 	memcpy(st->last_hash, sl->hash, STORE_HASH_LEN);
 	st->last_id++;
+	store_tags_add_values(&st->tags, vals);
 	if (vals[COL_RECEIVED].type == SQLITE_INTEGER)
 		store_span_widen(&st->batch_at, vals[COL_RECEIVED].i, vals[COL_RECEIVED].i);
 	if (st->pending++ == 0)

@@ -611,6 +611,8 @@ def full_rewrite_is_not_detected_but_changes_the_head(env):
     expect_bad(db, [k], EDITED, "edit before the rewrite")
     mapping = rehash_from(db, enc, k)
     check(len(mapping) >= len(ids(db)) - k, "every later hash changed")
+    expect_bad(db, [k], ["tag"], "the rewrite before the subject tags follow it")
+    retag(db)
     rc, text = audit(db)
     eq(rc, 0, "a full rewrite verifies -- by design, README 'What it cannot detect' (%s)" %
        text.strip()[-300:])
@@ -675,7 +677,11 @@ def make_schema_1(env, db):
     try:
         con.execute("DROP INDEX trail_event_block")
         con.execute("CREATE INDEX trail_event_id ON trail(event_id)")
-        # Schema 3's time spans and failure indexes out, schema 1's indexes back.
+        # Schema 4's tags, schema 3's time spans and failure indexes out, schema 1's
+        # indexes back.
+        con.execute("DROP TABLE trail_tags")
+        for col in ("subject", "iss", "kid"):
+            con.execute("CREATE INDEX trail_%s ON trail(%s, id)" % (col, col))
         con.execute("DROP TABLE trail_spans")
         con.execute("DROP INDEX trail_fail_reason")
         con.execute("DROP INDEX trail_fail_id")
@@ -706,7 +712,7 @@ def exported_ids(db, args=()):
 @case
 def schema_1_trail_is_read_then_migrated(env):
     """schema 1: an all-text trail verifies and exports the same; a writer migrates it
-    to schema 3 without touching its rows"""
+    to schema 4 without touching its rows"""
     db = env.copy()
     want = without_hashes(export_lines(db))
     make_schema_1(env, db)
@@ -732,12 +738,17 @@ def schema_1_trail_is_read_then_migrated(env):
         for i in range(20)))
     rc, out, err = zt(["-p", env.pol, "-d", db, "import", cap])
     eq(rc, 0, "import into schema 1 (stderr: %s)" % err.strip()[-300:])
-    eq(user_version(db), 3, "user_version after")
-    eq(index_names(db), ["trail_event_block", "trail_fail_id", "trail_fail_reason", "trail_iss",
-                         "trail_kid", "trail_stream_seq", "trail_subject"],
+    eq(user_version(db), 4, "user_version after")
+    eq(index_names(db), ["trail_event_block", "trail_fail_id", "trail_fail_reason",
+                         "trail_stream_seq"],
        "indexes after the migration")
-    eq(exported_ids(db, window), inside, "schema 3: the same window exports the same rows")
+    eq(exported_ids(db, window), inside, "schema 4: the same window exports the same rows")
     spans_cover(db)
+    check(tags_cover(db) > 0, "the migration tagged the rows")
+    for subject in ("bulk.a.0", "bulk.a.1", "bulk.after"):
+        eq(exported_ids(db, ["--subject", subject]), scanned_ids(db, where="subject = ?",
+                                                                 args=(subject,)),
+           "schema 4: --subject %s exports its rows" % subject)
     rc, text = audit(db)
     eq(rc, 0, "audit verify after the migration (%s)" % text.strip()[-300:])
     after = export_lines(db).splitlines()
@@ -811,14 +822,14 @@ def span_trail(env):
     return db
 
 
-def scanned_ids(db, since=None, until=None):
-    """The ids SQLite finds by reading every row's received_at."""
+def scanned_ids(db, since=None, until=None, where="1", args=()):
+    """The ids SQLite finds by reading every row's received_at (and testing where)."""
     con = sqlite3.connect(db)
     try:
         return [r[0] for r in con.execute(
             "SELECT id FROM trail NOT INDEXED WHERE received_at >= ? AND received_at < ?"
-            " ORDER BY id", (since if since is not None else -2 ** 62,
-                            until if until is not None else 2 ** 62))]
+            " AND " + where + " ORDER BY id", (since if since is not None else -2 ** 62,
+                                              until if until is not None else 2 ** 62) + args)]
     finally:
         con.close()
 
@@ -873,20 +884,191 @@ def deleted_time_span_is_named(env):
     expect_bad(db, [1], ["span"], "deleted spans")
 
 
+# ---- tags (schema 4) -------------------------------------------------------------
+
+TAG_ROWS = 1024
+TAG_SUBJECTS = ("bulk.tag.a", "bulk.tag.b", "bulk.tag.b.x", "bulk.other", "bulk.tag.\u00e9")
+TAG_ISSUERS = ("https://one.example", "https://two.example/x", "three")
+TAG_KIDS = ("hs", "k2")
+
+
+def tag_trail(env):
+    """A trail of two imports, 5,000 events over several blocks of ids (the second
+    import starting mid-block): five subjects, three issuers and none, two kids and
+    none, each in a pattern of its own that does not line up with the blocks."""
+    db = env.path("tags.db")
+    if os.path.exists(db):
+        return db
+    now = int(time.time())
+    toks = {}
+    for part, (lo, hi) in enumerate(((0, 3001), (3001, 5000))):
+        lines = []
+        for k in range(lo, hi):
+            iss = TAG_ISSUERS[k % 4] if k % 4 < 3 else None
+            kid = TAG_KIDS[k % 3] if k % 3 < 2 else None
+            if (iss, kid) not in toks:
+                claims = {"sub": "tags", "exp": now + 3600}
+                if iss:
+                    claims["iss"] = iss
+                toks[(iss, kid)] = hs_token(env.secrets["hs"], claims,
+                                            {"kid": kid} if kid else None)
+            lines.append(json.dumps(batch_line(TAG_SUBJECTS[(k * 7 // 5) % 5], b'{"k":%d}' % k,
+                                               {"Authorization": "Bearer " + toks[(iss, kid)]}))
+                         + "\n")
+        cap = env.write("cap-tags-%d.jsonl" % part, "".join(lines))
+        rc, out, err = zt(["-p", env.pol, "-d", db, "import", cap])
+        eq(rc, 0, "import %s (stderr: %s)" % (cap, err.strip()[-300:]))
+    return db
+
+
+def tags_of_rows(con):
+    """What trail_tags should hold, from the rows, independently of ztwatch: each text
+    subject, iss and kid of row id in tag (column, id // 1024, value) at offset
+    id % 1024, offsets ascending."""
+    want = {}
+    for rid, *vals in con.execute("SELECT id, subject, iss, kid FROM trail ORDER BY id"):
+        for field, v in enumerate(vals):
+            if isinstance(v, str):
+                want.setdefault((field, rid // TAG_ROWS, v), []).append(rid % TAG_ROWS)
+    return want
+
+
+def retag(db):
+    """Rewrite trail_tags from the rows, as someone rewriting the trail would."""
+    con = connect(db)
+    try:
+        con.execute("BEGIN")
+        con.execute("DELETE FROM trail_tags")
+        for (f, b, v), offs in tags_of_rows(con).items():
+            con.execute("INSERT INTO trail_tags VALUES (?, ?, ?, ?)",
+                        (f, b, v, struct.pack("<%dH" % len(offs), *offs)))
+        con.execute("COMMIT")
+    finally:
+        con.close()
+
+
+def tags_cover(db):
+    """Check trail_tags against tags_of_rows: nothing missing, nothing else listed;
+    returns the tag count."""
+    con = sqlite3.connect(db)
+    try:
+        want = tags_of_rows(con)
+        tags = con.execute("SELECT tag_field, tag_block, tag_value, tag_offsets"
+                           " FROM trail_tags").fetchall()
+    finally:
+        con.close()
+    got = {(f, b, v): list(struct.unpack("<%dH" % (len(o) // 2), o)) for f, b, v, o in tags}
+    wrong = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
+    check(not wrong, "tags list exactly the rows of each value: %d of %d differ, first %r"
+          % (len(wrong), len(want), [(k, got.get(k, [])[:8], want.get(k, [])[:8])
+                                     for k in wrong[:1]]))
+    return len(got)
+
+
+@case
+def tag_filters_find_every_row(env):
+    """tags: 5,000 events over several blocks, two imports: the tags list exactly the
+    rows; --subject (literal, patterns), --iss, --kid, combined and with a time window
+    export exactly the rows a scan finds, oldest first"""
+    db = tag_trail(env)
+    check(tags_cover(db) >= 3 * 5, "tags for every block and column")
+    con = sqlite3.connect(db)
+    times = [r[0] for r in con.execute("SELECT received_at FROM trail WHERE kind = 'event'"
+                                       " ORDER BY id")]
+    con.close()
+    a, b = times[1500], times[3500]
+    window = ["--since", us_rfc3339(a), "--until", us_rfc3339(b)]
+    cases = [(["--subject", s], "subject = ?", (s,)) for s in TAG_SUBJECTS]
+    cases += [(["--subject", "bulk.tag.*"], "subject IN (?, ?, ?)", TAG_SUBJECTS[:2] +
+               (TAG_SUBJECTS[4],)),
+              (["--subject", "bulk.tag.>"], "subject LIKE 'bulk.tag.%'", ()),
+              (["--subject", "*.other"], "subject = 'bulk.other'", ()),
+              (["--subject", "bulk.none.>"], "0", ())]
+    cases += [(["--iss", i], "iss = ? AND kind = 'event'", (i,)) for i in TAG_ISSUERS]
+    cases += [(["--kid", k], "kid = ? AND kind = 'event'", (k,)) for k in TAG_KIDS + ("k3",)]
+    cases += [(["--kid", "k2", "--subject", "bulk.tag.b"],
+               "kid = 'k2' AND subject = 'bulk.tag.b' AND kind = 'event'", ()),
+              (["--iss", "three", "--kid", "hs"], "iss = 'three' AND kid = 'hs'", ())]
+    found = 0
+    for args, where, params in cases:
+        want = scanned_ids(db, where=where, args=params)
+        found += len(want)
+        if len(args) == 2 and args[1] in TAG_SUBJECTS + TAG_ISSUERS + TAG_KIDS:
+            check(len(want) > 100, "rows hold %s: %d" % (args[1], len(want)))
+        eq(exported_ids(db, args), want, "ids for %s" % " ".join(args))
+        eq(exported_ids(db, args + window), scanned_ids(db, a, b, where, params),
+           "ids for %s in a window" % " ".join(args))
+    check(found > 10000, "the filters found rows: %d" % found)
+    rc, text = audit(db)
+    eq(rc, 0, "audit verify of the tags' trail (%s)" % text.strip()[-300:])
+
+
+def tag_copy(env):
+    """A fresh copy of the tags' trail (with its -wal, if any)."""
+    src = tag_trail(env)
+    env.ncopy += 1
+    dst = env.path("copy%d.db" % env.ncopy)
+    for suffix in ("", "-wal"):
+        if os.path.exists(src + suffix):
+            shutil.copyfile(src + suffix, dst + suffix)
+    return dst
+
+
+def tagged_row(db, field, where):
+    """(block, value, first offset) of the first tag of field among rows matching where."""
+    con = sqlite3.connect(db)
+    try:
+        rid, value = con.execute("SELECT id, %s FROM trail WHERE %s ORDER BY id LIMIT 1"
+                                 % (("subject", "iss", "kid")[field], where)).fetchone()
+    finally:
+        con.close()
+    return rid, rid // TAG_ROWS, value
+
+
+@case
+def edited_tag_is_named(env):
+    """audit: a row taken out of its issuer's tag (iss filters would miss it) is named"""
+    db = tag_copy(env)
+    rid, block, value = tagged_row(db, 1, "id > 2000 AND iss = 'three'")
+    tamper(db, ("UPDATE trail_tags SET tag_offsets = substr(tag_offsets, 1, 4) ||"
+                " substr(tag_offsets, 7) WHERE tag_field = 1 AND tag_block = ? AND tag_value = ?",
+                (block, value)))
+    con = sqlite3.connect(db)
+    third = con.execute("SELECT id FROM trail WHERE id >= ? AND iss = 'three' ORDER BY id"
+                        " LIMIT 1 OFFSET 2", (block * TAG_ROWS,)).fetchone()[0]
+    con.close()
+    check(third not in exported_ids(db, ["--iss", "three"]), "the filter misses the row")
+    expect_bad(db, [third], ["tag"], "edited iss tag")
+
+
+@case
+def deleted_tag_is_named(env):
+    """audit: a deleted subject tag (its rows hidden from subject filters) is named"""
+    db = tag_copy(env)
+    rid, block, value = tagged_row(db, 0, "id > 4200")
+    con = sqlite3.connect(db)
+    first = con.execute("SELECT min(id) FROM trail WHERE id >= ? AND subject = ?",
+                        (block * TAG_ROWS, value)).fetchone()[0]
+    con.close()
+    tamper(db, ("DELETE FROM trail_tags WHERE tag_field = 0 AND tag_block = ? AND tag_value = ?",
+                (block, value)))
+    expect_bad(db, [first], ["tag"], "deleted subject tag")
+
+
 @case
 def newer_schema_is_refused(env):
     """schema: a trail from a newer ztwatch is refused by writers and readers, and left alone"""
     db = env.copy()
     con = sqlite3.connect(db)
-    con.execute("PRAGMA user_version = 4")
+    con.execute("PRAGMA user_version = 5")
     con.commit()
     con.close()
     cap = env.write("cap-newer.jsonl", json.dumps(batch_line("bulk.n", b"{}")) + "\n")
     rc, out, err = zt(["-p", env.pol, "-d", db, "import", cap])
-    check(rc != 0 and "newer" in err and "4" in err, "import refused: %d %r" % (rc, err))
+    check(rc != 0 and "newer" in err and "5" in err, "import refused: %d %r" % (rc, err))
     rc, out, err = zt(["-d", db, "export", "--format", "jsonl"])
     check(rc != 0 and "newer" in err, "export refused: %d %r" % (rc, err))
-    eq(user_version(db), 4, "left as it was")
+    eq(user_version(db), 5, "left as it was")
 
 
 # ---- cannot read ----------------------------------------------------------------
