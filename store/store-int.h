@@ -82,6 +82,8 @@ struct store_tags {
 	size_t		 ntag, captag;
 	uint32_t	*slot;			/* index + 1 into tag; 0: empty */
 	size_t		 nslot;			/* a power of two, or 0 */
+	size_t		 last[TAG_NFIELDS];	/* index + 1 of each column's tag
+						   added to last; 0: none */
 };
 
 /* A span's received_at bounds (either may be absent: rows without a time). */

@@ -141,10 +141,17 @@ store_tag_push(struct store_tag *g, unsigned offset)
 void
 store_tags_add(struct store_tags *t, int field, const void *value, size_t n, int64_t id)
 {
+	struct store_tag	*g = t->last[field] ? &t->tag[t->last[field] - 1] : NULL;
+	int64_t			 block = id / STORE_TAG_ROWS;
+
 	if (value == NULL)
 		return;
-	store_tag_push(store_tags_get(t, field, id / STORE_TAG_ROWS, value, n),
-	    (unsigned)(id % STORE_TAG_ROWS));
+	/* Rows in a row mostly share their values: skip the hash then. */
+	if (g == NULL || g->block != block || g->len != n || memcmp(g->value, value, n) != 0) {
+		g = store_tags_get(t, field, block, value, n);
+		t->last[field] = (size_t)(g - t->tag) + 1;
+	}
+	store_tag_push(g, (unsigned)(id % STORE_TAG_ROWS));
 }
 
 void
@@ -177,6 +184,7 @@ store_tags_filter(struct store_tags *t, int (*keep)(const struct store_tag *, in
 	if (j != t->ntag) {
 		t->ntag = j;
 		store_tags_rehash(t);
+		memset(t->last, 0, sizeof t->last);
 	}
 }
 
