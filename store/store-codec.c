@@ -211,15 +211,34 @@ lz_put_varint(unsigned char *w, uint64_t v)
 	return w;
 }
 
+/* Where ctx[0..ctxlen) first appears whole in text[0..n), or SIZE_MAX. */
+size_t
+store_lz_find(const void *text, size_t n, const void *ctx, size_t ctxlen)
+{
+	const unsigned char	*t = text, *p = t, *end;
+
+	if (ctxlen == 0 || ctxlen > n)
+		return SIZE_MAX;
+	end = t + (n - ctxlen) + 1;
+	while ((p = memchr(p, *(const unsigned char *)ctx, (size_t)(end - p))) != NULL) {
+		if (memcmp(p, ctx, ctxlen) == 0)
+			return (size_t)(p - t);
+		p++;
+	}
+	return SIZE_MAX;
+}
+
 /*
  * Encode in[0..n) against ctx[0..ctxlen) and the dictionary, appending the
  * compact value to out; matches are looked for before in[search] only
- * (what follows is known not to repeat, like a signature).  Returns 0, or
- * -1 when it would not be shorter than the text (out is then unchanged).
+ * (what follows is known not to repeat, like a signature).  seed: where
+ * the whole context appears in the text (store_lz_find()), or SIZE_MAX.
+ * Returns 0, or -1 when it would not be shorter than the text (out is
+ * then unchanged).
  */
 int
 store_lz_encode(struct store_lz *z, const void *ctx, size_t ctxlen, const void *in, size_t n,
-    size_t search, struct store_buf *out)
+    size_t search, size_t seed, struct store_buf *out)
 {
 	const unsigned char	*d = (const unsigned char *)store_dict_v1, *rb;
 	const unsigned char	*src = in;
@@ -262,7 +281,12 @@ store_lz_encode(struct store_lz *z, const void *ctx, size_t ctxlen, const void *
 	   whole anyway.  (Measured on recorded rows: every 2nd position from
 	   128 bytes on costs 1% in size and saves 10% of the time.) */
 	step = ctxlen > 512 ? 2 * LZ_CTX_STEP : ctxlen > 256 ? LZ_CTX_STEP : ctxlen > 128 ? 2 : 1;
-	for (r = 0; r + LZ_MIN <= ctxlen; r += step)
+	/* A long context that appears whole in the text (the token in the
+	   headers, the claims in the token) is matched there at once and not
+	   indexed: indexing it was most of the work of encoding such a value. */
+	if (seed != SIZE_MAX && (ctxlen < LZ_GOOD || seed >= search || seed + ctxlen > n))
+		seed = SIZE_MAX;
+	for (r = 0; seed == SIZE_MAX && r + LZ_MIN <= ctxlen; r += step)
 		lz_insert(z, r);
 
 	/* The output is given up once as long as the text, so n + 32 bytes
@@ -290,6 +314,11 @@ store_lz_encode(struct store_lz *z, const void *ctx, size_t ctxlen, const void *
 		z->prev[r] = c;
 		e->pos = (int32_t)r;
 		e->gen = z->gen;
+		if (i == seed) {
+			best = lz_common(rb, rb + r, rlen - r);
+			dist = r;
+			c = -1;
+		}
 		for (steps = 0; c >= 0 && steps < LZ_CHAIN && best < LZ_GOOD; steps++,
 		    c = z->prev[c]) {
 			/* A candidate that cannot beat the best differs at its end. */
@@ -301,7 +330,7 @@ store_lz_encode(struct store_lz *z, const void *ctx, size_t ctxlen, const void *
 				dist = r - (size_t)c;
 			}
 		}
-		c = best < LZ_GOOD ? lz_dhead[h] : -1;
+		c = best < LZ_GOOD && i != seed ? lz_dhead[h] : -1;
 		for (steps = 0; c >= 0 && steps < LZ_CHAIN && best < LZ_GOOD; steps++,
 		    c = lz_dprev[c]) {
 			k = LZ_DLEN - (size_t)c < rlen - r ? LZ_DLEN - (size_t)c : rlen - r;
@@ -313,9 +342,13 @@ store_lz_encode(struct store_lz *z, const void *ctx, size_t ctxlen, const void *
 				dist = LZ_DLEN - (size_t)c + r;
 			}
 		}
+		/* Nothing before the seed runs into it. */
+		if (i < seed && best > seed - i)
+			best = seed - i;
 		if (best < LZ_MIN) {
 			/* Incompressible runs (signatures) are skipped over faster. */
-			i += 1 + (++misses >> 5);
+			k = i + 1 + (++misses >> 5);
+			i = i < seed && k > seed ? seed : k;
 			continue;
 		}
 		misses = 0;

@@ -228,9 +228,12 @@ void		 store_buf_add(struct store_buf *, const void *p, size_t n);
 /* ---- store-codec.c: the compact form of long text columns ------------- */
 
 /* Append the compact form of in against ctx to out, looking for matches
-   before in[search] only: 0, or -1 (not shorter). */
+   before in[search] only; seed: where ctx appears whole in in, or
+   SIZE_MAX: 0, or -1 (not shorter). */
 int		 store_lz_encode(struct store_lz *, const void *ctx, size_t ctxlen,
-		     const void *in, size_t n, size_t search, struct store_buf *out);
+		     const void *in, size_t n, size_t search, size_t seed, struct store_buf *out);
+/* Where ctx appears whole in text, or SIZE_MAX. */
+size_t		 store_lz_find(const void *text, size_t n, const void *ctx, size_t ctxlen);
 /* Decode a compact value against ctx into out (NUL-terminated): 0 or -1. */
 int		 store_lz_decode(const void *p, size_t n, const void *ctx, size_t ctxlen,
 		     struct store_buf *out);
@@ -266,9 +269,17 @@ void		 val_textn(struct store_value *, const void *s, size_t n);
 void		 val_text(struct store_value *, const char *s);	/* NULL: null */
 void		 val_blob(struct store_value *, const void *p, size_t n);
 /* text[0..n) in its compact form against ctx when that is shorter (matches
-   looked for before text[search] only), else as text; NULL text: null. */
+   looked for before text[search] only; seeded: ctx may appear whole in
+   text), else as text; NULL text: null. */
 void		 store_val_compact(struct store *, struct store_value *, struct store_buf *z,
-		     const void *ctx, size_t ctxlen, const void *text, size_t n, size_t search);
+		     const void *ctx, size_t ctxlen, const void *text, size_t n, size_t search,
+		     int seeded);
+
+/* An event row's claims, token, headers (st->hdr) and checks in their
+   compact forms, the registered claims' columns set in vals. */
+void		 store_compact_columns(struct store *, struct store_value *vals,
+		     const char *claims, size_t clen, const char *token, size_t tlen,
+		     const char *checks, size_t checks_len);
 
 /* ---- store-tags.c: which rows of a block hold a subject, iss or kid ---- */
 

@@ -57,16 +57,6 @@ struct remote_cols {
 	const char	*problem;	/* why it is not a verdict, or NULL */
 };
 
-/* NUL-terminated text (or NULL) compactly against ctx; see store_val_compact(). */
-static void
-remote_compact(struct store *st, struct store_value *v, struct store_buf *z, const void *ctx,
-    size_t ctxlen, const char *text, size_t search)
-{
-	size_t	n = text != NULL ? strlen(text) : 0;
-
-	store_val_compact(st, v, z, ctx, ctxlen, text, n, search < n ? search : n);
-}
-
 /* A JSON value as compact text (jansson's), or NULL for none or null. */
 static char *
 remote_dump(const json_t *v)
@@ -322,8 +312,8 @@ store_append_remote(struct store *st, const struct auth_msg *msg, const char *pr
 {
 	struct store_value	 vals[STORE_NCOLS];
 	struct remote_cols	 rc;
-	const char		*problem, *sig;
-	size_t			 plen = strlen(prefix), tlen, i;
+	const char		*problem;
+	size_t			 plen = strlen(prefix), i;
 	int			 rv;
 
 	memset(&rc, 0, sizeof rc);
@@ -380,24 +370,9 @@ store_append_remote(struct store *st, const struct auth_msg *msg, const char *pr
 	store_headers_json(msg, &st->hdr);
 
 	/* The compact forms and their contexts, as store_append_event's. */
-	st->ctx.len = 0;
-	for (i = COL_ISS; i <= COL_EVENT_ID; i++) {
-		if (vals[i].type == SQLITE_TEXT)
-			store_buf_add(&st->ctx, vals[i].p, vals[i].n);
-	}
-	remote_compact(st, &vals[COL_CLAIMS], &st->zclm, st->ctx.p, st->ctx.len, rc.claims,
-	    SIZE_MAX);
-	st->ctx.len = 0;
-	if (rc.claims != NULL)
-		store_b64url(&st->ctx, rc.claims, strlen(rc.claims));
-	tlen = rc.token != NULL ? strlen(rc.token) : 0;
-	sig = rc.token != NULL ? strrchr(rc.token, '.') : NULL;
-	remote_compact(st, &vals[COL_TOKEN], &st->ztok, st->ctx.p, st->ctx.len, rc.token,
-	    sig != NULL ? (size_t)(sig - rc.token) + 1 : tlen);
-	remote_compact(st, &vals[COL_HEADERS], &st->zhdr, rc.token, tlen, (const char *)st->hdr.p,
-	    SIZE_MAX);
-	remote_compact(st, &vals[COL_CHECKS], &st->zchk, rc.claims, rc.claims != NULL ?
-	    strlen(rc.claims) : 0, rc.checks, SIZE_MAX);
+	store_compact_columns(st, vals, rc.claims, rc.claims != NULL ? strlen(rc.claims) : 0,
+	    rc.token, rc.token != NULL ? strlen(rc.token) : 0, rc.checks,
+	    rc.checks != NULL ? strlen(rc.checks) : 0);
 
 	rv = store_append_row(st, vals, o->stream != NULL, cause);
 	if (rv == 1)

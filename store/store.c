@@ -735,18 +735,56 @@ store_event_id(const char *json, struct store_buf *b)
 }
 
 /* Store text[0..n) compactly against ctx when that is shorter, else as text
-   (matches looked for before text[search] only). */
+   (matches looked for before text[search] only; seeded: ctx may appear
+   whole in the text). */
 void
 store_val_compact(struct store *st, struct store_value *v, struct store_buf *z,
-    const void *ctx, size_t ctxlen, const void *text, size_t n, size_t search)
+    const void *ctx, size_t ctxlen, const void *text, size_t n, size_t search, int seeded)
 {
+	size_t	seed = seeded && text != NULL ? store_lz_find(text, n, ctx, ctxlen) : SIZE_MAX;
+
 	z->len = 0;
-	if (text != NULL && store_lz_encode(&st->lz, ctx, ctxlen, text, n, search, z) == 0)
+	if (text != NULL && store_lz_encode(&st->lz, ctx, ctxlen, text, n, search, seed, z) == 0)
 		val_blob(v, z->p, z->len);
 	else if (text != NULL)
 		val_textn(v, text, n);
 	else
 		val_null(v);
+}
+
+/*
+ * The compact forms of an event row's long columns (README, "The audit
+ * trail"): the claims against the registered claims' columns (set in
+ * vals), the token against the base64url of the claims, the headers
+ * (st->hdr) against the token, the trace against the claims.  The token
+ * holds its claims whole, and the headers the token: those matches are
+ * seeded rather than searched for.
+ */
+void
+store_compact_columns(struct store *st, struct store_value *vals, const char *claims,
+    size_t clen, const char *token, size_t tlen, const char *checks, size_t checks_len)
+{
+	const char	*sig;
+	int		 i;
+
+	st->ctx.len = 0;
+	for (i = COL_ISS; i <= COL_EVENT_ID; i++) {
+		if (vals[i].type == SQLITE_TEXT)
+			store_buf_add(&st->ctx, vals[i].p, vals[i].n);
+	}
+	store_val_compact(st, &vals[COL_CLAIMS], &st->zclm, st->ctx.p, st->ctx.len, claims,
+	    clen, clen, 0);
+	st->ctx.len = 0;
+	if (claims != NULL)
+		store_b64url(&st->ctx, claims, clen);
+	/* A JWS signature does not repeat: no need to look for matches in it. */
+	sig = token != NULL ? strrchr(token, '.') : NULL;
+	store_val_compact(st, &vals[COL_TOKEN], &st->ztok, st->ctx.p, st->ctx.len, token, tlen,
+	    sig != NULL ? (size_t)(sig - token) + 1 : tlen, 1);
+	store_val_compact(st, &vals[COL_HEADERS], &st->zhdr, token, tlen, st->hdr.p, st->hdr.len,
+	    st->hdr.len, 1);
+	store_val_compact(st, &vals[COL_CHECKS], &st->zchk, claims, claims ? clen : 0, checks,
+	    checks_len, checks_len, 0);
 }
 
 /* Append a keyset row: the keys that judge the events after it changed
@@ -774,7 +812,7 @@ store_append_event(struct store *st, const struct auth_msg *msg, const struct au
 {
 	struct store_value	 vals[STORE_NCOLS];
 	struct auth_facts	 f;
-	const char		*claims, *token, *sig, *keyset, *keyset_json;
+	const char		*claims, *token, *keyset, *keyset_json;
 	char			*js;
 	size_t			 clen, tlen, jlen, jcap, checks_len, warn_off;
 	uint64_t		 keyset_gen;
@@ -836,27 +874,7 @@ store_append_event(struct store *st, const struct auth_msg *msg, const struct au
 	val_textn(&vals[COL_WARNINGS], js + warn_off, jlen - warn_off);
 	val_text(&vals[COL_DETAIL], keyset);
 
-	/* Compact forms (README, "The audit trail"): the claims against the
-	   registered claims' columns, the token against the base64url of the
-	   claims, the headers against the token, the trace against the claims. */
-	st->ctx.len = 0;
-	for (i = COL_ISS; i <= COL_EVENT_ID; i++) {
-		if (vals[i].type == SQLITE_TEXT)
-			store_buf_add(&st->ctx, vals[i].p, vals[i].n);
-	}
-	store_val_compact(st, &vals[COL_CLAIMS], &st->zclm, st->ctx.p, st->ctx.len, claims,
-	    claims ? clen : 0, claims ? clen : 0);
-	st->ctx.len = 0;
-	if (claims != NULL)
-		store_b64url(&st->ctx, claims, clen);
-	/* A JWS signature does not repeat: no need to look for matches in it. */
-	sig = token != NULL ? strrchr(token, '.') : NULL;
-	store_val_compact(st, &vals[COL_TOKEN], &st->ztok, st->ctx.p, st->ctx.len, token, tlen,
-	    sig != NULL ? (size_t)(sig - token) + 1 : tlen);
-	store_val_compact(st, &vals[COL_HEADERS], &st->zhdr, token, tlen, st->hdr.p, st->hdr.len,
-	    st->hdr.len);
-	store_val_compact(st, &vals[COL_CHECKS], &st->zchk, claims, claims ? clen : 0, js,
-	    checks_len, checks_len);
+	store_compact_columns(st, vals, claims, claims ? clen : 0, token, tlen, js, checks_len);
 
 	rc = store_append_row(st, vals, o->stream != NULL, cause);
 	if (rc == 1 && dup != NULL)

@@ -394,8 +394,8 @@ test_codec_round_trip(void)
 	struct store_lz		 z;
 	struct store_buf	 enc = { NULL, 0, 0 }, dec = { NULL, 0, 0 };
 	static char		 text[8192], ctx[2048];
-	size_t			 n, ctxlen, i, search;
-	int			 packed = 0, bad = 0;
+	size_t			 n, ctxlen, i, search, seed, off;
+	int			 packed = 0, bad = 0, seeded = 0;
 
 	memset(&z, 0, sizeof z);
 	srand(7);
@@ -403,9 +403,18 @@ test_codec_round_trip(void)
 		ctxlen = i % 3 == 0 ? 0 : random_text(ctx, sizeof ctx, (size_t)rand() % 1500, NULL,
 		    0);
 		n = random_text(text, sizeof text, (size_t)rand() % 6000, ctx, ctxlen);
+		/* Every other text with a context holds it whole somewhere. */
+		if (i % 2 == 1 && ctxlen > 0 && n + ctxlen <= sizeof text) {
+			off = (size_t)rand() % (n + 1);
+			memmove(text + off + ctxlen, text + off, n - off);
+			memcpy(text + off, ctx, ctxlen);
+			n += ctxlen;
+		}
 		search = i % 5 == 0 ? (size_t)rand() % (n + 1) : n;
+		seed = i % 4 < 2 ? store_lz_find(text, n, ctx, ctxlen) : SIZE_MAX;
+		seeded += seed != SIZE_MAX && seed < search && ctxlen >= 64;
 		enc.len = 0;
-		if (store_lz_encode(&z, ctx, ctxlen, text, n, search, &enc) != 0) {
+		if (store_lz_encode(&z, ctx, ctxlen, text, n, search, seed, &enc) != 0) {
 			CHECK(enc.len == 0);
 			continue;
 		}
@@ -417,6 +426,34 @@ test_codec_round_trip(void)
 	}
 	CHECK(bad == 0);
 	CHECK(packed > 1500);
+	CHECK(seeded > 300);
+	store_lz_free(&z);
+	free(enc.p);
+	free(dec.p);
+}
+
+/* A context found whole in the text (a token in the headers) is one match. */
+static void
+test_codec_seeded(void)
+{
+	struct store_lz		 z;
+	struct store_buf	 enc = { NULL, 0, 0 }, dec = { NULL, 0, 0 };
+	static const char	 pre[] = "{\"Authorization\":\"Bearer ";
+	char			 ctx[512], text[600];
+	size_t			 ctxlen, n, seed;
+
+	memset(&z, 0, sizeof z);
+	srand(5);
+	for (ctxlen = 0; ctxlen < 400; ctxlen++)
+		ctx[ctxlen] = "abcdefghijklmnopqrstuvwxyz0123456789-_"[rand() % 38];
+	n = (size_t)snprintf(text, sizeof text, "%s%.*s\"}", pre, (int)ctxlen, ctx);
+	seed = store_lz_find(text, n, ctx, ctxlen);
+	CHECK(seed == sizeof pre - 1);
+	CHECK(store_lz_find(text, n, "Bearer x", 8) == SIZE_MAX);
+	CHECK(store_lz_encode(&z, ctx, ctxlen, text, n, n, seed, &enc) == 0);
+	CHECK(enc.len < 40);
+	CHECK(store_lz_decode(enc.p, enc.len, ctx, ctxlen, &dec) == 0 && dec.len == n &&
+	    memcmp(dec.p, text, n) == 0);
 	store_lz_free(&z);
 	free(enc.p);
 	free(dec.p);
@@ -440,7 +477,7 @@ test_codec_damage(void)
 		ctxlen = random_text(ctx, sizeof ctx, 300, NULL, 0);
 		n = random_text(text, sizeof text, 2000, ctx, ctxlen);
 		enc.len = 0;
-		if (store_lz_encode(&z, ctx, ctxlen, text, n, n, &enc) != 0)
+		if (store_lz_encode(&z, ctx, ctxlen, text, n, n, SIZE_MAX, &enc) != 0)
 			continue;
 		len = enc.len;
 		if (i % 3 == 0) {
@@ -1383,6 +1420,7 @@ main(void)
 	UNIT_RUN(test_tags);
 	UNIT_RUN(test_counts_and_get);
 	UNIT_RUN(test_codec_round_trip);
+	UNIT_RUN(test_codec_seeded);
 	UNIT_RUN(test_codec_damage);
 	UNIT_RUN(test_codec_dictionary);
 	UNIT_RUN(test_event_columns);
