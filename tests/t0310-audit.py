@@ -66,9 +66,9 @@ class AuditEnv(Env):
         self._dbs[name] = db
         return db
 
-    def copy(self, name="a"):
-        """A fresh copy of a pristine trail (with its -wal, if any)."""
-        src = self.pristine(name)
+    def copy(self, name="a", src=None):
+        """A fresh copy of a pristine trail, or of the trail at src (with its -wal, if any)."""
+        src = src or self.pristine(name)
         self.ncopy += 1
         dst = self.path("copy%d.db" % self.ncopy)
         for suffix in ("", "-wal"):
@@ -1003,17 +1003,6 @@ def tag_filters_find_every_row(env):
     eq(rc, 0, "audit verify of the tags' trail (%s)" % text.strip()[-300:])
 
 
-def tag_copy(env):
-    """A fresh copy of the tags' trail (with its -wal, if any)."""
-    src = tag_trail(env)
-    env.ncopy += 1
-    dst = env.path("copy%d.db" % env.ncopy)
-    for suffix in ("", "-wal"):
-        if os.path.exists(src + suffix):
-            shutil.copyfile(src + suffix, dst + suffix)
-    return dst
-
-
 def tagged_row(db, field, where):
     """(block, value, first offset) of the first tag of field among rows matching where."""
     con = sqlite3.connect(db)
@@ -1028,7 +1017,7 @@ def tagged_row(db, field, where):
 @case
 def edited_tag_is_named(env):
     """audit: a row taken out of its issuer's tag (iss filters would miss it) is named"""
-    db = tag_copy(env)
+    db = env.copy(src=tag_trail(env))
     rid, block, value = tagged_row(db, 1, "id > 2000 AND iss = 'three'")
     tamper(db, ("UPDATE trail_tags SET tag_offsets = substr(tag_offsets, 1, 4) ||"
                 " substr(tag_offsets, 7) WHERE tag_field = 1 AND tag_block = ? AND tag_value = ?",
@@ -1044,7 +1033,7 @@ def edited_tag_is_named(env):
 @case
 def deleted_tag_is_named(env):
     """audit: a deleted subject tag (its rows hidden from subject filters) is named"""
-    db = tag_copy(env)
+    db = env.copy(src=tag_trail(env))
     rid, block, value = tagged_row(db, 0, "id > 4200")
     con = sqlite3.connect(db)
     first = con.execute("SELECT min(id) FROM trail WHERE id >= ? AND subject = ?",
