@@ -81,16 +81,19 @@ store_clause(char *sql, const char *clause)
 /*
  * The ids that may hold rows of f's time window (schema 3: there is no
  * index on received_at): from the first span that overlaps the window to
- * the last (store-int.h).  No span: an empty range.
+ * the last (store-int.h).  No span: an empty range.  tagged: the blocks of
+ * tags joined are bounded the same way (SQLite does not carry the ids'
+ * bounds over to the tags by itself, and would try every block).
  */
 static void
-store_where_spans(const struct store_filter *f, char *sql, sqlite3_stmt *s, int *n)
+store_where_spans(const struct store_filter *f, int tagged, char *sql, sqlite3_stmt *s,
+    int *n)
 {
 	char	overlap[64] = "";
 	int	k;
 
 	if (s) {
-		for (k = 0; k < 2; k++) {
+		for (k = 0; k < (tagged ? 4 : 2); k++) {
 			if (f->since_us)
 				sqlite3_bind_int64(s, (*n)++, f->since_us);
 			if (f->until_us)
@@ -107,6 +110,12 @@ store_where_spans(const struct store_filter *f, char *sql, sqlite3_stmt *s, int 
 	store_clause(sql, "id BETWEEN");
 	sprintf(sql + strlen(sql), " (SELECT coalesce(min(first_id), 0) FROM trail_spans WHERE %s)"
 	    " AND (SELECT coalesce(max(last_id), -1) FROM trail_spans WHERE %s)", overlap, overlap);
+	if (!tagged)
+		return;
+	store_clause(sql, "tag_block BETWEEN");
+	sprintf(sql + strlen(sql), " (SELECT coalesce(min(first_id), 0) FROM trail_spans WHERE %s)"
+	    " / " STORE_TAG_ROWS_STR " AND (SELECT coalesce(max(last_id), -1) FROM trail_spans"
+	    " WHERE %s) / " STORE_TAG_ROWS_STR, overlap, overlap);
 }
 
 /*
@@ -160,11 +169,12 @@ store_where_subject(const char *pat, const char *col, char *sql, sqlite3_stmt *s
 	}
 }
 
-/* The tagged column that narrows f's rows (schema 4), or -1: none. */
+/* The tagged column that narrows f's rows (schema 4), or -1: none.  An
+   event id is looked up through its own index, far narrower than a tag. */
 static int
 store_tag_field(const struct store *st, const struct store_filter *f)
 {
-	if (st->version < 4)
+	if (st->version < 4 || f->event_id)
 		return -1;
 	if (f->subject)
 		return TAG_SUBJECT;
@@ -226,7 +236,7 @@ store_where(const struct store *st, const struct store_filter *f, char *sql, sql
 		else store_clause(sql, "received_at < ?");
 	}
 	if ((f->since_us || f->until_us) && st->version >= 3)
-		store_where_spans(f, sql, s, n);
+		store_where_spans(f, field >= 0, sql, s, n);
 	if (f->subject)
 		store_where_subject(f->subject, "subject", sql, s, n);
 	/* Literal verdicts: SQLite uses the failures' partial indexes only
@@ -318,6 +328,12 @@ store_query(struct store *st, const struct store_filter *f, enum store_order ord
 	if (limit > 0)
 		sqlite3_bind_int64(c->stmt, n++, limit);
 	return c;
+}
+
+int64_t
+store_cursor_work(const struct store_cursor *c)
+{
+	return sqlite3_stmt_status(c->stmt, SQLITE_STMTSTATUS_VM_STEP, 0);
 }
 
 /* Text of column i, or NULL. */

@@ -170,6 +170,9 @@ struct store_cursor *store_query(struct store *, const struct store_filter *f,
 /* Next row: 1 and *row set, 0 at the end, -1 with *cause on error. */
 int		 store_next(struct store_cursor *, const struct store_row **row, char **cause);
 void		 store_cursor_free(struct store_cursor *);
+/* The work a query has done so far, in SQLite's virtual machine steps
+   (for tests that pin how much of the trail a query reads). */
+int64_t		 store_cursor_work(const struct store_cursor *);
 /* The row with this id: 1 found, 0 none, -1 error; the cursor holds it. */
 int		 store_get(struct store *, int64_t id, struct store_cursor **c,
 		     const struct store_row **row, char **cause);
