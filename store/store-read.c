@@ -198,6 +198,7 @@ store_from(const struct store *st, const struct store_filter *f, char *sql)
 static void
 store_where_tags(int field, const struct store_filter *f, char *sql, sqlite3_stmt *s, int *n)
 {
+	static const char *const cols[TAG_NFIELDS] = { "subject", "iss", "kid" };
 	const char	*value = field == TAG_ISS ? f->iss : f->kid;
 
 	if (!s)
@@ -209,9 +210,13 @@ store_where_tags(int field, const struct store_filter *f, char *sql, sqlite3_stm
 		sqlite3_bind_text(s, (*n)++, value, -1, SQLITE_STATIC);
 	else
 		store_clause(sql, "tag_value = ?");
-	if (!s)
+	/* The row's own value is the tag's: a row listed by a tag of
+	   another value (an edited trail) is not read twice. */
+	if (!s) {
 		store_clause(sql, "id >= tag_block * " STORE_TAG_ROWS_STR " AND id < tag_block * "
 		    STORE_TAG_ROWS_STR " + " STORE_TAG_ROWS_STR " AND ztag_has(tag_offsets, id)");
+		sprintf(sql + strlen(sql), " AND %s = tag_value", cols[field]);
+	}
 }
 
 /*
@@ -662,6 +667,7 @@ audit_span(struct audit_spans *sp, struct store_audit *a, sqlite3_stmt *row)
 /* The tags an audit checks rows against: those of one block at a time. */
 struct audit_tags {
 	int		 on;			/* schema 4, and nothing found yet */
+	int		 gone;			/* the table was dropped: no tags */
 	int64_t		 block;			/* the block loaded, -1: none */
 	struct store_tags tags;
 	int64_t		 bad_id;		/* the first row missing from a tag */
@@ -673,9 +679,10 @@ struct audit_tags {
  * not, remember the first such row.  A filter on them trusts the tags, so
  * a tag edited to leave a row out would hide it from every such query.
  * The chain's findings come first (a row edited makes its tags wrong too),
- * so this is reported only when the chain is intact.
+ * so this is reported only when the chain is intact.  Returns -1 when the
+ * tags cannot be read.
  */
-static void
+static int
 audit_tags(struct store *st, struct audit_tags *at, sqlite3_stmt *row)
 {
 	static const int	 cols[TAG_NFIELDS] = { COL_SUBJECT, COL_ISS, COL_KID };
@@ -685,11 +692,13 @@ audit_tags(struct store *st, struct audit_tags *at, sqlite3_stmt *row)
 	int			 f;
 
 	if (!at->on)
-		return;
+		return 0;
 	if (id / STORE_TAG_ROWS != at->block) {
 		at->block = id / STORE_TAG_ROWS;
-		if (store_tags_load(st->db, &at->tags, at->block) != 0)
-			store_tags_free(&at->tags);	/* then every tagged row is named */
+		if (at->gone)
+			store_tags_free(&at->tags);
+		else if (store_tags_load(st->db, &at->tags, at->block) != 0)
+			return -1;
 	}
 	for (f = 0; f < TAG_NFIELDS; f++) {
 		if (sqlite3_column_type(row, cols[f]) != SQLITE_TEXT ||
@@ -702,8 +711,9 @@ audit_tags(struct store *st, struct audit_tags *at, sqlite3_stmt *row)
 		at->bad_id = id;
 		at->problem = msg ? msg : strdup("tags edited");
 		at->on = 0;
-		return;
+		return 0;
 	}
+	return 0;
 }
 
 /* Check every session's recorded head against the chain. */
@@ -772,6 +782,8 @@ store_audit(struct store *st, struct store_audit *a, void (*progress)(int64_t, v
 	memset(&at, 0, sizeof at);
 	at.on = st->version >= 4;
 	at.block = -1;
+	at.gone = at.on && sqlite3_table_column_metadata(st->db, NULL, "trail_tags", "tag_offsets",
+	    NULL, NULL, NULL, NULL, NULL) != SQLITE_OK;
 	if (st->version >= 3 && sqlite3_prepare_v2(st->db, "SELECT first_id, last_id, min_at,"
 	    " max_at FROM trail_spans ORDER BY first_id", -1, &sp.s, NULL) != SQLITE_OK)
 		return store_fail(st, "cannot read trail", cause);
@@ -783,7 +795,10 @@ store_audit(struct store *st, struct store_audit *a, void (*progress)(int64_t, v
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (audit_row(a, s, &scratch, prev_id, prev) != 0 || audit_span(&sp, a, s) != 0)
 			break;
-		audit_tags(st, &at, s);
+		if (audit_tags(st, &at, s) != 0) {
+			rc = SQLITE_ERROR;
+			break;
+		}
 		prev_id = sqlite3_column_int64(s, COL_ID);
 		memcpy(prev, sqlite3_column_blob(s, STORE_NCOLS + 1), STORE_HASH_LEN);
 		if (++a->rows % 100000 == 0 && progress != NULL)

@@ -290,10 +290,14 @@ store_tags_load(sqlite3 *db, struct store_tags *t, int64_t block)
 		return -1;
 	sqlite3_bind_int64(s, 1, block);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		/* A value that is not text matches no filter (a BLOB never
+		   equals text): so it lists nothing.  (The type is asked
+		   first: reading a value as text converts it.) */
+		int		 text = sqlite3_column_type(s, 1) == SQLITE_TEXT;
 		const void	*v = sqlite3_column_text(s, 1);
 		size_t		 n = (size_t)sqlite3_column_bytes(s, 1);
 
-		if (v != NULL)
+		if (v != NULL && text)
 			store_tag_take(store_tags_get(t, sqlite3_column_int(s, 0), block, v, n),
 			    sqlite3_column_blob(s, 2), (size_t)sqlite3_column_bytes(s, 2));
 	}

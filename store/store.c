@@ -81,6 +81,8 @@ static const char *const store_schema_v3 =
 static const char *const store_schema_v4 =
     "CREATE TABLE trail_tags (tag_field INTEGER, tag_block INTEGER, tag_value TEXT,"
     " tag_offsets BLOB, PRIMARY KEY (tag_field, tag_block, tag_value)) WITHOUT ROWID;"
+    /* By block for patterns and windows, by value for a value met rarely. */
+    "CREATE INDEX trail_tags_value ON trail_tags(tag_field, tag_value, tag_block);"
     "DROP INDEX IF EXISTS trail_subject;"
     "DROP INDEX IF EXISTS trail_iss;"
     "DROP INDEX IF EXISTS trail_kid;";

@@ -1004,7 +1004,7 @@ def tag_filters_find_every_row(env):
 
 
 def tagged_row(db, field, where):
-    """(block, value, first offset) of the first tag of field among rows matching where."""
+    """(id, block, value) of the first row matching where, value being its column field."""
     con = sqlite3.connect(db)
     try:
         rid, value = con.execute("SELECT id, %s FROM trail WHERE %s ORDER BY id LIMIT 1"
@@ -1042,6 +1042,51 @@ def deleted_tag_is_named(env):
     tamper(db, ("DELETE FROM trail_tags WHERE tag_field = 0 AND tag_block = ? AND tag_value = ?",
                 (block, value)))
     expect_bad(db, [first], ["tag"], "deleted subject tag")
+
+
+@case
+def tag_value_made_blob_is_named(env):
+    """audit: a kid tag whose value was rewritten as a BLOB (which no filter matches) is
+    named, and so is a dropped tags table"""
+    db = env.copy(src=tag_trail(env))
+    rid, block, value = tagged_row(db, 2, "id > 1500 AND kid = 'k2'")
+    con = sqlite3.connect(db)
+    first = con.execute("SELECT min(id) FROM trail WHERE id >= ? AND kid = 'k2'",
+                        (block * TAG_ROWS,)).fetchone()[0]
+    con.close()
+    tamper(db, ("UPDATE trail_tags SET tag_value = CAST(tag_value AS BLOB)"
+                " WHERE tag_field = 2 AND tag_block = ? AND tag_value = 'k2'", (block,)))
+    check(first not in exported_ids(db, ["--kid", "k2"]), "the filter misses the row")
+    expect_bad(db, [first], ["tag"], "kid tag as a blob")
+    db = env.copy(src=tag_trail(env))
+    tamper(db, "DROP TABLE trail_tags")
+    con = sqlite3.connect(db)
+    first = con.execute("SELECT min(id) FROM trail WHERE subject IS NOT NULL").fetchone()[0]
+    con.close()
+    expect_bad(db, [first], ["tag"], "tags table dropped")
+
+
+@case
+def row_listed_by_another_tag_is_read_once(env):
+    """tags: a row's offset added to the tag of another subject (an edited trail) does not
+    make a subject pattern find the row twice, nor the other subject find it"""
+    db = env.copy(src=tag_trail(env))
+    con = sqlite3.connect(db)
+    rid = con.execute("SELECT id FROM trail WHERE id > 2100 AND subject = ? ORDER BY id"
+                      " LIMIT 1", (TAG_SUBJECTS[0],)).fetchone()[0]
+    offs = con.execute("SELECT tag_offsets FROM trail_tags WHERE tag_field = 0"
+                       " AND tag_block = ? AND tag_value = ?",
+                       (rid // TAG_ROWS, TAG_SUBJECTS[1])).fetchone()[0]
+    con.close()
+    listed = sorted(set(struct.unpack("<%dH" % (len(offs) // 2), offs)) | {rid % TAG_ROWS})
+    tamper(db, ("UPDATE trail_tags SET tag_offsets = ? WHERE tag_field = 0 AND tag_block = ?"
+                " AND tag_value = ?", (struct.pack("<%dH" % len(listed), *listed),
+                                       rid // TAG_ROWS, TAG_SUBJECTS[1])))
+    eq(exported_ids(db, ["--subject", "bulk.tag.*"]),
+       scanned_ids(db, where="subject IN (?, ?, ?)", args=TAG_SUBJECTS[:2] + (TAG_SUBJECTS[4],)),
+       "a pattern finds each row once")
+    check(rid not in exported_ids(db, ["--subject", TAG_SUBJECTS[1]]),
+          "the other subject does not find the row")
 
 
 @case

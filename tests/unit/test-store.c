@@ -365,7 +365,7 @@ test_tags_window(void)
 	free(cause);
 }
 
-/* Per-subject counts for the streams pane. *//* Per-subject counts for the streams pane. */
+/* Per-subject counts for the streams pane. */
 static void
 count_cb(const struct store_subject_count *sc, void *arg)
 {
