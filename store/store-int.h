@@ -166,6 +166,10 @@ struct store_writer {
 	int			 wwait, cwait, stop;
 	char			*err;		/* the thread's first failure */
 	struct store_slot	*slots;
+	/* The hash the queued rows chain from, then of the last row the
+	   thread hashed: the thread's while rows are queued, the caller's
+	   (under mu) while the queue is empty. */
+	unsigned char		 chain[STORE_HASH_LEN];
 };
 
 struct store {
@@ -258,6 +262,8 @@ void		 store_writer_start(struct store *);
 void		 store_writer_stop(struct store *);
 /* Wait for queued rows to be written; -1 with *cause when one failed. */
 int		 store_writer_sync(struct store *, char **cause);
+/* Queued rows chain from st->last_hash from now on (the queue is empty). */
+void		 store_writer_chain_from(struct store *);
 /* Give up the open batch (after an error). */
 void		 store_rollback(struct store *);
 

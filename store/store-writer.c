@@ -2,14 +2,16 @@
  * store/store-writer.c -- appending rows: the chain, batches, the writer
  * thread.
  *
- * DESIGN: the caller's thread does everything a row needs before SQLite:
- * it compacts the long columns, builds the row's canonical encoding
- * (which holds every value), gives it its id and chain hash, and queues
- * it; a second thread binds the queued rows to the INSERT and steps it,
- * so the next rows are encoded while SQLite works on the previous ones.
- * A row can be queued with its id and hash computed ahead only because it
- * cannot fail to be inserted short of an error that loses the whole batch
- * anyway.  A row that may be refused as a duplicate (a JetStream message,
+ * DESIGN: the caller's thread does most of what a row needs before
+ * SQLite: it compacts the long columns, builds the row's canonical
+ * encoding (which holds every value), gives it its id, and queues it; a
+ * second thread chains it (its hash, from the row before's) and binds it
+ * to the INSERT and steps it, so the next rows are encoded while SQLite
+ * works on the previous ones.  The caller's thread is a flood's critical
+ * path, so the hash, which the second thread reads the encoding for
+ * anyway, is done there.  A row can be queued with its id given ahead
+ * only because it cannot fail to be inserted short of an error that
+ * loses the whole batch anyway.  A row that may be refused as a duplicate (a JetStream message,
  * by the unique (stream, stream_seq) index) is written in the caller's
  * thread once the queue is empty, and so is everything else that talks to
  * SQLite (commits, sessions, closing).  The connection is thus used by one
@@ -213,6 +215,7 @@ store_rollback(struct store *st)
 	st->pending = 0;
 	st->last_id = st->committed_id;
 	memcpy(st->last_hash, st->committed_hash, STORE_HASH_LEN);
+	store_writer_chain_from(st);
 	store_tags_rollback(&st->tags);
 }
 
@@ -246,6 +249,8 @@ store_writer_main(void *arg)
 		/* After a failure the rest of the batch is dropped unwritten. */
 		for (i = from; i < to && !failed; i++) {
 			cause = NULL;
+			store_slot_hash(&w->slots[i % STORE_SLOTS], w->chain);
+			memcpy(w->chain, w->slots[i % STORE_SLOTS].hash, STORE_HASH_LEN);
 			switch (store_insert(st, &w->slots[i % STORE_SLOTS], &cause)) {
 			case 0:
 				continue;
@@ -273,6 +278,19 @@ store_writer_main(void *arg)
 	return NULL;
 }
 
+/* Queued rows chain from st->last_hash (the queue is empty). */
+void
+store_writer_chain_from(struct store *st)
+{
+	struct store_writer	*w = &st->w;
+
+	if (!w->running)
+		return;
+	pthread_mutex_lock(&w->mu);
+	memcpy(w->chain, st->last_hash, STORE_HASH_LEN);
+	pthread_mutex_unlock(&w->mu);
+}
+
 /* Start the thread, if this store is threaded and the machine has a second CPU. */
 void
 store_writer_start(struct store *st)
@@ -290,6 +308,7 @@ store_writer_start(struct store *st)
 	w->filled = 0;
 	w->room = STORE_SLOTS;
 	w->stop = w->wwait = w->cwait = 0;
+	memcpy(w->chain, st->last_hash, STORE_HASH_LEN);
 	if (pthread_create(&w->thread, NULL, store_writer_main, st) != 0) {
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->work);
@@ -366,6 +385,8 @@ store_writer_sync(struct store *st, char **cause)
 	w->room = STORE_SLOTS;
 	err = w->err;
 	w->err = NULL;
+	if (err == NULL)
+		memcpy(st->last_hash, w->chain, STORE_HASH_LEN);
 	pthread_mutex_unlock(&w->mu);
 	if (err == NULL)
 		return 0;
@@ -523,9 +544,10 @@ store_append_row(struct store *st, struct store_value *vals, int may_collide, ch
 	vals[COL_ID].type = SQLITE_INTEGER;
 	vals[COL_ID].i = st->last_id + 1;
 	if (st->w.running && !may_collide) {
+		/* The thread hashes it (st->last_hash is brought up to date
+		   by the next sync). */
 		sl = store_writer_slot(st);
 		store_slot_fill(sl, vals);
-		store_slot_hash(sl, st->last_hash);
 		if (store_writer_push(st) != 0) {
 			store_writer_sync(st, cause);
 			return -1;
@@ -541,8 +563,9 @@ store_append_row(struct store *st, struct store_value *vals, int may_collide, ch
 				store_rollback(st);
 			return rc;
 		}
+		memcpy(st->last_hash, sl->hash, STORE_HASH_LEN);
+		store_writer_chain_from(st);
 	}
-	memcpy(st->last_hash, sl->hash, STORE_HASH_LEN);
 	st->last_id++;
 	store_tags_add_values(&st->tags, vals);
 	if (vals[COL_RECEIVED].type == SQLITE_INTEGER)
