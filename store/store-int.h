@@ -63,6 +63,7 @@
 #define STORE_TAG_ROWS_STR	"1024"	/* the same, for SQL */
 
 enum store_tag_field { TAG_SUBJECT, TAG_ISS, TAG_KID, TAG_NFIELDS };
+extern const char *const store_tag_names[TAG_NFIELDS];	/* their columns' names */
 
 /* One value's rows in one block: offsets[0..n) ascending, of which the
    first committed are in the trail. */
@@ -303,9 +304,9 @@ void		 store_tags_committed(struct store_tags *, int64_t next_id);
 void		 store_tags_rollback(struct store_tags *);
 /* Load block's tags from the trail into t (emptied first): 0 or -1. */
 int		 store_tags_load(sqlite3 *, struct store_tags *, int64_t block);
-/* Whether id's row is in the tag for (field, value) of id's block. */
-int		 store_tags_has(const struct store_tags *, int field, const void *value, size_t n,
-		     int64_t id);
+/* The first column (TAG_*) whose text value in vals (vals[COL_ID] set) is
+   not in its tag, or -1: all are. */
+int		 store_tags_missing(const struct store_tags *, const struct store_value *vals);
 void		 store_tags_free(struct store_tags *);
 /* Schema 4's migration: tags for every row already in the trail. */
 int		 store_tags_build(struct store *, char **cause);

@@ -198,7 +198,6 @@ store_from(const struct store *st, const struct store_filter *f, char *sql)
 static void
 store_where_tags(int field, const struct store_filter *f, char *sql, sqlite3_stmt *s, int *n)
 {
-	static const char *const cols[TAG_NFIELDS] = { "subject", "iss", "kid" };
 	const char	*value = field == TAG_ISS ? f->iss : f->kid;
 
 	if (!s)
@@ -215,7 +214,7 @@ store_where_tags(int field, const struct store_filter *f, char *sql, sqlite3_stm
 	if (!s) {
 		store_clause(sql, "id >= tag_block * " STORE_TAG_ROWS_STR " AND id < tag_block * "
 		    STORE_TAG_ROWS_STR " + " STORE_TAG_ROWS_STR " AND ztag_has(tag_offsets, id)");
-		sprintf(sql + strlen(sql), " AND %s = tag_value", cols[field]);
+		sprintf(sql + strlen(sql), " AND %s = tag_value", store_tag_names[field]);
 	}
 }
 
@@ -580,19 +579,15 @@ audit_bad(struct store_audit *a, int64_t id, char *problem)
 
 /* Check one row against its predecessor; 0 intact, else audit_bad called. */
 static int
-audit_row(struct store_audit *a, sqlite3_stmt *s, struct store_buf *scratch,
-    int64_t prev_id, const unsigned char *prev_hash)
+audit_row(struct store_audit *a, sqlite3_stmt *s, const struct store_value *vals,
+    struct store_buf *scratch, int64_t prev_id, const unsigned char *prev_hash)
 {
-	struct store_value	 vals[STORE_NCOLS];
 	unsigned char		 hash[STORE_HASH_LEN];
 	const void		*stored_prev = sqlite3_column_blob(s, STORE_NCOLS);
 	const void		*stored = sqlite3_column_blob(s, STORE_NCOLS + 1);
 	int64_t			 id = sqlite3_column_int64(s, COL_ID);
 	char			*msg = NULL;
-	int			 i;
 
-	for (i = 0; i < STORE_NCOLS; i++)
-		store_value_from_column(s, i, &vals[i]);
 	store_chain_hash(scratch, stored_prev && sqlite3_column_bytes(s, STORE_NCOLS) ==
 	    STORE_HASH_LEN ? stored_prev : prev_hash, vals, hash);
 	if (stored == NULL || sqlite3_column_bytes(s, STORE_NCOLS + 1) != STORE_HASH_LEN ||
@@ -683,11 +678,9 @@ struct audit_tags {
  * tags cannot be read.
  */
 static int
-audit_tags(struct store *st, struct audit_tags *at, sqlite3_stmt *row)
+audit_tags(struct store *st, struct audit_tags *at, const struct store_value *vals)
 {
-	static const int	 cols[TAG_NFIELDS] = { COL_SUBJECT, COL_ISS, COL_KID };
-	static const char *const names[TAG_NFIELDS] = { "subject", "iss", "kid" };
-	int64_t			 id = sqlite3_column_int64(row, COL_ID);
+	int64_t			 id = vals[COL_ID].i;
 	char			*msg = NULL;
 	int			 f;
 
@@ -700,19 +693,15 @@ audit_tags(struct store *st, struct audit_tags *at, sqlite3_stmt *row)
 		else if (store_tags_load(st->db, &at->tags, at->block) != 0)
 			return -1;
 	}
-	for (f = 0; f < TAG_NFIELDS; f++) {
-		if (sqlite3_column_type(row, cols[f]) != SQLITE_TEXT ||
-		    store_tags_has(&at->tags, f, sqlite3_column_text(row, cols[f]),
-		    (size_t)sqlite3_column_bytes(row, cols[f]), id))
-			continue;
-		if (asprintf(&msg, "the %s tags were edited: row %lld is not in its value's tag, "
-		    "so filters on %s would miss it", names[f], (long long)id, names[f]) < 0)
-			msg = NULL;
-		at->bad_id = id;
-		at->problem = msg ? msg : strdup("tags edited");
-		at->on = 0;
+	if ((f = store_tags_missing(&at->tags, vals)) < 0)
 		return 0;
-	}
+	if (asprintf(&msg, "the %s tags were edited: row %lld is not in its value's tag, "
+	    "so filters on %s would miss it", store_tag_names[f], (long long)id,
+	    store_tag_names[f]) < 0)
+		msg = NULL;
+	at->bad_id = id;
+	at->problem = msg ? msg : strdup("tags edited");
+	at->on = 0;
 	return 0;
 }
 
@@ -772,9 +761,10 @@ store_audit(struct store *st, struct store_audit *a, void (*progress)(int64_t, v
 	struct store_buf	 scratch = { NULL, 0, 0 };
 	struct audit_spans	 sp = { NULL, 0, 0, 0 };
 	struct audit_tags	 at;
+	struct store_value	 vals[STORE_NCOLS];
 	unsigned char		 prev[STORE_HASH_LEN];
 	int64_t			 prev_id = 0;
-	int			 rc;
+	int			 rc, i;
 
 	memset(a, 0, sizeof *a);
 	a->intact = 1;
@@ -793,9 +783,12 @@ store_audit(struct store *st, struct store_audit *a, void (*progress)(int64_t, v
 		return store_fail(st, "cannot read trail", cause);
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (audit_row(a, s, &scratch, prev_id, prev) != 0 || audit_span(&sp, a, s) != 0)
+		for (i = 0; i < STORE_NCOLS; i++)
+			store_value_from_column(s, i, &vals[i]);
+		if (audit_row(a, s, vals, &scratch, prev_id, prev) != 0 ||
+		    audit_span(&sp, a, s) != 0)
 			break;
-		if (audit_tags(st, &at, s) != 0) {
+		if (audit_tags(st, &at, vals) != 0) {
 			rc = SQLITE_ERROR;
 			break;
 		}

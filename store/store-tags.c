@@ -16,6 +16,7 @@
 #include "store-int.h"
 
 static const int	 store_tag_cols[TAG_NFIELDS] = { COL_SUBJECT, COL_ISS, COL_KID };
+const char *const	 store_tag_names[TAG_NFIELDS] = { "subject", "iss", "kid" };
 
 static void *
 store_tags_alloc(void *p, size_t n)
@@ -166,6 +167,13 @@ store_tags_add_values(struct store_tags *t, const struct store_value *vals)
 	}
 }
 
+static void
+store_tag_clear(struct store_tag *g)
+{
+	free(g->value);
+	free(g->offsets);
+}
+
 /* Keep only the tags keep() says yes to. */
 static void
 store_tags_filter(struct store_tags *t, int (*keep)(const struct store_tag *, int64_t),
@@ -176,10 +184,8 @@ store_tags_filter(struct store_tags *t, int (*keep)(const struct store_tag *, in
 	for (i = 0; i < t->ntag; i++) {
 		if (keep(&t->tag[i], arg))
 			t->tag[j++] = t->tag[i];
-		else {
-			free(t->tag[i].value);
-			free(t->tag[i].offsets);
-		}
+		else
+			store_tag_clear(&t->tag[i]);
 	}
 	if (j != t->ntag) {
 		t->ntag = j;
@@ -225,10 +231,8 @@ store_tags_free(struct store_tags *t)
 {
 	size_t	i;
 
-	for (i = 0; i < t->ntag; i++) {
-		free(t->tag[i].value);
-		free(t->tag[i].offsets);
-	}
+	for (i = 0; i < t->ntag; i++)
+		store_tag_clear(&t->tag[i]);
 	free(t->tag);
 	free(t->slot);
 	memset(t, 0, sizeof *t);
@@ -267,15 +271,16 @@ store_tags_write(struct store *st, char **cause)
 	return 0;
 }
 
-/* Offsets from a tag's stored bytes (an odd last byte is ignored). */
+/* Offsets from a tag's stored bytes, kept as they are stored (an odd
+   last byte is ignored). */
 static void
 store_tag_take(struct store_tag *g, const unsigned char *le, size_t bytes)
 {
-	size_t	i;
-
-	for (i = 0; i + 1 < bytes; i += 2)
-		store_tag_push(g, (unsigned)le[i] | (unsigned)le[i + 1] << 8);
-	g->committed = g->n;
+	g->n = g->committed = (unsigned)(bytes / 2);
+	g->cap = g->n + 1;
+	g->offsets = store_tags_alloc(g->offsets, (size_t)g->cap * 2);
+	if (g->n > 0)
+		memcpy(g->offsets, le, (size_t)g->n * 2);
 }
 
 int
@@ -326,11 +331,22 @@ store_tag_lookup(const unsigned char *le, size_t n, unsigned offset)
 }
 
 int
-store_tags_has(const struct store_tags *t, int field, const void *value, size_t n, int64_t id)
+store_tags_missing(const struct store_tags *t, const struct store_value *vals)
 {
-	const struct store_tag	*g = store_tags_find(t, field, id / STORE_TAG_ROWS, value, n);
+	const struct store_value	*v;
+	const struct store_tag		*g;
+	int64_t				 id = vals[COL_ID].i;
+	int				 f;
 
-	return g != NULL && store_tag_lookup(g->offsets, g->n, (unsigned)(id % STORE_TAG_ROWS));
+	for (f = 0; f < TAG_NFIELDS; f++) {
+		v = &vals[store_tag_cols[f]];
+		if (v->type != SQLITE_TEXT)
+			continue;
+		g = store_tags_find(t, f, id / STORE_TAG_ROWS, v->p, v->n);
+		if (g == NULL || !store_tag_lookup(g->offsets, g->n, (unsigned)(id % STORE_TAG_ROWS)))
+			return f;
+	}
+	return -1;
 }
 
 /* ztag_has(offsets, id): whether id's offset in its block is listed. */
@@ -353,38 +369,29 @@ store_tags_register(sqlite3 *db)
 	    store_sql_ztag_has, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
-/* Add row s's tagged columns (columns 1.. of the statement, in field order). */
-static void
-store_tags_add_row(struct store_tags *t, sqlite3_stmt *s, int64_t id)
-{
-	int	f;
-
-	for (f = 0; f < TAG_NFIELDS; f++) {
-		if (sqlite3_column_type(s, f + 1) == SQLITE_TEXT)
-			store_tags_add(t, f, sqlite3_column_text(s, f + 1),
-			    (size_t)sqlite3_column_bytes(s, f + 1), id);
-	}
-}
-
 int
 store_tags_build(struct store *st, char **cause)
 {
-	sqlite3_stmt	*s;
-	int64_t		 id;
-	int		 rc;
+	static const int	 cols[] = { COL_ID, COL_SUBJECT, COL_ISS, COL_KID };
+	struct store_value	 vals[STORE_NCOLS];
+	sqlite3_stmt		*s;
+	int64_t			 id;
+	int			 rc, i;
 
 	if (sqlite3_prepare_v2(st->db, "SELECT id, subject, iss, kid FROM trail ORDER BY id", -1,
 	    &s, NULL) != SQLITE_OK)
 		return store_fail(st, "cannot migrate trail", cause);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		id = sqlite3_column_int64(s, 0);
+		for (i = 0; i < 4; i++)
+			store_value_from_column(s, i, &vals[cols[i]]);
+		id = vals[COL_ID].i;
 		/* A block is complete once a row of the next one comes. */
 		if (st->tags.ntag > 0 && id / STORE_TAG_ROWS != st->tags.tag[0].block) {
 			if (store_tags_write(st, cause) != 0)
 				break;
 			store_tags_committed(&st->tags, id);
 		}
-		store_tags_add_row(&st->tags, s, id);
+		store_tags_add_values(&st->tags, vals);
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {
