@@ -126,6 +126,53 @@ def bad_input_lines_become_verdicts(env):
 
 
 @case
+def lines_of_any_length_and_ending(env):
+    """batch: long lines, CRLF, blank lines and no final newline; lines counted right"""
+    secret = env.secrets["hs"]
+    exp = int(time.time()) + 600
+    text, want, physical, bad_at = [], [], 0, None
+    for i in range(2400):
+        line = msg("ord.%d" % i, hs_token(secret, {"event_id": str(i), "jti": "l%d" % i,
+                                                  "exp": exp}), b'{"id":"%d"}' % i)
+        if i % 400 == 7:
+            # Longer than one read of the capture, some longer than several.
+            line["note"] = "x" * (300000 + i * 300)
+        end = "\r\n" if i % 3 == 0 else "\n"
+        if i == 2399:
+            end = ""                            # the last line has no newline
+        text.append(json.dumps(line) + end)
+        physical += 1
+        want.append(("pass", "ord.%d" % i))
+        if i % 50 == 49:
+            text.append("\r\n" if i % 100 == 49 else "\n")     # blank: not a message
+            physical += 1
+        if i == 1210:
+            text.append("not json\r\n")
+            physical += 1
+            bad_at = physical
+            want.append(("fail", ""))
+    for jobs in (1, 2, 4):
+        rc, out, err = env.batch(env.pol, ["".join(text)], jobs=jobs)
+        eq(len(out), len(want), "one verdict per message line (jobs %d): %s" % (jobs, err))
+        eq([(v["verdict"], v["subject"]) for v in out], want, "in order (jobs %d)" % jobs)
+        bad = [v for v in out if v["verdict"] == "fail"]
+        eq(bad[0]["checks"][0]["detail"], "line %d: input line is not a JSON object" % bad_at,
+           "the bad line is named by its number, blank lines counted (jobs %d)" % jobs)
+
+
+@case
+def unreadable_batch_is_exit_2(env):
+    """batch: a capture that cannot be read (a folder) is one message and exit 2"""
+    from zt import ZTWATCH
+    p = subprocess.run([ZTWATCH, "-p", env.pol, "verify", "--batch", env.dir],
+                       capture_output=True)
+    err = p.stderr.decode()
+    eq(p.returncode, 2, "exit: " + err)
+    check("cannot read '%s'" % env.dir in err and "Is a directory" in err, "message: " + err)
+    eq(p.stdout, b"", "no verdicts")
+
+
+@case
 def batch_from_stdin(env):
     """batch: '-' reads the batch from stdin"""
     tok = env.mint("ES256", "p256", {"sub": "a"})
