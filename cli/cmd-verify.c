@@ -225,8 +225,8 @@ verify_one(struct auth_policy *p, struct verify_opts *o)
 
 /*
  * The capture, read in large pieces.  The reading thread only finds where
- * the lines are; the thread that judges a line copies it out, so that the
- * copy, which the judging writes into, stays in that thread's cache.
+ * the lines are and writes nothing per line: the judging threads read the
+ * lines where they are (parsing writes the decoded strings elsewhere).
  */
 struct batch_input {
 	int			 fd;
@@ -239,8 +239,7 @@ struct batch_input {
 /* One line of a batch. */
 struct batch_item {
 	size_t			 at;		/* where it starts in the input */
-	char			*line;		/* a copy, for the judging thread */
-	size_t			 len, cap;
+	size_t			 len;
 	unsigned long		 lineno;
 	struct auth_verdict	*v;
 	struct auth_capture	 capture;	/* the decoded line */
@@ -311,13 +310,7 @@ batch_judge(struct batch *b, struct auth_verifier *vf, struct batch_item *it)
 	char		detail[160];
 	const char	*error = NULL;
 
-	if (it->cap < it->len + 1) {
-		it->cap = it->len + 1 > 2048 ? it->len + 1 : 2048;
-		it->line = auth_realloc(it->line, it->cap);
-	}
-	memcpy(it->line, b->in.buf + it->at, it->len);
-	it->line[it->len] = '\0';
-	if (auth_capture_parse(&it->capture, it->line, it->len, &error) != 0) {
+	if (auth_capture_parse(&it->capture, b->in.buf + it->at, it->len, &error) != 0) {
 		snprintf(detail, sizeof detail, "line %lu: %s", it->lineno, error);
 		it->v = auth_verdict_rejected(it->capture.msg.subject, "input", detail);
 		it->rejected = 1;
@@ -590,7 +583,7 @@ batch_record(struct batch *b, struct store *st, char **cause)
 			/* Not a message: keep the line itself, so nothing is lost. */
 			memset(&raw, 0, sizeof raw);
 			raw.subject = it->capture.msg.subject ? it->capture.msg.subject : "";
-			raw.body = (const unsigned char *)it->line;
+			raw.body = (const unsigned char *)b->in.buf + it->at;
 			raw.body_len = it->len;
 			msg = &raw;
 		}
@@ -782,7 +775,6 @@ cli_batch_run(struct auth_policy *p, const char *file, int jobs_opt, int fixed_n
 
 	auth_replay_free(rp);
 	for (i = 0; i < VERIFY_BLOCK; i++) {
-		free(b->items[i].line);
 		free(b->items[i].out);
 		auth_capture_release(&b->items[i].capture);
 	}

@@ -112,7 +112,8 @@ class TrailEnv(Env):
                          "received_us": rfc3339_us(text) if stamp and isinstance(line, dict)
                          else None,
                          "subject": line.get("subject") if isinstance(line, dict) else None,
-                         "message": isinstance(line, dict)})
+                         "message": isinstance(line, dict),
+                         "raw": None if isinstance(line, dict) else line.rstrip("\n").encode()})
 
         def bearer_line(subject, token, body, extra=None, textbody=False):
             headers = {"Authorization": "Bearer " + token}
@@ -299,6 +300,8 @@ def expected_event(meta, verdict):
         want["subject"] = meta["subject"]
         want["headers"] = norm_headers(meta["headers"])
         want["body"] = meta["body"]
+    else:
+        want["body"] = meta["raw"]      # not a message: the line itself is kept
     token_found = any(ch["check"] == "token" and ch["ok"] is True for ch in verdict["checks"])
     if token_found or verdict.get("rule") == "seed" and verdict.get("claims"):
         want["token"] = meta["token"]
