@@ -252,7 +252,7 @@ struct batch_item {
 
 /*
  * A thread's share of a block: the same items every block, so that each
- * item's buffers (line, decoded tokens, verdict, output) stay in one core's
+ * item's buffers (decoded strings, verdict, output) stay in one core's
  * cache.  Handed out by one counter per share: the owner takes from it, and
  * a thread done with its own share helps with the others'.  Items claimed
  * from one counter for all threads bounced those buffers between the cores
@@ -266,6 +266,12 @@ struct batch_share {
 	char			 pad[64 - sizeof(atomic_size_t) - sizeof(size_t)];
 };
 
+/* What a worker thread is given: the batch, and which thread it is. */
+struct batch_worker {
+	struct batch		*b;
+	size_t			 self;
+};
+
 /* State shared by the batch threads. */
 struct batch {
 	struct auth_policy	*p;
@@ -277,11 +283,14 @@ struct batch {
 	int			 format_early;	/* format final verdicts while judging */
 	unsigned long		 generation;
 	struct batch_share	*shares;	/* one per thread */
-	size_t			 nthreads;
+	size_t			 nthreads;	/* running, the caller included */
+	pthread_t		*tids;
+	struct batch_worker	*workers;
 	size_t			 busy;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 start, done;
-	struct auth_verifier	**vfs;
+	struct auth_verifier	**vfs;		/* one per thread asked for */
+	size_t			 nvfs;
 };
 
 /* Format one item's output line, newline included, then free its verdict
@@ -355,12 +364,6 @@ batch_work(struct batch *b, size_t self, int phase)
 		}
 	}
 }
-
-/* What a worker thread is given: the batch, and which thread it is. */
-struct batch_worker {
-	struct batch		*b;
-	size_t			 self;
-};
 
 /* A worker thread: wait for a phase, work, report done. */
 static void *
@@ -639,19 +642,43 @@ batch_summary(const struct batch_counts *c, const char *verb, double wall, doubl
 	fputs(first ? "\n" : ")\n", stderr);
 }
 
-/* Start the worker threads; returns how many run (the caller included). */
-static int
-batch_start(struct batch *b, pthread_t *tids, struct batch_worker *args, int jobs)
+/* Start the worker threads: as many of the verifiers' as will start. */
+static void
+batch_start(struct batch *b)
 {
-	int	i;
+	size_t	i;
 
-	for (i = 1; i < jobs; i++) {
-		args[i].b = b;
-		args[i].self = (size_t)i;
-		if (pthread_create(&tids[i], NULL, batch_thread, &args[i]) != 0)
+	for (i = 1; i < b->nvfs; i++) {
+		b->workers[i].b = b;
+		b->workers[i].self = i;
+		if (pthread_create(&b->tids[i], NULL, batch_thread, &b->workers[i]) != 0)
 			break;
 	}
-	return i;
+	b->nthreads = i;
+}
+
+/* Free a batch and all it holds (its threads stopped). */
+static void
+batch_free(struct batch *b)
+{
+	size_t	i;
+
+	for (i = 0; i < VERIFY_BLOCK; i++) {
+		free(b->items[i].out);
+		auth_capture_release(&b->items[i].capture);
+		auth_verdict_free(b->items[i].v);
+	}
+	for (i = 0; b->vfs != NULL && i < b->nvfs; i++)
+		auth_verifier_free(b->vfs[i]);
+	free(b->vfs);
+	free(b->tids);
+	free(b->workers);
+	free(b->shares);
+	free(b->in.buf);
+	pthread_mutex_destroy(&b->lock);
+	pthread_cond_destroy(&b->start);
+	pthread_cond_destroy(&b->done);
+	free(b);
 }
 
 /*
@@ -667,8 +694,6 @@ cli_batch_run(struct auth_policy *p, const char *file, int jobs_opt, int fixed_n
 	struct batch		*b = calloc(1, sizeof *b);
 	struct batch_counts	 c;
 	struct auth_replay	*rp;
-	pthread_t		*tids;
-	struct batch_worker	*args;
 	FILE			*f;
 	unsigned long		 lineno = 0;
 	size_t			 left;
@@ -704,25 +729,19 @@ cli_batch_run(struct auth_policy *p, const char *file, int jobs_opt, int fixed_n
 	pthread_cond_init(&b->start, NULL);
 	pthread_cond_init(&b->done, NULL);
 	b->vfs = calloc((size_t)jobs, sizeof *b->vfs);
-	tids = calloc((size_t)jobs, sizeof *tids);
-	args = calloc((size_t)jobs, sizeof *args);
+	b->tids = calloc((size_t)jobs, sizeof *b->tids);
+	b->workers = calloc((size_t)jobs, sizeof *b->workers);
 	b->shares = aligned_alloc(64, (size_t)jobs * sizeof *b->shares);
-	if (b->vfs == NULL || tids == NULL || args == NULL || b->shares == NULL) {
+	if (b->vfs == NULL || b->tids == NULL || b->workers == NULL || b->shares == NULL) {
 		cli_error("%s: out of memory", st ? "import" : "verify");
-		free(b->vfs);
-		free(tids);
-		free(args);
-		free(b->shares);
-	free(b->in.buf);
-		free(b);
+		batch_free(b);
 		if (f != stdin)
 			fclose(f);
 		return CLI_EXIT_USAGE;
 	}
-	for (i = 0; i < jobs; i++)
-		b->vfs[i] = auth_verifier_new(p);
-	jobs = batch_start(b, tids, args, jobs);
-	b->nthreads = (size_t)jobs;
+	for (b->nvfs = 0; b->nvfs < (size_t)jobs; b->nvfs++)
+		b->vfs[b->nvfs] = auth_verifier_new(p);
+	batch_start(b);
 	rp = auth_replay_new(VERIFY_REPLAY_CACHE);
 
 	/* import records the verdicts (batch_record) instead of printing them. */
@@ -755,8 +774,8 @@ cli_batch_run(struct auth_policy *p, const char *file, int jobs_opt, int fixed_n
 	}
 	fflush(stdout);
 	batch_phase(b, 3);
-	for (i = 1; i < jobs; i++)
-		pthread_join(tids[i], NULL);
+	for (i = 1; i < (int)b->nthreads; i++)
+		pthread_join(b->tids[i], NULL);
 	pending = st != NULL ? store_pending(st) : 0;
 	if (st != NULL && rc == CLI_EXIT_OK && store_commit(st, &cause) != 0) {
 		cli_error("import: %s; the last %u events are not recorded", cause, pending);
@@ -766,7 +785,7 @@ cli_batch_run(struct auth_policy *p, const char *file, int jobs_opt, int fixed_n
 	/* After a failure the one line said what happened; no summary to confuse. */
 	if (rc == CLI_EXIT_OK || st == NULL)
 		batch_summary(&c, st ? "recorded" : "verified", batch_wall_seconds() - wall0,
-		    batch_cpu_seconds() - cpu0, jobs);
+		    batch_cpu_seconds() - cpu0, (int)b->nthreads);
 	if (auth_replay_evictions(rp) > 0)
 		cli_error("verify: replay cache full: %llu keys forgotten early",
 		    (unsigned long long)auth_replay_evictions(rp));
@@ -774,23 +793,7 @@ cli_batch_run(struct auth_policy *p, const char *file, int jobs_opt, int fixed_n
 		rc = CLI_EXIT_FAIL;
 
 	auth_replay_free(rp);
-	for (i = 0; i < VERIFY_BLOCK; i++) {
-		free(b->items[i].out);
-		auth_capture_release(&b->items[i].capture);
-	}
-	for (i = 0; i < (o->jobs ? o->jobs : cli_ncpu()); i++)
-		auth_verifier_free(b->vfs[i]);
-	for (i = 0; i < VERIFY_BLOCK; i++)
-		auth_verdict_free(b->items[i].v);
-	free(b->vfs);
-	free(tids);
-	free(args);
-	free(b->shares);
-	free(b->in.buf);
-	pthread_mutex_destroy(&b->lock);
-	pthread_cond_destroy(&b->start);
-	pthread_cond_destroy(&b->done);
-	free(b);
+	batch_free(b);
 	if (f != stdin)
 		fclose(f);
 	return rc;
