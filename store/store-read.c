@@ -627,8 +627,10 @@ struct audit_spans {
 
 /*
  * Check that the row in row (its id and received_at) lies in its span; 0
- * if so, else audit_bad is called.  A time filter trusts the spans, so a
- * span edited to leave a row out would hide it from every such query.
+ * if so, else audit_bad is called and -1 returned.  A time filter trusts
+ * the spans, so a span edited to leave a row out would hide it from every
+ * such query.  Returns -2 when the spans cannot be read: damage, not an
+ * edit the audit can name.
  */
 static int
 audit_span(struct audit_spans *sp, struct store_audit *a, sqlite3_stmt *row)
@@ -637,11 +639,14 @@ audit_span(struct audit_spans *sp, struct store_audit *a, sqlite3_stmt *row)
 	int	timed = sqlite3_column_type(row, COL_RECEIVED) == SQLITE_INTEGER;
 	int64_t	at = sqlite3_column_int64(row, COL_RECEIVED);
 	char	*msg = NULL;
+	int	rc;
 
 	if (sp->s == NULL)
 		return 0;
 	while (!sp->at_end && sp->last_id < id) {
-		if (sqlite3_step(sp->s) != SQLITE_ROW) {
+		if ((rc = sqlite3_step(sp->s)) != SQLITE_ROW) {
+			if (rc != SQLITE_DONE)
+				return -2;
 			sp->at_end = 1;
 			break;
 		}
@@ -712,7 +717,7 @@ audit_heads(struct store *st, struct store_audit *a, int64_t last_id, char **cau
 	sqlite3_stmt	*s, *g;
 	int64_t		 sid, head, max_head = 0;
 	char		*msg = NULL;
-	int		 rc;
+	int		 rc = SQLITE_DONE;
 
 	if (sqlite3_prepare_v2(st->db, "SELECT id, head_id, head_hash FROM sessions ORDER BY id",
 	    -1, &s, NULL) != SQLITE_OK ||
@@ -727,7 +732,9 @@ audit_heads(struct store *st, struct store_audit *a, int64_t last_id, char **cau
 		if (head == 0)
 			continue;
 		sqlite3_bind_int64(g, 1, head);
-		if (sqlite3_step(g) != SQLITE_ROW || sqlite3_column_bytes(g, 0) != STORE_HASH_LEN ||
+		if ((rc = sqlite3_step(g)) != SQLITE_ROW && rc != SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW || sqlite3_column_bytes(g, 0) != STORE_HASH_LEN ||
 		    sqlite3_column_bytes(s, 2) != STORE_HASH_LEN ||
 		    memcmp(sqlite3_column_blob(g, 0), sqlite3_column_blob(s, 2),
 		    STORE_HASH_LEN) != 0) {
@@ -739,6 +746,13 @@ audit_heads(struct store *st, struct store_audit *a, int64_t last_id, char **cau
 			audit_bad(a, head, msg ? msg : strdup("truncated"));
 		}
 		sqlite3_reset(g);
+	}
+	if (a->intact && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		/* Keep SQLite's message: finalizing resets it. */
+		store_fail(st, "cannot read trail", cause);
+		sqlite3_finalize(s);
+		sqlite3_finalize(g);
+		return -1;
 	}
 	if (a->intact && last_id > max_head) {
 		if (asprintf(&msg, "row %lld was added outside the writer: the newest session "
@@ -764,7 +778,7 @@ store_audit(struct store *st, struct store_audit *a, void (*progress)(int64_t, v
 	struct store_value	 vals[STORE_NCOLS];
 	unsigned char		 prev[STORE_HASH_LEN];
 	int64_t			 prev_id = 0;
-	int			 rc, i;
+	int			 rc, i, span;
 
 	memset(a, 0, sizeof *a);
 	a->intact = 1;
@@ -785,10 +799,11 @@ store_audit(struct store *st, struct store_audit *a, void (*progress)(int64_t, v
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		for (i = 0; i < STORE_NCOLS; i++)
 			store_value_from_column(s, i, &vals[i]);
-		if (audit_row(a, s, vals, &scratch, prev_id, prev) != 0 ||
-		    audit_span(&sp, a, s) != 0)
+		if (audit_row(a, s, vals, &scratch, prev_id, prev) != 0)
 			break;
-		if (audit_tags(st, &at, vals) != 0) {
+		if ((span = audit_span(&sp, a, s)) == -1)
+			break;
+		if (span != 0 || audit_tags(st, &at, vals) != 0) {
 			rc = SQLITE_ERROR;
 			break;
 		}
@@ -797,13 +812,16 @@ store_audit(struct store *st, struct store_audit *a, void (*progress)(int64_t, v
 		if (++a->rows % 100000 == 0 && progress != NULL)
 			progress(a->rows, arg);
 	}
+	/* SQLite's message goes with the next statement finalized: keep it. */
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		store_fail(st, "cannot read trail", cause);
 	sqlite3_finalize(s);
 	sqlite3_finalize(sp.s);
 	store_tags_free(&at.tags);
 	free(scratch.p);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		free(at.problem);
-		return store_fail(st, "cannot read trail", cause);
+		return -1;
 	}
 	memcpy(a->head, prev, STORE_HASH_LEN);
 	if (a->intact && audit_heads(st, a, prev_id, cause) != 0) {

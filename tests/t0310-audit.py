@@ -1066,6 +1066,39 @@ def tag_value_made_blob_is_named(env):
     expect_bad(db, [first], ["tag"], "tags table dropped")
 
 
+def damage_root_page(db, table):
+    """Overwrite the b-tree header of table's first page, as a failing disk would (the
+    rows stay in place; SQLite can no longer read them)."""
+    con = sqlite3.connect(db)
+    try:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = ?",
+                           (table,)).fetchone()[0]
+        size = con.execute("PRAGMA page_size").fetchone()[0]
+    finally:
+        con.close()
+    check(root > 1, "%s has a page of its own" % table)
+    with open(db, "r+b") as f:
+        f.seek((root - 1) * size)
+        f.write(b"\xff" * 64)
+
+
+@case
+def damaged_pages_are_read_errors(env):
+    """audit: a trail with a damaged page (of the rows, the tags, the time spans or the
+    sessions) exits 2 with SQLite's reason, and names no edit it cannot know of"""
+    for table in ("trail", "trail_tags", "trail_spans", "sessions"):
+        db = env.copy(src=tag_trail(env))
+        damage_root_page(db, table)
+        rc, text = audit(db)
+        eq(rc, 2, "%s damaged: exit code (output: %s)" % (table, text.strip()[-300:]))
+        check("cannot read trail '%s': database disk image is malformed" % db in text,
+              "%s damaged: SQLite's reason is given: %r" % (table, text.strip()[-300:]))
+        for word in ("not an error", "TAMPERED", "edited", "added", "deleted"):
+            check(word not in text, "%s damaged: no %r in %r" % (table, word,
+                                                                 text.strip()[-300:]))
+
+
 @case
 def row_listed_by_another_tag_is_read_once(env):
     """tags: a row's offset added to the tag of another subject (an edited trail) does not
