@@ -782,8 +782,9 @@ cli_batch_run(struct auth_policy *p, const char *file, int jobs_opt, int fixed_n
 		free(cause);
 		rc = CLI_EXIT_FAIL;
 	}
-	/* After a failure the one line said what happened; no summary to confuse. */
-	if (rc == CLI_EXIT_OK || st == NULL)
+	/* After a failure (a read, a write, the trail) the one line said what
+	   happened; no summary to confuse. */
+	if (rc == CLI_EXIT_OK)
 		batch_summary(&c, st ? "recorded" : "verified", batch_wall_seconds() - wall0,
 		    batch_cpu_seconds() - cpu0, (int)b->nthreads);
 	if (auth_replay_evictions(rp) > 0)

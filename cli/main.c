@@ -1,6 +1,7 @@
 /*
  * cli/main.c -- ztwatch's entry point: global options and the command table.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -201,6 +202,27 @@ cli_find(const char *name)
 	return NULL;
 }
 
+/*
+ * A command that succeeded but whose output did not all reach stdout (a
+ * full disk, say) fails with one message: an audit's "intact" line or a
+ * verdict lost without a word would read as success.  A command that
+ * failed has said why already and keeps its exit code.
+ */
+static int
+cli_output_written(const char *cmd, int rc)
+{
+	int	err = 0;
+
+	if (fflush(stdout) != 0)
+		err = errno;
+	else if (ferror(stdout))
+		err = EIO;
+	if (rc != CLI_EXIT_OK || err == 0)
+		return rc;
+	cli_error("%s: cannot write the output: %s", cmd, strerror(err));
+	return CLI_EXIT_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -290,5 +312,5 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	optind = 0;			/* reset getopt for the command */
-	return cmd->run(&g, argc, argv);
+	return cli_output_written(cmd->name, cmd->run(&g, argc, argv));
 }

@@ -169,7 +169,24 @@ def unreadable_batch_is_exit_2(env):
     err = p.stderr.decode()
     eq(p.returncode, 2, "exit: " + err)
     check("cannot read '%s'" % env.dir in err and "Is a directory" in err, "message: " + err)
+    eq(len(err.splitlines()), 1, "one line, no summary to confuse: " + err)
     eq(p.stdout, b"", "no verdicts")
+
+
+@case
+def verdicts_to_a_full_disk_are_exit_2(env):
+    """batch: verdicts that cannot be written (a full disk) are one message and exit 2"""
+    from zt import ZTWATCH
+    tok = env.mint("HS256", "hs", {"sub": "a"})
+    cap = env.write("full.jsonl", "".join(json.dumps(msg("sig.HS256", tok)) + "\n"
+                                          for _ in range(600)))
+    with open("/dev/full", "wb") as full:
+        p = subprocess.run([ZTWATCH, "-p", env.pol, "verify", "--batch", cap],
+                           stdout=full, stderr=subprocess.PIPE)
+    err = p.stderr.decode()
+    eq(p.returncode, 2, "exit: " + err)
+    check("cannot write the verdicts: No space left on device" in err, "message: " + err)
+    eq(len(err.splitlines()), 1, "one line, no summary to confuse: " + err)
 
 
 @case

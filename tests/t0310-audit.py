@@ -22,6 +22,7 @@ import re
 import shutil
 import sqlite3
 import struct
+import subprocess
 import sys
 import time
 
@@ -323,6 +324,24 @@ def intact_trail_verifies(env):
     eq(n, sum(SESSION_SIZES) + len(SESSION_SIZES), "rows in the trail")
     check(names(text, n), "the row count %d is printed: %r" % (n, text))
     check(head_of(db) in text.lower(), "the head hash %s is printed: %r" % (head_of(db), text))
+
+
+@case
+def result_to_a_full_disk_is_exit_2(env):
+    """intact: a result line that cannot be written (a full disk) is exit 2 and one
+    message, not a silent exit 0; a tampered trail keeps its exit 1"""
+    from zt import ZTWATCH
+    for db, want in ((env.copy(), 2), (env.copy(), 1)):
+        if want == 1:
+            tamper(db, "UPDATE trail SET reason = 'replay' WHERE id = 5")
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run([ZTWATCH, "-d", db, "audit", "verify"], stdout=full,
+                               stderr=subprocess.PIPE)
+        err = p.stderr.decode()
+        eq(p.returncode, want, "exit: " + err)
+        if want == 2:
+            eq(err.strip(), "ztwatch: audit: cannot write the output: No space left on device",
+               "the message")
 
 
 @case
