@@ -627,10 +627,10 @@ struct audit_spans {
 
 /*
  * Check that the row in row (its id and received_at) lies in its span; 0
- * if so, else audit_bad is called and -1 returned.  A time filter trusts
- * the spans, so a span edited to leave a row out would hide it from every
- * such query.  Returns -2 when the spans cannot be read: damage, not an
- * edit the audit can name.
+ * if not, audit_bad is called.  A time filter trusts the spans, so a span
+ * edited to leave a row out would hide it from every such query.  Returns
+ * -1 when the spans cannot be read (damage, not an edit the audit can
+ * name), else 0.
  */
 static int
 audit_span(struct audit_spans *sp, struct store_audit *a, sqlite3_stmt *row)
@@ -646,7 +646,7 @@ audit_span(struct audit_spans *sp, struct store_audit *a, sqlite3_stmt *row)
 	while (!sp->at_end && sp->last_id < id) {
 		if ((rc = sqlite3_step(sp->s)) != SQLITE_ROW) {
 			if (rc != SQLITE_DONE)
-				return -2;
+				return -1;
 			sp->at_end = 1;
 			break;
 		}
@@ -661,7 +661,7 @@ audit_span(struct audit_spans *sp, struct store_audit *a, sqlite3_stmt *row)
 	    "filters would miss it", (long long)id) < 0)
 		msg = NULL;
 	audit_bad(a, id, msg ? msg : strdup("time spans edited"));
-	return -1;
+	return 0;
 }
 
 /* The tags an audit checks rows against: those of one block at a time. */
@@ -717,7 +717,7 @@ audit_heads(struct store *st, struct store_audit *a, int64_t last_id, char **cau
 	sqlite3_stmt	*s, *g;
 	int64_t		 sid, head, max_head = 0;
 	char		*msg = NULL;
-	int		 rc = SQLITE_DONE;
+	int		 rc = SQLITE_DONE, ret = 0;
 
 	if (sqlite3_prepare_v2(st->db, "SELECT id, head_id, head_hash FROM sessions ORDER BY id",
 	    -1, &s, NULL) != SQLITE_OK ||
@@ -747,14 +747,10 @@ audit_heads(struct store *st, struct store_audit *a, int64_t last_id, char **cau
 		}
 		sqlite3_reset(g);
 	}
-	if (a->intact && rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		/* Keep SQLite's message: finalizing resets it. */
-		store_fail(st, "cannot read trail", cause);
-		sqlite3_finalize(s);
-		sqlite3_finalize(g);
-		return -1;
-	}
-	if (a->intact && last_id > max_head) {
+	/* SQLite's message is taken before finalizing resets it. */
+	if (a->intact && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = store_fail(st, "cannot read trail", cause);
+	else if (a->intact && last_id > max_head) {
 		if (asprintf(&msg, "row %lld was added outside the writer: the newest session "
 		    "vouches only for rows up to %lld", (long long)max_head + 1,
 		    (long long)max_head) < 0)
@@ -763,7 +759,7 @@ audit_heads(struct store *st, struct store_audit *a, int64_t last_id, char **cau
 	}
 	sqlite3_finalize(s);
 	sqlite3_finalize(g);
-	return 0;
+	return ret;
 }
 
 /* Walk the chain. */
@@ -778,7 +774,7 @@ store_audit(struct store *st, struct store_audit *a, void (*progress)(int64_t, v
 	struct store_value	 vals[STORE_NCOLS];
 	unsigned char		 prev[STORE_HASH_LEN];
 	int64_t			 prev_id = 0;
-	int			 rc, i, span;
+	int			 rc, i, unreadable;
 
 	memset(a, 0, sizeof *a);
 	a->intact = 1;
@@ -801,25 +797,26 @@ store_audit(struct store *st, struct store_audit *a, void (*progress)(int64_t, v
 			store_value_from_column(s, i, &vals[i]);
 		if (audit_row(a, s, vals, &scratch, prev_id, prev) != 0)
 			break;
-		if ((span = audit_span(&sp, a, s)) == -1)
-			break;
-		if (span != 0 || audit_tags(st, &at, vals) != 0) {
+		if (audit_span(&sp, a, s) != 0 ||
+		    (a->intact && audit_tags(st, &at, vals) != 0)) {
 			rc = SQLITE_ERROR;
 			break;
 		}
+		if (!a->intact)
+			break;
 		prev_id = sqlite3_column_int64(s, COL_ID);
 		memcpy(prev, sqlite3_column_blob(s, STORE_NCOLS + 1), STORE_HASH_LEN);
 		if (++a->rows % 100000 == 0 && progress != NULL)
 			progress(a->rows, arg);
 	}
 	/* SQLite's message goes with the next statement finalized: keep it. */
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if ((unreadable = rc != SQLITE_ROW && rc != SQLITE_DONE))
 		store_fail(st, "cannot read trail", cause);
 	sqlite3_finalize(s);
 	sqlite3_finalize(sp.s);
 	store_tags_free(&at.tags);
 	free(scratch.p);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	if (unreadable) {
 		free(at.problem);
 		return -1;
 	}
