@@ -1312,7 +1312,18 @@ step_claims(struct judge *j)
 	return 0;
 }
 
-/* Decode a claimed digest; NULL when it is not one. */
+/* Value of a lowercase hex digit, or -1: DESIGN's hash claims are lowercase hex. */
+static int
+judge_lower_hex(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Decode a claimed digest; NULL when it is not one in the binding's encoding. */
 static unsigned char *
 judge_claimed_digest(const struct auth_bind *b, const char *text, size_t *len)
 {
@@ -1326,10 +1337,8 @@ judge_claimed_digest(const struct auth_bind *b, const char *text, size_t *len)
 		return NULL;
 	out = auth_malloc(n / 2 + 1);
 	for (i = 0; i < n / 2; i++) {
-		hi = isxdigit((unsigned char)text[2 * i]) ? (isdigit((unsigned char)text[2 * i]) ?
-		    text[2 * i] - '0' : (tolower((unsigned char)text[2 * i]) - 'a' + 10)) : -1;
-		lo = isxdigit((unsigned char)text[2 * i + 1]) ? (isdigit((unsigned char)text[2 * i + 1]) ?
-		    text[2 * i + 1] - '0' : (tolower((unsigned char)text[2 * i + 1]) - 'a' + 10)) : -1;
+		hi = judge_lower_hex((unsigned char)text[2 * i]);
+		lo = judge_lower_hex((unsigned char)text[2 * i + 1]);
 		if (hi < 0 || lo < 0) {
 			free(out);
 			return NULL;
@@ -1445,7 +1454,7 @@ judge_hash_bind(struct judge *j, const struct auth_bind *b)
 	char		*canon = NULL, *why = NULL, *mine;
 	size_t		 inlen = j->payload_len, clen = 0;
 	unsigned int	 mdlen;
-	int		 ok;
+	int		 ok, decoded;
 
 	if (b->jcs) {
 		const char	*bad;
@@ -1473,10 +1482,13 @@ judge_hash_bind(struct judge *j, const struct auth_bind *b)
 	free(mine);
 	if (claim != NULL)
 		claimed = judge_claimed_digest(b, claim, &clen);
-	ok = mdlen > 0 && claimed != NULL && clen == mdlen && auth_ct_equal(claimed, md, mdlen);
+	decoded = claimed != NULL;
+	ok = mdlen > 0 && decoded && clen == mdlen && auth_ct_equal(claimed, md, mdlen);
 	free(claimed);
 	if (!ok) {
 		auth_verdict_fail(j->v, AUTH_PAYLOAD_HASH_MISMATCH, "payload_hash",
+		    !decoded ? auth_verdict_printf(j->v, "claim '%s' is not %s", b->claim,
+		    b->encoding == AUTH_ENC_HEX ? "lowercase hex" : "base64url") :
 		    auth_verdict_printf(j->v, "%s of the payload%s does not match claim '%s'",
 		    b->digest, b->jcs ? " (JCS)" : " (exact bytes)", b->claim),
 		    judge_show(j, &j->cdoc, ctok), shown);

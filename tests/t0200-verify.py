@@ -465,6 +465,23 @@ def payload_changed_by_one_byte(env):
 
 
 @case
+def hash_claim_must_be_lowercase_hex(env):
+    """failure: the right digest in uppercase hex, or not hex at all, is refused by name"""
+    payload = b'{"orderId":42,"amount":10.5}'
+    digest = hashlib.sha256(payload).hexdigest()
+    for claimed in (digest.upper(), digest[:-1] + "G", digest[:-1], 42):
+        tok = env.mint("RS256", "rsa", {"scope": "resume_payments",
+                                       "event_payload_hash": claimed})
+        v = expect(env.verify(env.pol, "payments.eu", payments_body(tok, payload)),
+                   "fail", "payload_hash_mismatch", "payload_hash")
+        c = [c for c in v["checks"] if c["check"] == "payload_hash"][0]
+        eq(c["detail"], "claim 'event_payload_hash' is not lowercase hex", "detail for %r" % claimed)
+        eq(c["actual"], digest, "computed hash shown")
+    tok = env.mint("RS256", "rsa", {"scope": "resume_payments", "event_payload_hash": digest})
+    expect(env.verify(env.pol, "payments.eu", payments_body(tok, payload)), "pass", "ok")
+
+
+@case
 def payload_reserialized_with_other_spacing(env):
     """failure: payload re-serialized with other spacing (exact bytes rule)"""
     payload = b'{"orderId":42,"amount":10.5}'
