@@ -132,7 +132,7 @@ def run_batch(pol, batch, jobs):
     """(events per CPU-second, events per second) from the summary line."""
     p = subprocess.run([ZTWATCH, "-p", pol, "verify", "--batch", batch, "--jobs", str(jobs)],
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    m = re.search(r"verified (\d+) events in ([\d.]+) s with (\d+) threads: (\d+)/s, "
+    m = re.search(r"verified (\d+) events? in ([\d.]+) s with (\d+) threads?: (\d+)/s, "
                   r"(\d+) per CPU-second; (\d+) pass", p.stderr)
     if m is None or int(m.group(1)) != int(m.group(6)):
         sys.exit("bench: unexpected verify output (every event should pass): " + p.stderr)

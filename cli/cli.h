@@ -114,7 +114,8 @@ int	cmd_demo(struct cli_globals *, int, char **);
 
 /* Print "ztwatch: message" on stderr. */
 void	cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Load the policy named by the globals; prints the error and returns NULL. */
+/* Flush stdout: 0 when everything written so far reached it, else an errno. */
+int	cli_stdout_error(void);
 /* Load the policy and fetch its jwks_url keys (cli-keys.c); NULL after an error. */
 struct auth_policy *cli_load_policy(const struct cli_globals *);
 /* Stop refreshing its keys and free a policy cli_load_policy() gave. */

@@ -186,7 +186,7 @@ verify_one(struct auth_policy *p, struct verify_opts *o)
 	char			*out = NULL;
 	size_t			 len = 0, olen = 0, ocap = 0;
 	time_t			 now = o->fixed_now ? o->now : time(NULL);
-	int			 pass;
+	int			 pass, err;
 
 	if (o->file != NULL && strcmp(o->file, "-") != 0 && (f = fopen(o->file, "rb")) == NULL) {
 		cli_error("verify: cannot open '%s': %s", o->file, strerror(errno));
@@ -213,11 +213,18 @@ verify_one(struct auth_policy *p, struct verify_opts *o)
 	auth_verdict_json(v, &out, &olen, &ocap);
 	puts(out);
 	pass = auth_verdict_pass(v);
+	if ((err = cli_stdout_error()) != 0) {
+		/* Exit 1 alone would say "fail" with the reason lost. */
+		cli_error("verify: cannot write the verdict: %s", strerror(err));
+		pass = -1;
+	}
 	free(out);
 	auth_replay_free(rp);
 	auth_verdict_free(v);
 	auth_verifier_free(vf);
 	free(body);
+	if (pass < 0)
+		return CLI_EXIT_USAGE;
 	return pass ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
@@ -628,9 +635,10 @@ batch_summary(const struct batch_counts *c, const char *verb, double wall, doubl
 {
 	int	r, first = 1;
 
-	fprintf(stderr, "ztwatch: %s %llu events in %.3f s with %d threads: "
+	fprintf(stderr, "ztwatch: %s %llu event%s in %.3f s with %d thread%s: "
 	    "%.0f/s, %.0f per CPU-second; %llu pass, %llu fail",
-	    verb, c->total, wall, jobs, wall > 0 ? (double)c->total / wall : 0.0,
+	    verb, c->total, c->total == 1 ? "" : "s", wall, jobs, jobs == 1 ? "" : "s",
+	    wall > 0 ? (double)c->total / wall : 0.0,
 	    cpu > 0 ? (double)c->total / cpu : 0.0, c->pass, c->total - c->pass);
 	for (r = 1; r < AUTH_REASON_COUNT; r++) {
 		if (c->reasons[r] == 0)

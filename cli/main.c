@@ -202,6 +202,15 @@ cli_find(const char *name)
 	return NULL;
 }
 
+/* Flush stdout; an errno when it or an earlier write failed. */
+int
+cli_stdout_error(void)
+{
+	if (fflush(stdout) != 0)
+		return errno != 0 ? errno : EIO;
+	return ferror(stdout) ? EIO : 0;
+}
+
 /*
  * A command that succeeded but whose output did not all reach stdout (a
  * full disk, say) fails with one message: an audit's "intact" line or a
@@ -211,12 +220,8 @@ cli_find(const char *name)
 static int
 cli_output_written(const char *cmd, int rc)
 {
-	int	err = 0;
+	int	err = cli_stdout_error();
 
-	if (fflush(stdout) != 0)
-		err = errno;
-	else if (ferror(stdout))
-		err = EIO;
 	if (rc != CLI_EXIT_OK || err == 0)
 		return rc;
 	cli_error("%s: cannot write the output: %s", cmd, strerror(err));

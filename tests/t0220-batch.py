@@ -13,6 +13,7 @@ and the test asserts that libjwt is fooled there and ztwatch is not.
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -110,6 +111,16 @@ def all_pass_exits_0(env):
 
 
 @case
+def summary_counts_in_words(env):
+    """batch: the summary says '1 event' and '1 thread', '2 events' and '2 threads'"""
+    tok = env.mint("RS256", "rsa", {"sub": "a"})
+    rc, out, err = env.batch(env.pol, [msg("sig.RS256", tok)], jobs=1)
+    check(re.search(r"verified 1 event in [\d.]+ s with 1 thread: ", err), "summary: " + err)
+    rc, out, err = env.batch(env.pol, [msg("sig.RS256", tok)] * 2, jobs=2)
+    check(re.search(r"verified 2 events in [\d.]+ s with 2 threads: ", err), "summary: " + err)
+
+
+@case
 def bad_input_lines_become_verdicts(env):
     """batch: lines that are not messages become failing verdicts naming the line"""
     tok = env.mint("RS256", "rsa", {"sub": "a"})
@@ -187,6 +198,25 @@ def verdicts_to_a_full_disk_are_exit_2(env):
     eq(p.returncode, 2, "exit: " + err)
     check("cannot write the verdicts: No space left on device" in err, "message: " + err)
     eq(len(err.splitlines()), 1, "one line, no summary to confuse: " + err)
+
+
+@case
+def single_verdict_to_a_full_disk_is_exit_2(env):
+    """verify: one verdict that cannot be written is one message and exit 2, whether
+    it passes or fails (a bare exit 1 would say 'fail' with the reason lost)"""
+    from zt import ZTWATCH
+    good = env.mint("HS256", "hs", {"sub": "a"})
+    for tok, verdict_rc in ((good, 0), (good[:-2] + "AA", 1)):
+        args = [ZTWATCH, "-p", env.pol, "verify", "--subject", "sig.HS256",
+                "-H", "Authorization: Bearer " + tok]
+        p = subprocess.run(args, input=b"{}", capture_output=True)
+        eq(p.returncode, verdict_rc, "to a pipe: " + p.stderr.decode())
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run(args, input=b"{}", stdout=full, stderr=subprocess.PIPE)
+        err = p.stderr.decode()
+        eq(p.returncode, 2, "exit: " + err)
+        eq(err.strip(), "ztwatch: verify: cannot write the verdict: No space left on device",
+           "one message")
 
 
 @case
