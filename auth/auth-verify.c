@@ -1215,23 +1215,37 @@ step_audience(struct judge *j)
 	return -1;
 }
 
-/* Whether the token grants scope exactly (scope string or scp array). */
+/* Whether the space-separated list holds want[0..n) as one whole scope. */
+static int
+judge_scope_listed(const char *list, const char *want, size_t n)
+{
+	size_t	len;
+
+	while (list != NULL && *list != '\0') {
+		len = strcspn(list, " ");
+		if (len == n && memcmp(list, want, n) == 0)
+			return 1;
+		list += len;
+		list += strspn(list, " ");
+	}
+	return 0;
+}
+
+/*
+ * Whether the token grants scope exactly: in the scope string, or in scp,
+ * an array or (as Azure AD writes it) a space-separated string.
+ */
 static int
 judge_has_scope(struct judge *j, const char *scope, const char *want)
 {
 	const struct jdoc	*c = &j->cdoc;
-	size_t			 n = strlen(want), len;
+	size_t			 n = strlen(want);
 	int			 scp = j->reg[REG_SCP], e;
 
-	while (scope != NULL && *scope != '\0') {
-		len = strcspn(scope, " ");
-		if (len == n && memcmp(scope, want, n) == 0)
-			return 1;
-		scope += len;
-		scope += strspn(scope, " ");
-	}
+	if (judge_scope_listed(scope, want, n))
+		return 1;
 	if (judge_type(c, scp) == JDOC_STRING)
-		return jdoc_string_equals(c, scp, want, n);
+		return judge_scope_listed(judge_str(j, c, scp), want, n);
 	if (judge_type(c, scp) != JDOC_ARRAY)
 		return 0;
 	for (e = scp + 1; e < (int)c->toks[scp].skip; e = (int)c->toks[e].skip) {

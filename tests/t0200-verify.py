@@ -452,6 +452,16 @@ def missing_scope_and_prefix_scope(env):
 
 
 @case
+def scp_string_is_space_separated(env):
+    """scope: scp as a string (Azure AD's form) is a space-separated list of whole scopes"""
+    for scp in ("trigger_invoicing", "User.Read trigger_invoicing", "trigger_invoicing  Mail.Read"):
+        expect(invoicing(env, invoicing_claims(scope=None, scp=scp)), "pass", "ok")
+    for scp in ("trigger_invoic", "User.Read trigger_invoicing_all", "trigger_invoicing,x", ""):
+        expect(invoicing(env, invoicing_claims(scope=None, scp=scp)), "fail",
+               "insufficient_scope", "scope")
+
+
+@case
 def payload_changed_by_one_byte(env):
     """failure: payload changed by one byte"""
     payload = b'{"orderId":42,"amount":10.5}'
