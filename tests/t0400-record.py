@@ -524,6 +524,26 @@ def unreachable_server_is_one_clear_error_or_a_wait(env):
 
 
 @case
+def server_lost_at_the_first_jetstream_request_is_exit_1(env):
+    """a server lost while the durable is being bound fails (exit 1, the stream named),
+    and is not taken for a stop while waiting to connect (exit 0)"""
+    from zt import CuttingProxy
+    folder = env.folder("cut")
+    db = os.path.join(folder, "t.db")
+    with NatsServer(folder) as srv:
+        create_stream(srv.url, "CUT", "cut.>")
+        proxy = CuttingProxy(srv.port, b"$JS.API")
+        try:
+            rc, _, err = zt(record_args(env, proxy.url, db, "--stream", "CUT", "--durable", "d"),
+                            timeout=90)
+        finally:
+            proxy.close()
+    check(proxy.cut.is_set(), "the line was cut at the JetStream request")
+    eq(rc, 1, "exit code: %r" % err)
+    check("record: stream 'CUT':" in err, "the failure names the stream: %r" % err)
+
+
+@case
 def bad_arguments_and_server_refusals_are_clear(env):
     """bad subjects, durables, streams, credentials and permissions give clear errors"""
     folder = env.folder("errors")

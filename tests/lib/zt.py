@@ -50,11 +50,15 @@ def eq(got, want, what="value"):
 
 
 def run(env_factory):
-    """Run every registered case; exit 1 if any failed."""
+    """Run every registered case (or, for a quick look, those whose function
+    name holds $ZT_CASE); exit 1 if any failed."""
     env = env_factory()
     failed = 0
+    only = os.environ.get("ZT_CASE", "")
     try:
         for fn in _cases:
+            if only not in fn.__name__:
+                continue
             name = fn.__name__.replace("_", " ")
             if fn.__doc__:
                 name = fn.__doc__.strip().splitlines()[0]
@@ -506,6 +510,80 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+class CuttingProxy:
+    """A TCP relay on 127.0.0.1 in front of a real server that cuts the line
+    when the client sends marker, then refuses every new connection: a
+    server lost at one exact step.  The test that starts one closes it."""
+
+    def __init__(self, target_port, marker):
+        import socket
+        import threading
+        self.target_port = target_port
+        self.marker = marker
+        self.cut = threading.Event()
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(8)
+        self.port = self.lsock.getsockname()[1]
+        self.socks = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self):
+        return "nats://127.0.0.1:%d" % self.port
+
+    def _accept(self):
+        import socket
+        import threading
+        while True:
+            try:
+                client, _ = self.lsock.accept()
+            except OSError:
+                return
+            if self.cut.is_set():
+                client.close()
+                continue
+            server = socket.create_connection(("127.0.0.1", self.target_port))
+            self.socks += [client, server]
+            threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, False), daemon=True).start()
+
+    def _pump(self, src, dst, watch):
+        seen = b""
+        while not self.cut.is_set():
+            try:
+                data = src.recv(65536)
+            except OSError:
+                break
+            if not data:
+                break
+            seen = (seen + data)[-4096:]
+            if watch and self.marker in seen:
+                self.cut.set()
+                break
+            try:
+                dst.sendall(data)
+            except OSError:
+                break
+        if self.cut.is_set():
+            self.close_links()
+
+    def close_links(self):
+        import socket
+        for sk in self.socks:
+            try:
+                sk.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sk.close()
+
+    def close(self):
+        self.cut.set()
+        self.lsock.close()
+        self.close_links()
 
 
 class NatsServer:
