@@ -91,10 +91,14 @@ policy_string(struct policy_load *pl, const char *path, json_t *obj,
 	return 0;
 }
 
-/* A string or array of strings into a new array; absent gives none. */
+/*
+ * A non-empty string or array of them into a new array; absent gives none.
+ * An empty list is refused unless empty_ok: "issuer": [] would read as a
+ * check and silently be none, which is what leaving the member out says.
+ */
 static int
 policy_strings(struct policy_load *pl, const char *path, json_t *obj,
-    const char *key, char ***out, size_t *n)
+    const char *key, int empty_ok, char ***out, size_t *n)
 {
 	json_t	*v = json_object_get(obj, key), *e;
 	size_t	 i;
@@ -104,12 +108,17 @@ policy_strings(struct policy_load *pl, const char *path, json_t *obj,
 	if (v == NULL)
 		return 0;
 	if (json_is_string(v)) {
+		if (json_string_length(v) == 0)
+			return policy_error(pl, path, "'%s' must be a non-empty string", key);
 		*out = auth_calloc(1, sizeof **out);
 		(*out)[(*n)++] = auth_strdup(json_string_value(v));
 		return 0;
 	}
 	if (!json_is_array(v))
 		return policy_error(pl, path, "'%s' must be a string or an array of strings", key);
+	if (json_array_size(v) == 0 && !empty_ok)
+		return policy_error(pl, path, "'%s' is an empty list, which would check nothing;"
+		    " leave it out if that is meant", key);
 	*out = auth_calloc(json_array_size(v), sizeof **out);
 	json_array_foreach(v, i, e) {
 		if (!json_is_string(e) || json_string_length(e) == 0) {
@@ -646,10 +655,11 @@ policy_rule_lists(struct policy_load *pl, struct auth_rule *r, const char *path,
 {
 	size_t	i;
 
-	if (policy_strings(pl, path, jr, "subjects", &r->subjects, &r->nsubjects) != 0 ||
-	    policy_strings(pl, path, jr, "issuer", &r->issuers, &r->nissuers) != 0 ||
-	    policy_strings(pl, path, jr, "audience", &r->audiences, &r->naudiences) != 0 ||
-	    policy_strings(pl, path, jr, "scopes", &r->scopes, &r->nscopes) != 0)
+	/* An empty subjects list gets the message of a missing one, below. */
+	if (policy_strings(pl, path, jr, "subjects", 1, &r->subjects, &r->nsubjects) != 0 ||
+	    policy_strings(pl, path, jr, "issuer", 0, &r->issuers, &r->nissuers) != 0 ||
+	    policy_strings(pl, path, jr, "audience", 0, &r->audiences, &r->naudiences) != 0 ||
+	    policy_strings(pl, path, jr, "scopes", 0, &r->scopes, &r->nscopes) != 0)
 		return -1;
 	if (r->nsubjects == 0)
 		return policy_error(pl, path, "a rule needs 'subjects'");
@@ -663,7 +673,7 @@ policy_rule_lists(struct policy_load *pl, struct auth_rule *r, const char *path,
 			return policy_error(pl, path, "scopes[%zu]: a scope has no spaces", i);
 	}
 	if (json_object_get(jr, "require") != NULL) {
-		if (policy_strings(pl, path, jr, "require", &r->require, &r->nrequire) != 0)
+		if (policy_strings(pl, path, jr, "require", 1, &r->require, &r->nrequire) != 0)
 			return -1;
 	} else {
 		r->require = auth_calloc(1, sizeof *r->require);

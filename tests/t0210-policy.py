@@ -261,6 +261,18 @@ def other_rule_errors(env):
 
 
 @case
+def empty_checks_are_refused_not_skipped(env):
+    """bad policy: an empty issuer, audience or scopes list (or empty string) would turn
+    the check off without a word, so it is an error; require [] still means none"""
+    for member in ("issuer", "audience", "scopes"):
+        expect_error(env, base(**{member: []}), "rules[0]", "'%s' is an empty list" % member)
+        expect_error(env, base(**{member: ""}), "rules[0]", "'%s' must be a non-empty string"
+                     % member)
+    rc, out, err, name = policy_run(env, base(require=[]))
+    eq(rc, 0, "require [] is valid: " + err)
+
+
+@case
 def verify_with_bad_policy_exits_2(env):
     """verify with a bad policy: exit 2, no verdict"""
     path = env.policy(base(keys=["nokey"]))
