@@ -155,11 +155,28 @@ auth_fingerprint_secret(const unsigned char *secret, size_t len)
 	return fp;
 }
 
+/*
+ * What key text the secret is, or NULL: PEM armour, or a JWK (a JSON
+ * object naming "kty").  A public key's text as an HMAC secret is the key
+ * confusion attack set up by the policy itself: anyone holding the public
+ * key could then sign.
+ */
+static const char *
+auth_secret_key_text(const unsigned char *secret, size_t len)
+{
+	if (memmem(secret, len, "-----BEGIN ", 11) != NULL)
+		return "PEM";
+	if (memchr(secret, '{', len) != NULL && memmem(secret, len, "\"kty\"", 5) != NULL)
+		return "JWK";
+	return NULL;
+}
+
 /* A secret key from raw bytes. */
 struct auth_key *
 auth_key_from_secret(const unsigned char *secret, size_t len, char **cause)
 {
 	struct auth_key	*key;
+	const char	*text;
 
 	if (len == 0) {
 		*cause = auth_strdup("the secret is empty");
@@ -167,6 +184,12 @@ auth_key_from_secret(const unsigned char *secret, size_t len, char **cause)
 	}
 	if (len > INT_MAX) {
 		*cause = auth_strdup("the secret is too long");
+		return NULL;
+	}
+	if ((text = auth_secret_key_text(secret, len)) != NULL) {
+		*cause = auth_printf("the secret is %s key text; an HMAC secret that is a key's"
+		    " text lets whoever has that key sign (key confusion): use a random secret",
+		    text);
 		return NULL;
 	}
 	key = auth_key_new();

@@ -191,6 +191,25 @@ def key_file_that_does_not_parse(env):
 
 
 @case
+def secret_that_is_a_key_text_is_refused(env):
+    """bad policy: an HMAC secret that is a public key's PEM or JWK text (key confusion
+    set up by the policy) is refused, and the message shows none of it"""
+    pem = open(env.path("rsa.pub.pem")).read()
+    jwk = json.dumps(env.jwk("rsa", kid="k1"))
+    os.environ["ZT_TEST_PEM_SECRET"] = pem
+    try:
+        for src, kind in (({"secret_file": "rsa.pub.pem"}, "PEM"), ({"secret": jwk}, "JWK"),
+                          ({"secret_env": "ZT_TEST_PEM_SECRET"}, "PEM")):
+            pol = base(keys=["hs"])
+            pol["keys"]["hs"] = src
+            line = expect_error(env, pol, "keys.hs", "the secret is %s key text" % kind)
+            check(pem.splitlines()[1][:20] not in line and jwk[10:30] not in line,
+                  "no secret bytes in: " + line)
+    finally:
+        del os.environ["ZT_TEST_PEM_SECRET"]
+
+
+@case
 def rule_naming_a_missing_key(env):
     """bad policy: a rule naming a missing key"""
     expect_error(env, base(keys=["rsa", "idsvr9"]), "rules[0].keys[1]", "no key named 'idsvr9'")
