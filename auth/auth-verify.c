@@ -901,6 +901,28 @@ judge_bad_alg(struct judge *j, const char *detail)
 }
 
 /* Step: alg allowed by the rule and by the key's type. */
+/*
+ * Whether a fetched key of the rule, as of now, has the type j->alg needs:
+ * 1 yes, 0 no, -1 when a set has not been fetched and so cannot tell (the
+ * key step then decides).  No fetched keys at all is 0.
+ */
+static int
+judge_remote_type_fits(struct judge *j)
+{
+	const struct auth_keyset	*ks;
+	size_t				 k, i;
+
+	for (k = 0; k < j->r->nremotes; k++) {
+		if (j->vf->snap == NULL || (ks = j->vf->snap->sets[j->r->remotes[k]]) == NULL)
+			return -1;
+		for (i = 0; i < ks->kr.nkeys; i++) {
+			if (auth_key_type_fits(ks->kr.keys[i]->type, j->alg))
+				return 1;
+		}
+	}
+	return 0;
+}
+
 static int
 step_alg(struct judge *j)
 {
@@ -919,8 +941,12 @@ step_alg(struct judge *j)
 		return judge_bad_alg(j, "the rule does not allow this algorithm");
 	for (k = 0; k < j->r->nkeys; k++)
 		fits |= auth_key_type_fits(j->p->kr.keys[j->r->keys[k]]->type, j->alg);
-	/* Fetched keys may change: the key step says when none fits. */
-	if (!fits && j->r->nremotes == 0)
+	if (!fits && (fits = judge_remote_type_fits(j)) == 0) {
+		/* A rotation may bring a key of this type: ask for a refetch. */
+		for (k = 0; k < j->r->nremotes; k++)
+			atomic_fetch_add(&j->p->live->misses[j->r->remotes[k]], 1);
+	}
+	if (fits == 0)
 		return judge_bad_alg(j, "no key of this rule is of the type this algorithm needs "
 		    "(the key decides the algorithm family)");
 	auth_verdict_check_add(j->v, "alg", AUTH_CHECK_OK, "allowed by the rule and the keys",

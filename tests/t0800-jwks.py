@@ -419,6 +419,23 @@ def set_with_more_keys_than_a_token_is_tried_against(env):
         check("6 more fit and were not tried" in detail, detail)
 
 
+@case
+def alg_whose_key_type_the_fetched_set_lacks(env):
+    """an ES256 token for a rule that allows ES256 but whose fetched set holds only RSA keys
+    fails alg_not_allowed at the alg step, as a local RSA key would (DESIGN §2)"""
+    with JwksServer({"keys": [env.k1]}) as srv:
+        pol = env.policy({"keys": {"idp": {"jwks_url": srv.url, "allow_http": True}},
+                          "rules": [{"name": "orders", "subjects": ["orders.>"],
+                                     "token": BEARER, "keys": ["idp"],
+                                     "algorithms": ["RS256", "ES256"]}]})
+        rc, v, err = env.verify(pol, env.mint("ES256", "p256", {"iss": "idp"}))
+        eq((rc, v["reason"]), (1, "alg_not_allowed"), "reason (%s)" % err)
+        alg = [c for c in v["checks"] if c["check"] == "alg"][0]
+        check(alg["ok"] is False and "type this algorithm needs" in alg["detail"], alg)
+        rc, v, err = env.verify(pol, env.tok1)
+        eq((rc, v["reason"]), (0, "ok"), "an RS256 token still passes (%s)" % err)
+
+
 def blocked_signals(pid):
     """Each thread's blocked signal mask, from /proc."""
     masks = {}
