@@ -76,6 +76,7 @@ struct record {
 	struct record_sub	 subs[RECORD_MAX_SUBJECTS];
 	int			 nsubs;
 	int			 interrupted;	/* by a signal while waiting to connect */
+	int			 refused;	/* the subjects would take the verdicts */
 	int			 json_failed;	/* printing the verdicts failed (told) */
 	struct ingest_js	*js;
 	unsigned		 seen_downs, seen_ups;
@@ -578,6 +579,39 @@ record_pending_bytes(const struct record *r)
 	return r->o.buffer > 0 ? cli_buffer_bytes(r->o.buffer) : RECORD_PENDING_BYTES;
 }
 
+/*
+ * Whether the stream read without a filter takes the verdicts this recorder
+ * publishes (said once; r->refused set), or cannot be looked up.  The
+ * subjects named on the command line were checked before connecting.
+ */
+static int
+record_stream_takes_verdicts(struct record *r)
+{
+	char	**subjects = NULL, *cause = NULL;
+	size_t	  n = 0, i;
+	int	  rc = 0;
+
+	if (ingest_js_stream_subjects(r->conn, r->o.js.stream, &subjects, &n, &cause) != 0) {
+		cli_error("record: stream '%s': %s", r->o.js.stream, cause);
+		free(cause);
+		return -1;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		if (record_overlaps(subjects[i], r->o.verdict_subject)) {
+			cli_error("record: stream '%s' takes '%s', where the verdicts go (%s.>):"
+			    " it would judge its own verdicts; choose another prefix or name"
+			    " the subjects to read", r->o.js.stream, subjects[i],
+			    r->o.verdict_subject);
+			r->refused = 1;
+			rc = -1;
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(subjects[i]);
+	free(subjects);
+	return rc;
+}
+
 /* Subscribe to the subjects, or bind the durable. */
 static int
 record_subscribe(struct record *r)
@@ -587,6 +621,9 @@ record_subscribe(struct record *r)
 
 	if (r->o.js.stream != NULL) {
 		r->o.js.filter = r->o.nsubjects == 1 ? r->o.subjects[0] : NULL;
+		if (r->o.verdict_subject != NULL && r->o.js.filter == NULL &&
+		    record_stream_takes_verdicts(r) != 0)
+			return -1;
 		r->js = ingest_js_consume(r->conn, &r->o.js, pipeline_deliver, pipeline_js_gap,
 		    r->pipe, &notice, &cause);
 		if (notice != NULL) {
@@ -805,6 +842,11 @@ watch_subscribe(void *arg, const char *subject, int on, char **msg)
 	}
 	if (r->nsubs == RECORD_MAX_SUBJECTS) {
 		asprintf(msg, "at most %d subscriptions", RECORD_MAX_SUBJECTS);
+		return -1;
+	}
+	if (r->o.verdict_subject != NULL && record_overlaps(subject, r->o.verdict_subject)) {
+		asprintf(msg, "%s takes the verdicts published on %s.>", subject,
+		    r->o.verdict_subject);
 		return -1;
 	}
 	r->subs[r->nsubs].sub = ingest_subscribe(r->conn, subject, record_pending_msgs(r),
@@ -1310,7 +1352,8 @@ record_main(struct cli_globals *g, int argc, char **argv, int console)
 		}
 	} else if (r.interrupted) {
 		rc = CLI_EXIT_OK;	/* stopped before the first connection: not a failure */
-	}
+	} else if (r.refused)
+		rc = CLI_EXIT_USAGE;
 	rc = record_finish(&r, rc);
 	cli_policy_free(p);
 	ingest_shutdown();

@@ -816,6 +816,37 @@ ingest_js_fail(char **cause, natsStatus s, jsErrCode jerr, const char *stream,
 	return ingest_fail(cause, s, "%s", what);
 }
 
+/* The subjects stream takes, as new strings; -1 with *cause. */
+int
+ingest_js_stream_subjects(struct ingest_conn *c, const char *stream, char ***subjects,
+    size_t *n, char **cause)
+{
+	jsStreamInfo	*si = NULL;
+	jsErrCode	 jerr = 0;
+	jsCtx		*js;
+	natsStatus	 s;
+	int		 i;
+
+	*subjects = NULL;
+	*n = 0;
+	if ((js = ingest_js_ctx(c, cause)) == NULL)
+		return -1;
+	if ((s = js_GetStreamInfo(&si, js, stream, NULL, &jerr)) != NATS_OK)
+		return ingest_js_fail(cause, s, jerr, stream, "cannot look up the stream");
+	if (si->Config->SubjectsLen > 0 &&
+	    (*subjects = calloc((size_t)si->Config->SubjectsLen, sizeof **subjects)) == NULL) {
+		jsStreamInfo_Destroy(si);
+		*cause = strdup("out of memory");
+		return -1;
+	}
+	for (i = 0; i < si->Config->SubjectsLen; i++) {
+		if (((*subjects)[*n] = strdup(si->Config->Subjects[i])) != NULL)
+			(*n)++;
+	}
+	jsStreamInfo_Destroy(si);
+	return 0;
+}
+
 /* Create the durable consumer as the options ask. */
 static int
 ingest_js_create(struct ingest_js *j, jsCtx *js, const struct ingest_js_opts *o, char **cause)

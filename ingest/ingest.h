@@ -157,6 +157,9 @@ struct ingest_js;
  * each message and gap for each sequence gap.  *notice is set (allocated)
  * when start options were ignored because the durable already existed.
  */
+/* The subjects a stream takes (new strings the caller frees); -1 with *cause. */
+int		 ingest_js_stream_subjects(struct ingest_conn *, const char *stream,
+		     char ***subjects, size_t *n, char **cause);
 struct ingest_js *ingest_js_consume(struct ingest_conn *, const struct ingest_js_opts *,
 		     ingest_deliver_fn deliver, ingest_gap_fn gap, void *arg,
 		     char **notice, char **cause);

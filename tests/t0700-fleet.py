@@ -326,4 +326,28 @@ def verdict_subject_on_core_nats_and_what_the_view_refuses(env):
     check("takes no subjects" in err, err)
 
 
+
+@case
+@cleaned
+def verdict_subject_inside_the_stream_read_is_refused(env):
+    """--verdict-subject: a stream read whole whose subjects take the verdicts is refused
+    (exit 2, the stream and subject named) instead of judging its own verdicts forever"""
+    folder = env.folder("vloop")
+    db = os.path.join(folder, "t.db")
+    with NatsServer(folder) as srv:
+        create_stream(srv.url, "LOOP", "metrics.>")
+        rc, _, err = zt(record_args(env, srv.url, db, "--stream", "LOOP", "--durable", "d",
+                                    "--verdict-subject", "metrics.v"), timeout=60)
+        eq(rc, 2, "exit code: %r" % err)
+        check("stream 'LOOP' takes 'metrics.>'" in err and "own verdicts" in err, err)
+        eq(trail_count(db), 0, "nothing was judged")
+        # Elsewhere, or a filter beside the prefix, the stream is read.
+        for extra in (["--verdict-subject", "zt.v"], ["--verdict-subject", "metrics.v",
+                                                      "metrics.cpu"]):
+            rec = recorder(record_args(env, srv.url, db, "--stream", "LOOP", "--durable",
+                                       "d%d" % len(extra)) + extra, folder)
+            rec.wait_for("recording")
+            eq(rec.stop(), 0, "exit code for %r: %s" % (extra, rec.stderr()))
+
+
 run(FleetEnv)
