@@ -146,6 +146,18 @@ policy_help(int argc, char **argv, const char *usage)
 	return 0;
 }
 
+/* Refuse arguments after cmd: "keys -p other.json" must not list the keys
+   of ./ztwatch.json.  Returns 0, or -1 once said. */
+static int
+policy_no_args(const char *cmd, int argc)
+{
+	if (argc <= 1)
+		return 0;
+	cli_error("%s: takes no arguments (the policy is a global option: ztwatch -p POLICY %s)",
+	    cmd, cmd);
+	return -1;
+}
+
 /* ztwatch policy: validate and summarise. */
 int
 cmd_policy(struct cli_globals *g, int argc, char **argv)
@@ -156,10 +168,8 @@ cmd_policy(struct cli_globals *g, int argc, char **argv)
 	if (policy_help(argc, argv, "usage: ztwatch [-p POLICY] policy\n\n"
 	    "Check the policy file (exit 0 valid, 2 invalid) and list its rules and keys."))
 		return CLI_EXIT_OK;
-	if (argc > 1) {
-		cli_error("policy: takes no arguments");
+	if (policy_no_args("policy", argc) != 0)
 		return CLI_EXIT_USAGE;
-	}
 	if ((p = cli_load_policy(g)) == NULL)
 		return CLI_EXIT_USAGE;
 	printf("policy %s: valid, sha256 %s\nrules:\n", g->policy, auth_policy_hash(p));
@@ -185,6 +195,8 @@ cmd_keys(struct cli_globals *g, int argc, char **argv)
 	    "List each key: name, type, pinned alg, kid, fingerprint and source.\n"
 	    "Secrets are shown only by a PBKDF2 fingerprint, never in clear."))
 		return CLI_EXIT_OK;
+	if (policy_no_args("keys", argc) != 0)
+		return CLI_EXIT_USAGE;
 	if ((p = cli_load_policy(g)) == NULL)
 		return CLI_EXIT_USAGE;
 	policy_print_keys(p, 0);

@@ -302,6 +302,19 @@ def verify_with_bad_policy_exits_2(env):
 
 
 @case
+def policy_and_keys_take_no_arguments(env):
+    """usage: 'keys -p OTHER' and 'policy x' are refused with a hint, never answered from
+    ./ztwatch.json"""
+    path = env.policy(base())
+    for args in (["keys", "-p", path], ["keys", "--bogus"], ["policy", "extra"]):
+        p = subprocess.run([ZTWATCH, "-p", path] + args, capture_output=True, text=True)
+        eq(p.returncode, 2, "exit for %r (%s)" % (args, p.stderr))
+        check("takes no arguments" in p.stderr and "ztwatch -p POLICY %s" % args[0] in p.stderr,
+              p.stderr)
+        eq(p.stdout, "", "nothing listed for %r" % args)
+
+
+@case
 def usage_errors_exit_2(env):
     """usage errors: unknown command, bad option, bad header, bad --now: exit 2"""
     path = env.policy(base())
