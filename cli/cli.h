@@ -114,6 +114,8 @@ int	cmd_demo(struct cli_globals *, int, char **);
 
 /* Print "ztwatch: message" on stderr. */
 void	cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* After a command's --help text: exit 0, or 2 when stdout failed (never returns). */
+void	cli_help_done(const char *cmd) __attribute__((noreturn));
 /* Flush stdout: 0 when everything written so far reached it, else an errno. */
 int	cli_stdout_error(void);
 /* Load the policy and fetch its jwks_url keys (cli-keys.c); NULL after an error. */

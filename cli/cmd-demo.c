@@ -224,7 +224,7 @@ demo_parse(struct demo_opts *o, int argc, char **argv)
 			break;
 		case 'h':
 			demo_usage(stdout);
-			exit(CLI_EXIT_OK);
+			cli_help_done("demo");
 		default:
 			demo_usage(stderr);
 			return -1;

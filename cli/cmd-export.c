@@ -389,7 +389,7 @@ export_parse(struct cli_globals *g, struct export_opts *o, int argc, char **argv
 			break;
 		case 'h':
 			export_usage(stdout);
-			exit(CLI_EXIT_OK);
+			cli_help_done("export");
 		default:
 			export_usage(stderr);
 			return -1;

@@ -140,7 +140,7 @@ pub_parse(struct cli_globals *g, struct pub_opts *o, int argc, char **argv)
 			break;
 		case 'h':
 			pub_usage(stdout);
-			exit(CLI_EXIT_OK);
+			cli_help_done("pub");
 		default:
 			pub_usage(stderr);
 			return -1;

@@ -171,19 +171,46 @@ record_usage(FILE *f)
 	    "                    the epoch; the final stats give publish-to-commit latency\n", f);
 }
 
-/* A positive number option. */
+/* A number option from min to max; one message names both. */
 static int
-record_number(const char *opt, const char *arg, long long max, long long *out)
+record_number(const char *opt, const char *arg, long long min, long long max, long long *out)
 {
 	char	*end;
 
 	errno = 0;
 	*out = strtoll(arg, &end, 10);
-	if (errno != 0 || *end != '\0' || end == arg || *out < 0 || *out > max) {
-		cli_error("record: %s wants a number from 0 to %lld", opt, max);
+	if (errno != 0 || *end != '\0' || end == arg || *out < min || *out > max) {
+		cli_error("record: %s wants a number from %lld to %lld", opt, min, max);
 		return -1;
 	}
 	return 0;
+}
+
+/* --since and --seq both given: one start only. */
+static int
+record_one_start(void)
+{
+	cli_error("record: --since and --seq each say where a new durable starts; give one");
+	return -1;
+}
+
+/*
+ * Whether a stream or durable name is one JetStream takes and nats.c can
+ * put in its JSON requests as it is: printable ASCII without the subject
+ * separators and wildcards, '/', '\\' or '"'.
+ */
+static int
+record_js_name_ok(const char *name)
+{
+	const unsigned char	*p = (const unsigned char *)name;
+
+	if (*p == '\0')
+		return 0;
+	for (; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p >= 0x7f || strchr(".*>/\\\"", *p) != NULL)
+			return 0;
+	}
+	return 1;
 }
 
 /* Parse the command line. */
@@ -226,6 +253,8 @@ record_parse(struct cli_globals *g, struct record_opts *o, int argc, char **argv
 			o->js.durable = optarg;
 			break;
 		case 's':
+			if (o->js.start == INGEST_JS_SEQ)
+				return record_one_start();
 			if (cli_parse_when(optarg, &o->js.start_us) != 0) {
 				cli_error("record: --since '%s' is not a time (RFC 3339, epoch"
 				    " seconds or relative like -2h)", optarg);
@@ -234,60 +263,42 @@ record_parse(struct cli_globals *g, struct record_opts *o, int argc, char **argv
 			o->js.start = INGEST_JS_TIME;
 			break;
 		case 'q':
-			if (record_number("--seq", optarg, INT64_MAX, &n) != 0)
+			if (o->js.start == INGEST_JS_TIME)
+				return record_one_start();
+			if (record_number("--seq", optarg, 1, INT64_MAX, &n) != 0)
 				return -1;
-			if (n == 0) {
-				cli_error("record: --seq counts from 1");
-				return -1;
-			}
 			o->js.start = INGEST_JS_SEQ;
 			o->js.start_seq = (uint64_t)n;
 			break;
 		case 'a':
-			if (record_number("--ack-wait", optarg, 86400, &n) != 0)
+			if (record_number("--ack-wait", optarg, 1, 86400, &n) != 0)
 				return -1;
-			if (n == 0) {
-				cli_error("record: --ack-wait wants at least 1 second");
-				return -1;
-			}
 			o->js.ack_wait_s = (int)n;
 			break;
 		case 'w':
 			o->wait = 1;
 			break;
 		case 't':
-			if (record_number("--stats", optarg, 86400, &n) != 0)
+			if (record_number("--stats", optarg, 0, 86400, &n) != 0)
 				return -1;
 			o->stats_s = (int)n;
 			break;
 		case 'j':
-			if (record_number("--jobs", optarg, 64, &n) != 0)
+			if (record_number("--jobs", optarg, 1, 64, &n) != 0)
 				return -1;
-			if (n == 0) {
-				cli_error("record: --jobs wants at least 1");
-				return -1;
-			}
 			o->jobs = (int)n;
 			break;
 		case 'Q':
-			if (record_number("--queue", optarg, 1 << 22, &n) != 0)
+			if (record_number("--queue", optarg, 16, 1 << 22, &n) != 0)
 				return -1;
-			if (n < 16) {
-				cli_error("record: --queue wants at least 16");
-				return -1;
-			}
 			o->queue = (unsigned)n;
 			break;
 		case 'L':
 			o->latency_header = optarg;
 			break;
 		case 'B':
-			if (record_number("--buffer", optarg, 1 << 24, &n) != 0)
+			if (record_number("--buffer", optarg, 1, 1 << 24, &n) != 0)
 				return -1;
-			if (n < 1) {
-				cli_error("record: --buffer wants at least 1");
-				return -1;
-			}
 			o->buffer = (int)n;
 			break;
 		case 'V':
@@ -314,7 +325,7 @@ record_parse(struct cli_globals *g, struct record_opts *o, int argc, char **argv
 				watch_usage(stdout);
 			else
 				record_usage(stdout);
-			exit(CLI_EXIT_OK);
+			cli_help_done(o->console ? "watch" : "record");
 		default:
 			if (o->console)
 				watch_usage(stderr);
@@ -352,8 +363,14 @@ record_parse(struct cli_globals *g, struct record_opts *o, int argc, char **argv
 		cli_error("record: --since and --seq need --stream and --durable");
 		return -1;
 	}
-	if (o->js.durable != NULL && strpbrk(o->js.durable, ". *>") != NULL) {
-		cli_error("record: a durable name cannot hold '.', '*', '>' or spaces");
+	if (o->js.durable != NULL && !record_js_name_ok(o->js.durable)) {
+		cli_error("record: a durable name is printable ASCII without '.', '*', '>',"
+		    " '/', '\\', '\"' or spaces");
+		return -1;
+	}
+	if (o->js.stream != NULL && !record_js_name_ok(o->js.stream)) {
+		cli_error("record: a stream name is printable ASCII without '.', '*', '>',"
+		    " '/', '\\', '\"' or spaces");
 		return -1;
 	}
 	if (o->js.stream != NULL && o->nsubjects > 1) {

@@ -116,7 +116,7 @@ replay_parse(struct cli_globals *g, struct tui_source *src, int *reverify, int *
 			break;
 		case 'h':
 			replay_usage(stdout);
-			exit(CLI_EXIT_OK);
+			cli_help_done("replay");
 		default:
 			replay_usage(stderr);
 			return -1;

@@ -129,7 +129,7 @@ verify_parse(struct cli_globals *g, struct verify_opts *o, int argc, char **argv
 			break;
 		case 'h':
 			verify_usage(stdout);
-			exit(CLI_EXIT_OK);
+			cli_help_done("verify");
 		default:
 			verify_usage(stderr);
 			return -1;

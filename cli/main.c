@@ -228,6 +228,55 @@ cli_output_written(const char *cmd, int rc)
 	return CLI_EXIT_USAGE;
 }
 
+/* After a command's --help: exit 0, or 2 if the text could not be written. */
+void
+cli_help_done(const char *cmd)
+{
+	exit(cli_output_written(cmd, CLI_EXIT_OK));
+}
+
+/* Whether the file an option names can be read; says why not. */
+static int
+cli_readable(const char *option, const char *path)
+{
+	if (path == NULL || access(path, R_OK) == 0)
+		return 0;
+	cli_error("%s '%s': %s", option, path, strerror(errno));
+	return -1;
+}
+
+/*
+ * Connection options that cannot go together, name nothing or name a file
+ * that is not there: usage errors (exit 2), said before any command runs
+ * rather than as a failure to connect.
+ */
+static int
+cli_globals_check(const struct cli_globals *g)
+{
+	if (g->password != NULL && g->user == NULL) {
+		cli_error("--password goes with --user");
+		return -1;
+	}
+	if (g->creds != NULL && g->nkey != NULL) {
+		cli_error("--creds and --nkey cannot be used together (a credentials file"
+		    " holds its own seed)");
+		return -1;
+	}
+	if ((g->tls_cert != NULL) != (g->tls_key != NULL)) {
+		cli_error("--tls-cert and --tls-key go together");
+		return -1;
+	}
+	if (g->server[strspn(g->server, ", ")] == '\0') {
+		cli_error("-s: no server URL given");
+		return -1;
+	}
+	if (cli_readable("--creds", g->creds) != 0 || cli_readable("--nkey", g->nkey) != 0 ||
+	    cli_readable("--tls-ca", g->tls_ca) != 0 || cli_readable("--tls-cert", g->tls_cert) != 0 ||
+	    cli_readable("--tls-key", g->tls_key) != 0)
+		return -1;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -260,10 +309,10 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'h':
 			cli_usage(stdout);
-			return CLI_EXIT_OK;
+			return cli_output_written("--help", CLI_EXIT_OK);
 		case 'V':
 			printf("ztwatch %s\n", ZTWATCH_VERSION);
-			return CLI_EXIT_OK;
+			return cli_output_written("--version", CLI_EXIT_OK);
 		case 'p':
 			g.policy = optarg;
 			break;
@@ -302,10 +351,8 @@ main(int argc, char **argv)
 			return CLI_EXIT_USAGE;
 		}
 	}
-	if (g.password != NULL && g.user == NULL) {
-		cli_error("--password goes with --user");
+	if (cli_globals_check(&g) != 0)
 		return CLI_EXIT_USAGE;
-	}
 	if (optind >= argc) {
 		cli_usage(stderr);
 		return CLI_EXIT_USAGE;

@@ -544,6 +544,41 @@ def server_lost_at_the_first_jetstream_request_is_exit_1(env):
 
 
 @case
+def connection_and_range_usage_errors_exit_2(env):
+    """usage errors are exit 2 with one line before anything connects: options that go
+    together, files that are not there, names nats.c cannot send, ranges stated whole"""
+    from zt import free_port
+    folder = env.folder("usage")
+    db = os.path.join(folder, "t.db")
+    url = "nats://127.0.0.1:%d" % free_port()
+    missing = os.path.join(folder, "nosuch.pem")
+    for pre, args, text in [
+            (["--tls-cert", missing], ["metrics.>"], "--tls-cert and --tls-key go together"),
+            (["--creds", missing, "--nkey", missing], ["metrics.>"], "cannot be used together"),
+            (["--tls-ca", missing], ["metrics.>"], "--tls-ca '%s': No such file" % missing),
+            (["-s", " , "], ["metrics.>"], "no server URL given"),
+            ([], ["--stream", "S", "--durable", 'a"b'], "a durable name is printable ASCII"),
+            ([], ["--stream", "a/b", "--durable", "d"], "a stream name is printable ASCII"),
+            ([], ["--stream", "S", "--durable", "d", "--since", "-2h", "--seq", "3"],
+             "give one"),
+            ([], ["--jobs", "0"], "--jobs wants a number from 1 to 64"),
+            ([], ["--jobs", "100000"], "--jobs wants a number from 1 to 64"),
+            ([], ["--queue", "2"], "--queue wants a number from 16 to")]:
+        full = record_args(env, url, db, *args)
+        cmd = full[:6] + pre + full[6:]       # globals after "-s url", before "record"
+        rc, _, err = zt(cmd, timeout=30)
+        eq(rc, 2, "exit code for %r (%s)" % (pre + args, err))
+        eq(len(err.strip().splitlines()), 1, "one line for %r: %r" % (pre + args, err))
+        check(text in err, "message for %r: %r" % (pre + args, err))
+        check("(null)" not in err and ".c:" not in err, "no library internals: %r" % err)
+    for args in (["--help"], ["--version"], ["record", "--help"], ["pub", "--help"]):
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run([ZTWATCH] + args, stdout=full, stderr=subprocess.PIPE)
+        eq(p.returncode, 2, "%r to a full disk: %r" % (args, p.stderr))
+        check(b"cannot write the output: No space left on device" in p.stderr, p.stderr)
+
+
+@case
 def bad_arguments_and_server_refusals_are_clear(env):
     """bad subjects, durables, streams, credentials and permissions give clear errors"""
     folder = env.folder("errors")
