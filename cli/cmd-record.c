@@ -171,6 +171,9 @@ record_usage(FILE *f)
 	    "                    the epoch; the final stats give publish-to-commit latency\n", f);
 }
 
+/* The command's name in messages: record, or watch (the console). */
+static const char	*record_name = "record";
+
 /* A number option from min to max; one message names both. */
 static int
 record_number(const char *opt, const char *arg, long long min, long long max, long long *out)
@@ -180,7 +183,7 @@ record_number(const char *opt, const char *arg, long long min, long long max, lo
 	errno = 0;
 	*out = strtoll(arg, &end, 10);
 	if (errno != 0 || *end != '\0' || end == arg || *out < min || *out > max) {
-		cli_error("record: %s wants a number from %lld to %lld", opt, min, max);
+		cli_error("%s: %s wants a number from %lld to %lld", record_name, opt, min, max);
 		return -1;
 	}
 	return 0;
@@ -190,8 +193,20 @@ record_number(const char *opt, const char *arg, long long min, long long max, lo
 static int
 record_one_start(void)
 {
-	cli_error("record: --since and --seq each say where a new durable starts; give one");
+	cli_error("%s: --since and --seq each say where a new durable starts; give one",
+	    record_name);
 	return -1;
+}
+
+/* Whether s is printable ASCII: a verdict prefix is printed in stats lines as it is. */
+static int
+record_ascii(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s <= 0x20 || *s >= 0x7f)
+			return 0;
+	}
+	return 1;
 }
 
 /*
@@ -240,6 +255,7 @@ record_parse(struct cli_globals *g, struct record_opts *o, int argc, char **argv
 	long long	n;
 	int		ch;
 
+	record_name = o->console ? "watch" : "record";
 	o->stats_s = 10;
 	while ((ch = getopt_long(argc, argv, "d:p:h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -256,8 +272,8 @@ record_parse(struct cli_globals *g, struct record_opts *o, int argc, char **argv
 			if (o->js.start == INGEST_JS_SEQ)
 				return record_one_start();
 			if (cli_parse_when(optarg, &o->js.start_us) != 0) {
-				cli_error("record: --since '%s' is not a time (RFC 3339, epoch"
-				    " seconds or relative like -2h)", optarg);
+				cli_error("%s: --since '%s' is not a time (RFC 3339, epoch"
+				    " seconds or relative like -2h)", record_name, optarg);
 				return -1;
 			}
 			o->js.start = INGEST_JS_TIME;
@@ -303,10 +319,10 @@ record_parse(struct cli_globals *g, struct record_opts *o, int argc, char **argv
 			break;
 		case 'V':
 		case 'F':
-			if (!auth_subject_valid(optarg, 0)) {
-				cli_error("record: %s wants a subject prefix without wildcards,"
-				    " like 'verdicts' or 'zt.verdicts'", ch == 'V' ?
-				    "--verdict-subject" : "--verdicts");
+			if (!auth_subject_valid(optarg, 0) || !record_ascii(optarg)) {
+				cli_error("%s: %s wants a subject prefix of printable ASCII"
+				    " without wildcards, like 'verdicts' or 'zt.verdicts'",
+				    record_name, ch == 'V' ? "--verdict-subject" : "--verdicts");
 				return -1;
 			}
 			if (ch == 'V')
@@ -336,11 +352,11 @@ record_parse(struct cli_globals *g, struct record_opts *o, int argc, char **argv
 	}
 	for (; optind < argc; optind++) {
 		if (o->nsubjects == RECORD_MAX_SUBJECTS) {
-			cli_error("record: at most %d subjects", RECORD_MAX_SUBJECTS);
+			cli_error("%s: at most %d subjects", record_name, RECORD_MAX_SUBJECTS);
 			return -1;
 		}
 		if (!auth_subject_valid(argv[optind], 1)) {
-			cli_error("record: '%s' is not a valid NATS subject", argv[optind]);
+			cli_error("%s: '%s' is not a valid NATS subject", record_name, argv[optind]);
 			return -1;
 		}
 		o->subjects[o->nsubjects++] = argv[optind];
@@ -351,30 +367,31 @@ record_parse(struct cli_globals *g, struct record_opts *o, int argc, char **argv
 	}
 	if (o->verdicts != NULL && (o->nsubjects > 0 || o->js.stream != NULL ||
 	    o->verdict_subject != NULL || o->latency_header != NULL)) {
-		cli_error("record: --verdicts reads verdicts others published; it takes no"
-		    " subjects, --stream, --verdict-subject or --latency-header");
+		cli_error("%s: --verdicts reads verdicts others published; it takes no"
+		    " subjects, --stream, --verdict-subject or --latency-header", record_name);
 		return -1;
 	}
 	if ((o->js.stream == NULL) != (o->js.durable == NULL)) {
-		cli_error("record: --stream and --durable go together");
+		cli_error("%s: --stream and --durable go together", record_name);
 		return -1;
 	}
 	if (o->js.stream == NULL && o->js.start != INGEST_JS_ALL) {
-		cli_error("record: --since and --seq need --stream and --durable");
+		cli_error("%s: --since and --seq need --stream and --durable", record_name);
 		return -1;
 	}
 	if (o->js.durable != NULL && !record_js_name_ok(o->js.durable)) {
-		cli_error("record: a durable name is printable ASCII without '.', '*', '>',"
-		    " '/', '\\', '\"' or spaces");
+		cli_error("%s: a durable name is printable ASCII without '.', '*', '>',"
+		    " '/', '\\', '\"' or spaces", record_name);
 		return -1;
 	}
 	if (o->js.stream != NULL && !record_js_name_ok(o->js.stream)) {
-		cli_error("record: a stream name is printable ASCII without '.', '*', '>',"
-		    " '/', '\\', '\"' or spaces");
+		cli_error("%s: a stream name is printable ASCII without '.', '*', '>',"
+		    " '/', '\\', '\"' or spaces", record_name);
 		return -1;
 	}
 	if (o->js.stream != NULL && o->nsubjects > 1) {
-		cli_error("record: with --stream, give at most one subject (the consumer's filter)");
+		cli_error("%s: with --stream, give at most one subject (the consumer's filter)",
+		    record_name);
 		return -1;
 	}
 	return 0;
@@ -568,7 +585,7 @@ record_wait_connected(struct record *r, const sigset_t *sigs)
 
 	while (atomic_load(&r->watch.state) != INGEST_CONNECTED) {
 		if (!told) {
-			cli_error("record: waiting for %s", ingest_conn_servers(r->conn));
+			cli_error("%s: waiting for %s", record_name, ingest_conn_servers(r->conn));
 			told = 1;
 		}
 		if (sigtimedwait(sigs, NULL, &tick) > 0) {
@@ -609,15 +626,15 @@ record_stream_takes_verdicts(struct record *r)
 	int	  rc = 0;
 
 	if (ingest_js_stream_subjects(r->conn, r->o.js.stream, &subjects, &n, &cause) != 0) {
-		cli_error("record: stream '%s': %s", r->o.js.stream, cause);
+		cli_error("%s: stream '%s': %s", record_name, r->o.js.stream, cause);
 		free(cause);
 		return -1;
 	}
 	for (i = 0; i < n && rc == 0; i++) {
 		if (record_overlaps(subjects[i], r->o.verdict_subject)) {
-			cli_error("record: stream '%s' takes '%s', where the verdicts go (%s.>):"
+			cli_error("%s: stream '%s' takes '%s', where the verdicts go (%s.>):"
 			    " it would judge its own verdicts; choose another prefix or name"
-			    " the subjects to read", r->o.js.stream, subjects[i],
+			    " the subjects to read", record_name, r->o.js.stream, subjects[i],
 			    r->o.verdict_subject);
 			r->refused = 1;
 			rc = -1;
@@ -644,11 +661,11 @@ record_subscribe(struct record *r)
 		r->js = ingest_js_consume(r->conn, &r->o.js, pipeline_deliver, pipeline_js_gap,
 		    r->pipe, &notice, &cause);
 		if (notice != NULL) {
-			cli_error("record: %s", notice);
+			cli_error("%s: %s", record_name, notice);
 			free(notice);
 		}
 		if (r->js == NULL) {
-			cli_error("record: stream '%s': %s", r->o.js.stream, cause);
+			cli_error("%s: stream '%s': %s", record_name, r->o.js.stream, cause);
 			free(cause);
 			return -1;
 		}
@@ -659,7 +676,7 @@ record_subscribe(struct record *r)
 		    record_pending_msgs(r), record_pending_bytes(r), pipeline_deliver, r->pipe,
 		    &cause);
 		if (r->subs[i].sub == NULL) {
-			cli_error("record: %s", cause);
+			cli_error("%s: %s", record_name, cause);
 			free(cause);
 			return -1;
 		}
@@ -692,8 +709,8 @@ record_check_json(struct record *r)
 	if (st.json_errno == 0)
 		return;
 	r->json_failed = 1;
-	cli_error("record: cannot print the verdicts (--json): %s; they are still recorded"
-	    " in the trail", strerror(st.json_errno));
+	cli_error("%s: cannot print the verdicts (--json): %s; they are still recorded"
+	    " in the trail", record_name, strerror(st.json_errno));
 }
 
 /* One supervision step: 0 to go on, or 1 with r->rc set to stop. */
@@ -916,7 +933,7 @@ record_drain(struct record *r)
 
 	for (i = 0; i < r->nsubs; i++) {
 		if (ingest_sub_drain(r->subs[i].sub, RECORD_DRAIN_MS, &cause) != 0) {
-			cli_error("record: %s", cause);
+			cli_error("%s: %s", record_name, cause);
 			free(cause);
 			cause = NULL;
 		}
@@ -935,7 +952,7 @@ record_open_store(struct record *r, struct cli_globals *g, struct auth_policy *p
 	int				 i;
 
 	if ((r->store = store_open(g->db, &cause)) == NULL) {
-		cli_error("record: %s", cause);
+		cli_error("%s: %s", record_name, cause);
 		free(cause);
 		return -1;
 	}
@@ -951,7 +968,7 @@ record_open_store(struct record *r, struct cli_globals *g, struct auth_policy *p
 	si.policy = p;
 	store_set_batch(r->store, 4096, 100);
 	if (store_session_begin(r->store, &si, auth_epoch_us(), &cause) != 0) {
-		cli_error("record: %s", cause);
+		cli_error("%s: %s", record_name, cause);
 		free(cause);
 		return -1;
 	}
@@ -973,7 +990,7 @@ record_connect(struct record *r, struct cli_globals *g)
 	co.on_error = record_on_error;
 	co.arg = r;
 	if ((r->conn = ingest_connect(&co, &cause)) == NULL) {
-		cli_error("record: %s", cause);
+		cli_error("%s: %s", record_name, cause);
 		free(cause);
 		return -1;
 	}
@@ -1004,7 +1021,7 @@ record_start_pipeline(struct record *r, struct auth_policy *p)
 		po.arg = r;
 	}
 	if ((r->pipe = pipeline_start(&po, &cause)) == NULL) {
-		cli_error("record: %s", cause);
+		cli_error("%s: %s", record_name, cause);
 		free(cause);
 		return -1;
 	}
@@ -1029,7 +1046,7 @@ record_finish(struct record *r, int rc)
 			rc = CLI_EXIT_FAIL;
 		if (r->conn != NULL && atomic_load(&r->watch.state) == INGEST_CONNECTED &&
 		    ingest_flush(r->conn, 5000, &cause) != 0) {
-			cli_error("record: %s", cause);
+			cli_error("%s: %s", record_name, cause);
 			free(cause);
 			cause = NULL;
 		}
@@ -1041,7 +1058,7 @@ record_finish(struct record *r, int rc)
 	pipeline_free(r->pipe);
 	ingest_close(r->conn);
 	if (r->store != NULL && store_close(r->store, &cause) != 0) {
-		cli_error("record: %s", cause);
+		cli_error("%s: %s", record_name, cause);
 		free(cause);
 		rc = CLI_EXIT_FAIL;
 	}
@@ -1237,7 +1254,7 @@ fleet_main(struct record *r, struct cli_globals *g)
 	int			 sig, rc = CLI_EXIT_FAIL;
 
 	if ((f = calloc(1, sizeof *f)) == NULL) {
-		cli_error("record: out of memory");
+		cli_error("%s: out of memory", record_name);
 		return CLI_EXIT_FAIL;
 	}
 	f->prefix = r->o.verdicts;
@@ -1255,12 +1272,12 @@ fleet_main(struct record *r, struct cli_globals *g)
 	sub = ingest_subscribe(r->conn, subject, record_pending_msgs(r), record_pending_bytes(r),
 	    fleet_deliver, f, &cause);
 	if (sub == NULL) {
-		cli_error("record: %s", cause);
+		cli_error("%s: %s", record_name, cause);
 		free(cause);
 		goto out;
 	}
 	if (r->o.stats_s > 0)
-		cli_error("record: reading the verdicts on %s from %s", subject, r->url);
+		cli_error("%s: reading the verdicts on %s from %s", record_name, subject, r->url);
 	r->last_stats_ms = auth_mono_ms();
 	for (;;) {
 		sig = sigtimedwait(&r->sigs, NULL, &tick);
@@ -1270,7 +1287,7 @@ fleet_main(struct record *r, struct cli_globals *g)
 		}
 		record_check_state(r);
 		if (atomic_load(&r->watch.state) == INGEST_CLOSED) {
-			cli_error("record: the connection to %s closed",
+			cli_error("%s: the connection to %s closed", record_name,
 			    ingest_conn_servers(r->conn));
 			break;
 		}
@@ -1284,7 +1301,7 @@ fleet_main(struct record *r, struct cli_globals *g)
 			fleet_print_stats(r, f, sub, 0);
 	}
 	if (ingest_sub_drain(sub, RECORD_DRAIN_MS, &cause) != 0) {
-		cli_error("record: %s", cause);
+		cli_error("%s: %s", record_name, cause);
 		free(cause);
 	}
 	fleet_print_stats(r, f, sub, 1);
@@ -1362,7 +1379,7 @@ record_main(struct cli_globals *g, int argc, char **argv, int console)
 			rc = watch_loop(&r, g);
 		} else {
 			if (r.o.stats_s > 0)
-				cli_error("record: recording %s%s into %s", r.o.js.stream ?
+				cli_error("%s: recording %s%s into %s", record_name, r.o.js.stream ?
 				    "stream " : "", r.o.js.stream ? r.o.js.stream :
 				    "core NATS subjects", g->db);
 			rc = record_loop(&r, &r.sigs);

@@ -324,6 +324,12 @@ def verdict_subject_on_core_nats_and_what_the_view_refuses(env):
     rc, _, err = zt(["-s", srv.url, "-d", db, "watch", "--verdicts", "zt.v", "metrics.>"])
     eq(rc, 2, "watch --verdicts with a subject")
     check("takes no subjects" in err, err)
+    check(err.startswith("ztwatch: watch: "), "watch names itself: %r" % err)
+    # A prefix is printed as it is in the stats lines: printable ASCII only.
+    for opt in ("--verdicts", "--verdict-subject"):
+        rc, _, err = zt(record_args(env, srv.url, db, opt, "v\x1b]0;pwned\x07"))
+        eq(rc, 2, "%s with terminal controls (%s)" % (opt, err))
+        check("printable ASCII" in err and "\x1b" not in err, err)
 
 
 
