@@ -5,8 +5,9 @@
  * lines carry every column under its stable name (README, "The audit
  * trail"); CSV follows RFC 4180 with the same names as columns.  Bodies go
  * out as text when they are UTF-8 without NUL bytes, else as base64, so
- * any body survives the round trip.  With -o, the file appears whole or
- * not at all: rows go to FILE.partial, renamed at the end.
+ * any body survives the round trip.  With -o, a regular file appears
+ * whole or not at all: rows go to FILE.partial, renamed at the end; a
+ * FIFO, a device or a symlink is written through (export_via_partial).
  *
  * Several trails (-d A -d B, the trails of a fleet of recorders) are
  * merged: one cursor per trail, each in chain order, and the next row out
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +37,11 @@ static const char *const export_columns[] = {
 };
 #define EXPORT_NCOLS (sizeof export_columns / sizeof export_columns[0])
 #define EXPORT_MAX_DBS	64
+
+/* What export_to returns instead of a row count. */
+#define EXPORT_ERR_QUERY	-1	/* a trail cannot be read */
+#define EXPORT_ERR_OPEN		-2	/* a trail cannot be opened */
+#define EXPORT_ERR_WRITE	-3	/* the output cannot be written */
 
 /* Columns holding JSON text, written as JSON values in JSON lines. */
 static int
@@ -438,9 +445,23 @@ export_next_input(const struct export_input *in, int n)
 }
 
 /*
+ * 0 when everything written to f since errno was cleared went well, else
+ * the errno of the failure (EIO when the failed call left none).
+ */
+static int
+export_write_error(FILE *f)
+{
+	if (!ferror(f))
+		return 0;
+	return errno != 0 ? errno : EIO;
+}
+
+/*
  * Write the rows of the n inputs (open, with cursors), merged by time
  * (those keep accepts, when given); a "db" member or column when n > 1.
- * The count, or -1.
+ * The count, or EXPORT_ERR_QUERY or EXPORT_ERR_WRITE (at the first row
+ * that cannot be written: a full disk is not worth a million more tries)
+ * with *cause set.
  */
 static long long
 export_rows(struct export_input *in, int n, struct export_opts *o, FILE *f,
@@ -449,7 +470,7 @@ export_rows(struct export_input *in, int n, struct export_opts *o, FILE *f,
 	const struct store_row	*r;
 	long long		 count = 0;
 	time_t			 shown = time(NULL);
-	int			 tty = isatty(STDERR_FILENO), i;
+	int			 tty = isatty(STDERR_FILENO), i, err;
 	size_t			 k;
 
 	if (o->csv) {
@@ -461,21 +482,26 @@ export_rows(struct export_input *in, int n, struct export_opts *o, FILE *f,
 	}
 	for (i = 0; i < n; i++)
 		if (export_step(&in[i], cause) != 0)
-			return -1;
+			return EXPORT_ERR_QUERY;
 	while ((i = export_next_input(in, n)) >= 0) {
 		r = in[i].row;
 		if (keep == NULL || keep(r, arg)) {
+			errno = 0;
 			if (o->csv)
 				export_csv(f, r, n > 1 ? in[i].db : NULL);
 			else
 				export_jsonl(f, r, n > 1 ? in[i].db : NULL);
+			if ((err = export_write_error(f)) != 0) {
+				*cause = strdup(strerror(err));
+				return EXPORT_ERR_WRITE;
+			}
 			if (++count % 4096 == 0 && tty && time(NULL) != shown) {
 				shown = time(NULL);
 				fprintf(stderr, "\rexport: %lld rows", count);
 			}
 		}
 		if (export_step(&in[i], cause) != 0)
-			return -1;
+			return EXPORT_ERR_QUERY;
 	}
 	if (tty && count >= 4096)
 		fprintf(stderr, "\rexport: %lld rows\n", count);
@@ -496,8 +522,9 @@ export_close_inputs(struct export_input *in, int n)
 }
 
 /*
- * Open the trails and their cursors: 0, -2 with *cause when a trail
- * cannot be opened, -1 with *cause when it cannot be queried.
+ * Open the trails and their cursors: 0, EXPORT_ERR_OPEN with *cause when
+ * a trail cannot be opened, EXPORT_ERR_QUERY with *cause when it cannot
+ * be queried.
  */
 static int
 export_open_inputs(struct export_input *in, const char *const *dbs, int n,
@@ -509,68 +536,153 @@ export_open_inputs(struct export_input *in, const char *const *dbs, int n,
 	for (i = 0; i < n; i++) {
 		in[i].db = dbs[i];
 		if ((in[i].st = store_open_reader(dbs[i], cause)) == NULL)
-			return -2;
+			return EXPORT_ERR_OPEN;
 		if ((in[i].c = store_query(in[i].st, f, STORE_OLDEST_FIRST, 0, 0, cause)) == NULL)
-			return -1;
+			return EXPORT_ERR_QUERY;
 	}
 	return 0;
 }
 
 /*
- * Export the trails o->dbs to o->out (stdout when NULL or "-"), through
- * FILE.partial so a file appears whole or not at all.  Returns the rows
- * written, -1 with *cause on a write or query error, -2 with *cause when
- * a trail cannot be opened.
+ * Whether -o out goes through out.partial, renamed over out at the end so
+ * that the file appears whole or not at all: only when out is missing or
+ * a regular file.  Anything else is opened and written into, as the
+ * shell's > does, for a rename would replace it: a FIFO or a device
+ * (/dev/null, /dev/full) with a file no reader sees, a symlink with a file
+ * of its own.  A symlink is not followed to a rename of the file it names
+ * either, the simplest rule: that file stays the same file (its owner,
+ * mode, links, and the descriptors open on it, as when /dev/stdout names
+ * the shell's output), written in place, so not whole or not at all; a
+ * dangling link creates it.
+ */
+static int
+export_via_partial(const char *out)
+{
+	struct stat	sb;
+
+	if (lstat(out, &sb) != 0)
+		return errno == ENOENT;
+	return S_ISREG(sb.st_mode);
+}
+
+/* Where export_to writes. */
+struct export_output {
+	FILE	*f;		/* stdout, the file opened, or NULL once closed */
+	char	*partial;	/* renamed over -o's file at the end, or NULL */
+};
+
+/* Open out (stdout when NULL or "-") for writing: 0, or EXPORT_ERR_WRITE
+   with *cause set. */
+static int
+export_open_output(const char *out, struct export_output *w, char **cause)
+{
+	const char	*path = out;
+
+	w->f = stdout;
+	w->partial = NULL;
+	if (out == NULL || strcmp(out, "-") == 0)
+		return 0;
+	if (export_via_partial(out)) {
+		if (asprintf(&w->partial, "%s.partial", out) < 0) {
+			w->partial = NULL;
+			*cause = strdup("out of memory");
+			return EXPORT_ERR_WRITE;
+		}
+		path = w->partial;
+	}
+	if ((w->f = fopen(path, "w")) == NULL) {
+		if (asprintf(cause, "cannot write '%s': %s", path, strerror(errno)) < 0)
+			*cause = NULL;
+		free(w->partial);
+		w->partial = NULL;
+		return EXPORT_ERR_WRITE;
+	}
+	return 0;
+}
+
+/*
+ * Flush and close w, then rename its partial file over out when ok (the
+ * rows went out); else remove the partial file.  0, or EXPORT_ERR_WRITE
+ * with *cause set when ok and the output cannot be written.
+ */
+static int
+export_close_output(struct export_output *w, const char *out, int ok, char **cause)
+{
+	int	err;
+
+	errno = 0;
+	if (fflush(w->f) != 0 || ferror(w->f))
+		err = errno != 0 ? errno : EIO;
+	else
+		err = 0;
+	if (w->f != stdout) {
+		if (fclose(w->f) != 0 && err == 0)
+			err = errno != 0 ? errno : EIO;
+		w->f = NULL;
+	}
+	if (ok && err == 0 && w->partial != NULL && rename(w->partial, out) != 0)
+		err = errno;
+	if (w->partial != NULL && (!ok || err != 0))
+		unlink(w->partial);
+	free(w->partial);
+	w->partial = NULL;
+	if (!ok || err == 0)
+		return 0;
+	*cause = strdup(strerror(err));
+	return EXPORT_ERR_WRITE;
+}
+
+/*
+ * Turn *cause, why the output could not be written, into the message:
+ * naming file (stdout when NULL), and saying that nothing was written when
+ * file was whole or not at all.  The words are cli_output_written's.
+ */
+static void
+export_write_cause(const char *file, int whole, char **cause)
+{
+	char	*why = *cause;
+	int	 rc;
+
+	if (file == NULL)
+		rc = asprintf(cause, "cannot write the output: %s", why ? why : "failed");
+	else
+		rc = asprintf(cause, "cannot write '%s': %s%s", file, why ? why : "failed",
+		    whole ? " (nothing written)" : "");
+	if (rc < 0)
+		*cause = NULL;
+	free(why);
+}
+
+/*
+ * Export the trails o->dbs to o->out (stdout when NULL or "-"); see
+ * export_via_partial for how a file is written.  Returns the rows
+ * written, EXPORT_ERR_WRITE with *cause when the output cannot be
+ * written, EXPORT_ERR_QUERY or EXPORT_ERR_OPEN with *cause when a trail
+ * cannot be read or opened.
  */
 static long long
 export_to(struct export_opts *o, int (*keep)(const struct store_row *, void *),
     void *arg, char **cause)
 {
 	struct export_input	 in[EXPORT_MAX_DBS];
-	FILE			*f = stdout;
-	char			*partial = NULL;
+	struct export_output	 w;
+	int			 whole;
 	long long		 n;
 
-	if ((n = export_open_inputs(in, o->dbs, o->ndbs, &o->f, cause)) != 0) {
+	if ((n = export_open_inputs(in, o->dbs, o->ndbs, &o->f, cause)) == 0)
+		n = export_open_output(o->out, &w, cause);
+	if (n != 0) {
 		export_close_inputs(in, o->ndbs);
 		return n;
 	}
-	if (o->out != NULL && strcmp(o->out, "-") != 0) {
-		if (asprintf(&partial, "%s.partial", o->out) < 0 ||
-		    (f = fopen(partial, "w")) == NULL) {
-			asprintf(cause, "cannot write '%s': %s", partial ? partial : o->out,
-			    strerror(errno));
-			free(partial);
-			export_close_inputs(in, o->ndbs);
-			return -1;
-		}
-	}
-	cli_stream_buffer(f);
-	n = export_rows(in, o->ndbs, o, f, keep, arg, cause);
+	whole = w.partial != NULL;
+	cli_stream_buffer(w.f);
+	n = export_rows(in, o->ndbs, o, w.f, keep, arg, cause);
 	export_close_inputs(in, o->ndbs);
-	if (n >= 0 && (fflush(f) != 0 || ferror(f))) {
-		*cause = strdup(strerror(errno));
-		n = -1;
-	}
-	if (f != stdout && fclose(f) != 0 && n >= 0) {
-		*cause = strdup(strerror(errno));
-		n = -1;
-	}
-	if (n >= 0 && partial != NULL && rename(partial, o->out) != 0) {
-		*cause = strdup(strerror(errno));
-		n = -1;
-	}
-	if (n < 0 && partial != NULL) {
-		unlink(partial);
-		if (*cause != NULL) {
-			char	*c = NULL;
-
-			asprintf(&c, "%s (nothing written)", *cause);
-			free(*cause);
-			*cause = c;
-		}
-	}
-	free(partial);
+	if (export_close_output(&w, o->out, n >= 0, cause) != 0)
+		n = EXPORT_ERR_WRITE;
+	if (n == EXPORT_ERR_WRITE)
+		export_write_cause(w.f == stdout ? NULL : o->out, whole, cause);
 	return n;
 }
 
@@ -615,7 +727,9 @@ cmd_export(struct cli_globals *g, int argc, char **argv)
 	if (n < 0) {
 		cli_error("export: %s", cause ? cause : "failed");
 		free(cause);
-		return n == -2 ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+		/* An output that cannot all be written is exit 2, as for every
+		   command (cli_output_written). */
+		return n == EXPORT_ERR_QUERY ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
 	}
 	return CLI_EXIT_OK;
 }

@@ -17,7 +17,9 @@ import base64
 import hashlib
 import json
 import os
+import select
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -725,6 +727,131 @@ def output_file_same_as_stdout(env):
         with open(f, "rb") as fh:
             eq(fh.read(), out, "%s file content = stdout" % fmt)
         check(len(out) > 100, "non-trivial export")
+
+
+def drain_fifo(fd, proc, timeout=120):
+    """What the reader of a FIFO (fd, opened O_NONBLOCK before proc writes)
+    gets until the writer closes it; None when proc ends without opening it."""
+    got, deadline = b"", time.time() + timeout
+    po = select.poll()
+    po.register(fd, select.POLLIN)
+    while time.time() < deadline:
+        if po.poll(200):
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                return got
+            got += chunk
+        elif proc.poll() is not None:
+            return got or None
+    raise Failure("the FIFO's writer did not finish in %d s" % timeout)
+
+
+def leftovers(folder):
+    return sorted(n for n in os.listdir(folder) if n.endswith(".partial"))
+
+
+@case
+def output_into_a_fifo(env):
+    """export -o FIFO: the rows go into the FIFO, to its reader; the FIFO stays a FIFO"""
+    t = env.trail()
+    folder = env.folder("fifo")
+    fifo = os.path.join(folder, "rows.fifo")
+    os.mkfifo(fifo)
+    for fmt in ("jsonl", "csv"):
+        args = ["--verdict", "fail", "--format", fmt]
+        want = export_raw(t["db"], args[:2], fmt=fmt)
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            p = subprocess.Popen([ZTWATCH, "-d", t["db"], "export"] + args + ["-o", fifo],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            got = drain_fifo(fd, p)
+            so, err = p.communicate(timeout=120)
+        finally:
+            os.close(fd)
+        err = err.decode(errors="replace")
+        eq(p.returncode, 0, "%s: exit (stderr: %s)" % (fmt, err.strip()))
+        check(stat.S_ISFIFO(os.lstat(fifo).st_mode), "%s: the FIFO is still a FIFO" % fmt)
+        check(got is not None, "%s: the FIFO's reader got nothing" % fmt)
+        eq(got, want, "%s: what the FIFO's reader got = stdout" % fmt)
+        eq(leftovers(folder), [], "%s: partial files left" % fmt)
+
+
+@case
+def output_through_a_symlink(env):
+    """export -o LINK: the file it names gets the rows (made if missing), the link stays"""
+    t = env.trail()
+    folder = env.folder("symlink")
+    want = export_raw(t["db"], ["--verdict", "fail"])
+    os.mkdir(os.path.join(folder, "real"))
+    with open(os.path.join(folder, "real", "rows.jsonl"), "w") as f:
+        f.write("old rows\n" * 100000)
+    for name, target in (("link.jsonl", "real/rows.jsonl"), ("dangling.jsonl", "real/new.jsonl")):
+        link = os.path.join(folder, name)
+        os.symlink(target, link)
+        rc, so, err = zt(["-d", t["db"], "export", "--format", "jsonl", "--verdict", "fail",
+                          "-o", link])
+        eq(rc, 0, "%s: exit (stderr: %s)" % (name, err.strip()))
+        check(os.path.islink(link), "%s: still a symlink" % name)
+        eq(os.readlink(link), target, "%s: the link's target" % name)
+        with open(os.path.join(folder, target), "rb") as f:
+            eq(f.read(), want, "%s: the file it names = stdout" % name)
+        eq(leftovers(folder) + leftovers(os.path.join(folder, "real")), [],
+           "%s: partial files left" % name)
+
+
+def private_device(folder, name, minor):
+    """A character device of the memory driver (1, minor: 3 null, 7 full) made in
+    folder, so that no test can replace the system's; None (and why) when it cannot
+    be made or opened (no root, a nodev mount)."""
+    path = os.path.join(folder, name)
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
+        os.close(os.open(path, os.O_WRONLY))
+    except OSError as e:
+        return None, str(e)
+    return path, None
+
+
+@case
+def output_into_a_device(env):
+    """export -o DEVICE: written into, not replaced; a full one: one message, exit 2"""
+    t = env.trail()
+    folder = env.folder("device")
+    null, why = private_device(folder, "null", 3)
+    full, why = private_device(folder, "full", 7) if null else (None, why)
+    if full is None:
+        print("skip - export into a device: %s" % why)
+        return
+    rc, so, err = zt(["-d", t["db"], "export", "--format", "jsonl", "-o", null])
+    eq(rc, 0, "null: exit (stderr: %s)" % err.strip())
+    eq((so, err), (b"", ""), "null: nothing on stdout or stderr")
+    check(stat.S_ISCHR(os.lstat(null).st_mode), "null: still a character device")
+    for args in (["--format", "jsonl"], ["--format", "csv"],
+                 ["-d", t["db"], "-d", t["db"], "--format", "jsonl"]):
+        rc, so, err = zt(["-d", t["db"], "export"] + args + ["-o", full])
+        eq(rc, 2, "%s: exit (stderr: %s)" % (args, err.strip()))
+        eq(err, "ztwatch: export: cannot write '%s': No space left on device\n" % full,
+           "%s: one message" % args)
+        check(stat.S_ISCHR(os.lstat(full).st_mode), "%s: still a character device" % args)
+        eq(leftovers(folder), [], "%s: partial files left" % args)
+
+
+@case
+def stdout_to_a_full_disk_is_exit_2(env):
+    """export > a full disk: one message and exit 2 (README), one trail or merged"""
+    t = env.trail()
+    for args in (["--format", "jsonl"], ["--format", "csv"],
+                 ["-d", t["db"], "-d", t["db"], "--format", "jsonl"]):
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run([ZTWATCH, "-d", t["db"], "export"] + args, stdout=full,
+                               stderr=subprocess.PIPE)
+        err = p.stderr.decode(errors="replace")
+        eq(p.returncode, 2, "%s: exit (stderr: %s)" % (args, err.strip()))
+        eq(err, "ztwatch: export: cannot write the output: No space left on device\n",
+           "%s: one message" % args)
 
 
 @case
