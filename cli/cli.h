@@ -126,7 +126,8 @@ void	cli_policy_free(struct auth_policy *);
 char	*cli_keys_take_notes(void);
 /* The fetched keys' state, brief for a status bar; NULL when the policy fetches none. */
 char	*cli_keys_state(int brief);
-/* Parse "RFC 3339" or "@EPOCH" or plain epoch seconds; -1 if neither. */
+/* Parse "RFC 3339" or "@EPOCH" or plain epoch seconds, from 1970 to the end
+   of 9999 (offsets within a day); -1 if neither or out of range. */
 int	cli_parse_time(const char *s, time_t *out);
 /* Same, plus relative times ("-30s", "-15m", "-2h", "-7d", "now"), to
    microseconds since the epoch. */

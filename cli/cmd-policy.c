@@ -11,38 +11,85 @@
 
 #include "cli.h"
 
-/* Parse RFC 3339 ("2026-11-23T01:02:03Z", offsets allowed) or epoch seconds. */
+/*
+ * The latest time accepted, 9999-12-31T23:59:59Z: a bound that is still a
+ * date, and whose microseconds fit an int64_t with room to spare.
+ */
+#define CLI_TIME_MAX	253402300799LL
+
+/* Parse epoch seconds: digits only, from 0 to CLI_TIME_MAX. */
+static int
+cli_parse_epoch(const char *s, time_t *out)
+{
+	long long	v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		v = v * 10 + (*s - '0');
+		if (v > CLI_TIME_MAX)	/* checked per digit, so never overflows */
+			return -1;
+	}
+	*out = (time_t)v;
+	return 0;
+}
+
+/* Parse an RFC 3339 offset, "Z" or "+hh:mm"/"-hh:mm" within a day, to
+   seconds east of UTC. */
+static int
+cli_parse_offset(const char *s, long *off)
+{
+	int	h, m;
+
+	if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0') {
+		*off = 0;
+		return 0;
+	}
+	if ((s[0] != '+' && s[0] != '-') || !isdigit((unsigned char)s[1]) ||
+	    !isdigit((unsigned char)s[2]) || s[3] != ':' ||
+	    !isdigit((unsigned char)s[4]) || !isdigit((unsigned char)s[5]) || s[6] != '\0')
+		return -1;
+	h = (s[1] - '0') * 10 + (s[2] - '0');
+	m = (s[4] - '0') * 10 + (s[5] - '0');
+	if (h > 23 || m > 59)
+		return -1;
+	*off = (s[0] == '+' ? 1 : -1) * (h * 3600L + m * 60L);
+	return 0;
+}
+
+/* Parse RFC 3339 ("2026-11-23T01:02:03Z", offsets allowed) or epoch seconds,
+   either from 1970 to the end of 9999. */
 int
 cli_parse_time(const char *s, time_t *out)
 {
 	struct tm	 tm;
-	char		*end;
-	long long	 v;
-	int		 oh, om, n = 0;
 	const char	*rest;
+	time_t		 t;
+	long		 off;
 
 	if (*s == '@')
 		s++;
-	v = strtoll(s, &end, 10);
-	if (end != s && *end == '\0') {
-		*out = (time_t)v;
-		return 0;
-	}
+	if (s[0] != '\0' && strspn(s, "0123456789") == strlen(s))
+		return cli_parse_epoch(s, out);
+	/* strptime skips blanks before a number; a time is not padded. */
+	if (!isdigit((unsigned char)*s))
+		return -1;
 	memset(&tm, 0, sizeof tm);
 	if ((rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
 		return -1;
 	if (*rest == '.')
 		for (rest++; isdigit((unsigned char)*rest); rest++)
 			;
-	*out = timegm(&tm);
-	if (*rest == 'Z' || *rest == 'z')
-		return rest[1] == '\0' ? 0 : -1;
-	if ((*rest == '+' || *rest == '-') &&
-	    sscanf(rest + 1, "%2d:%2d%n", &oh, &om, &n) == 2 && n == 5 && rest[6] == '\0') {
-		*out -= (*rest == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-		return 0;
-	}
-	return -1;
+	if (cli_parse_offset(rest, &off) != 0)
+		return -1;
+	/* %Y takes at most four digits, so timegm cannot overflow here. */
+	t = timegm(&tm) - off;
+	if (t < 0 || t > CLI_TIME_MAX)
+		return -1;
+	*out = t;
+	return 0;
 }
 
 /* Parse a time: absolute, or relative to now ("-2h"). */
@@ -77,7 +124,7 @@ cli_parse_when_any(const char *s, int64_t *us)
 	}
 	if (cli_parse_time(s, &t) != 0)
 		return -1;
-	*us = (int64_t)t * 1000000;
+	*us = (int64_t)t * 1000000;	/* t <= CLI_TIME_MAX: fits */
 	/* Keep an RFC 3339 fraction: "…:03.250Z" is 250 ms after the second. */
 	if ((end = strchr(s, '.')) != NULL && isdigit((unsigned char)end[1])) {
 		int64_t	frac = 0, scale = 100000;

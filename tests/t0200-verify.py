@@ -6,6 +6,7 @@ in the issue, and assert the stable reason code and the failing check.
 """
 
 import base64
+import datetime
 import hashlib
 import json
 import os
@@ -678,6 +679,29 @@ def now_option_judges_history(env):
     tok = env.mint("RS256", "rsa", {"sub": "x", "exp": t + 600, "iat": t})
     expect(bearer(env, "alg.RS256", tok), "fail", "expired", "time")
     expect(bearer(env, "alg.RS256", tok, now=t + 10), "pass", "ok")
+
+
+@case
+def now_option_range_and_offsets(env):
+    """--now: 1970 to 9999 and offsets within a day, else exit 2 naming the value"""
+    t = int(time.time()) - 30 * 86400
+    tok = env.mint("RS256", "rsa", {"sub": "x", "exp": t + 600, "iat": t})
+    for h, m in ((23, 59), (-23, -59)):
+        at = datetime.datetime.fromtimestamp(
+            t + 10, datetime.timezone(datetime.timedelta(hours=h, minutes=m)))
+        expect(bearer(env, "alg.RS256", tok, now=at.isoformat()), "pass", "ok")
+    expect(bearer(env, "alg.RS256", tok, now="@%d" % (t + 10)), "pass", "ok")
+    for now in ("253402300799", "9999-12-31T23:59:59Z", "9999-12-31T23:59:59.999+00:00"):
+        expect(bearer(env, "alg.RS256", tok, now=now), "fail", "expired", "time")
+    for now in ("99999999999999999999", "18446744073710", "253402300800", "-5", "+%d" % t,
+                " %d" % t, "@-5", "1969-12-31T23:59:59Z", "9999-12-31T23:59:59-00:01",
+                "2026-01-01T00:00:00+25:00", "2026-01-01T00:00:00+23:60",
+                "2026-01-01T00:00:00+ 1:00", "2026-01-01T00:00:00+1:00",
+                "2026-01-01T00:00:00+01:00x"):
+        rc, v, err = bearer(env, "alg.RS256", tok, now=now)
+        eq(rc, 2, "--now %r: exit code (%s)" % (now, err.strip()))
+        check(v is None, "--now %r: no verdict" % now)
+        check("--now '%s'" % now in err, "--now %r: message names it: %r" % (now, err))
 
 
 @case

@@ -661,6 +661,18 @@ def filter_absolute_times(env):
             rc, out, err = zt(["-d", t["db"], "export", opt, when])
             eq(rc, 2, "%s %s: exit code (%s)" % (opt, when, err.strip()))
             check("after 1970" in err and out == b"", "%s %s: %r" % (opt, when, err))
+    # Past the end of 9999, or an offset of a day or more: refused, not every row
+    # (microseconds of 18446744073710 s overflow an int64_t and wrapped).
+    for when in ("18446744073710", "1795495130760421", "253402300800", "+%d" % secs,
+                 "9999-12-31T23:59:59-00:01", "2026-01-01T00:00:00+25:00",
+                 "2026-01-01T00:00:00-23:60"):
+        for opt in ("--until", "--since"):
+            rc, out, err = zt(["-d", t["db"], "export", "--format", "jsonl", opt, when])
+            eq(rc, 2, "%s %s: exit code (%s)" % (opt, when, err.strip()))
+            check("'%s'" % when in err and out == b"", "%s %s: %r" % (opt, when, err))
+    check_filter(env, ["--until", "253402300799"], pred(until=253402300799 * 1000000))
+    check_filter(env, ["--since", "9999-12-31T23:59:59.999999Z"],
+                 pred(since=253402300799 * 1000000 + 999999))
 
 
 @case

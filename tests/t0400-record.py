@@ -592,6 +592,8 @@ def bad_arguments_and_server_refusals_are_clear(env):
                 (["--stream", "S", "--durable", "a.b"], 2, "durable name"),
                 (["--seq", "5"], 2, "need --stream"),
                 (["--since", "yesterday-ish", "--stream", "S", "--durable", "d"], 2,
+                 "not a time"),
+                (["--since", "99999999999999", "--stream", "S", "--durable", "d"], 2,
                  "not a time")]:
             rc, _, err = zt(record_args(env, srv.url, db, *args))
             eq(rc, code, "exit code for %r (%s)" % (args, err))
