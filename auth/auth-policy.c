@@ -830,6 +830,25 @@ policy_load_rules(struct policy_load *pl, json_t *rules)
 	return 0;
 }
 
+/*
+ * Keep only jansson's own words of a syntax error: a literal secret may be
+ * in the file, so nothing the file holds may be shown.  The file's text is
+ * quoted at the end ("invalid token near 'x'"), and a byte or an escape in
+ * a few messages ("control character 0x1f", "invalid Unicode '\uD800'");
+ * " near end of file" quotes nothing and stays.
+ */
+static void
+policy_json_words(char *text)
+{
+	static const char	*quotes[] = { " near '", " 0x", " '\\u" };
+	char			*p;
+	size_t			 i;
+
+	for (i = 0; i < sizeof quotes / sizeof quotes[0]; i++)
+		if ((p = strstr(text, quotes[i])) != NULL)
+			*p = '\0';
+}
+
 /* Hex SHA-256 of the file bytes. */
 static char *
 policy_hash(const unsigned char *buf, size_t len)
@@ -876,9 +895,7 @@ auth_policy_load(const char *path, char **cause)
 
 	root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL) {
-		/* jansson quotes the text near the error; a literal secret could be
-		   there, so only its own words are kept. */
-		je.text[strcspn(je.text, "'")] = '\0';
+		policy_json_words(je.text);
 		policy_error(&pl, NULL, "line %d, column %d: not valid JSON: %s", je.line,
 		    je.column, je.text);
 		goto out;

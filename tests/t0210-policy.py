@@ -153,6 +153,23 @@ def not_json(env):
 
 
 @case
+def not_json_keeps_janssons_words(env):
+    """bad policy: not JSON says what is wrong, without the file's text near the error"""
+    for text, want in (
+            ('{"keys": {"hs": {"secret": hunterpass}}}', "invalid token"),
+            ('{"keys": {"hs": {"secret": "s3cr3t-abc", ]}}}', "string or '}' expected"),
+            ("", "'[' or '{' expected near end of file"),
+            ('{"keys": {}} hunterpass', "end of file expected"),
+            ('{"keys": {"hs": {"secret": "s3cr3t-abc\nx"}}}', "unexpected newline"),
+            ('{"keys": {"hs": {"secret": "s3cr3t-\u0001x"}}}', "control character"),
+            ('{"keys": {"hs": {"secret": "s3cr3t\\ud800"}}}', "invalid Unicode")):
+        line = expect_error(env, text, "not valid JSON")
+        check(line.endswith("not valid JSON: " + want), "%r: %r" % (want, line))
+        for shown in ("hunter", "s3cr3t", "0x", "\\u", " near '"):
+            check(shown not in line, "file text shown: %r" % line)
+
+
+@case
 def unknown_fields(env):
     """bad policy: unknown field at the top, in a rule, in a key, in a binding"""
     pol = base()
