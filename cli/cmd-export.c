@@ -349,8 +349,9 @@ export_parse(struct cli_globals *g, struct export_opts *o, int argc, char **argv
 		case 'S':
 		case 'U':
 			if (cli_parse_when(optarg, ch == 'S' ? &o->f.since_us : &o->f.until_us)) {
-				cli_error("export: '%s' is not a time after 1970 (RFC 3339,"
-				    " epoch seconds, -2h)", optarg);
+				cli_error("export: %s '%s' is not a time after 1970-01-01"
+				    " and before 10000 (RFC 3339, epoch seconds, -2h)",
+				    ch == 'S' ? "--since" : "--until", optarg);
 				return -1;
 			}
 			break;

@@ -272,8 +272,9 @@ record_parse(struct cli_globals *g, struct record_opts *o, int argc, char **argv
 			if (o->js.start == INGEST_JS_SEQ)
 				return record_one_start();
 			if (cli_parse_when(optarg, &o->js.start_us) != 0) {
-				cli_error("%s: --since '%s' is not a time (RFC 3339, epoch"
-				    " seconds or relative like -2h)", record_name, optarg);
+				cli_error("%s: --since '%s' is not a time after 1970-01-01"
+				    " and before 10000 (RFC 3339, epoch seconds, -2h)",
+				    record_name, optarg);
 				return -1;
 			}
 			o->js.start = INGEST_JS_TIME;

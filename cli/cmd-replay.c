@@ -97,8 +97,9 @@ replay_parse(struct cli_globals *g, struct tui_source *src, int *reverify, int *
 		case 'S':
 		case 'U':
 			if (cli_parse_when(optarg, ch == 'S' ? &src->since_us : &src->until_us)) {
-				cli_error("replay: '%s' is not a time after 1970 (RFC 3339,"
-				    " epoch seconds, -2h)", optarg);
+				cli_error("replay: %s '%s' is not a time after 1970-01-01"
+				    " and before 10000 (RFC 3339, epoch seconds, -2h)",
+				    ch == 'S' ? "--since" : "--until", optarg);
 				return -1;
 			}
 			break;
