@@ -130,19 +130,19 @@ policy_strings(struct policy_load *pl, const char *path, json_t *obj,
 	return 0;
 }
 
-/* A non-negative integer member bounded by max, or the default. */
+/* An integer member from min to max (the message names both), or the default. */
 static int
 policy_integer(struct policy_load *pl, const char *path, json_t *obj,
-    const char *key, long long max, long long *out)
+    const char *key, long long min, long long max, long long *out)
 {
 	json_t	*v = json_object_get(obj, key);
 
 	if (v == NULL)
 		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
 	    json_integer_value(v) > max)
-		return policy_error(pl, path, "'%s' must be an integer from 0 to %lld",
-		    key, max);
+		return policy_error(pl, path, "'%s' must be an integer from %lld to %lld",
+		    key, min, max);
 	*out = json_integer_value(v);
 	return 0;
 }
@@ -197,10 +197,10 @@ policy_load_remote(struct policy_load *pl, const char *name, json_t *entry)
 	    policy_string(pl, path, entry, "ca_file", &ca) != 0 ||
 	    policy_string(pl, path, entry, "alg", &alg) != 0 ||
 	    policy_string(pl, path, entry, "issuer", &iss) != 0 ||
-	    policy_integer(pl, path, entry, "refresh_s", 7 * 86400, &refresh) != 0 ||
-	    policy_integer(pl, path, entry, "refetch_min_s", 86400, &refetch) != 0 ||
-	    policy_integer(pl, path, entry, "timeout_s", 600, &timeout) != 0 ||
-	    policy_integer(pl, path, entry, "max_bytes", 64 << 20, &max) != 0)
+	    policy_integer(pl, path, entry, "refresh_s", 1, 7 * 86400, &refresh) != 0 ||
+	    policy_integer(pl, path, entry, "refetch_min_s", 0, 86400, &refetch) != 0 ||
+	    policy_integer(pl, path, entry, "timeout_s", 1, 600, &timeout) != 0 ||
+	    policy_integer(pl, path, entry, "max_bytes", 64, 64 << 20, &max) != 0)
 		goto out;
 	if (http != NULL && !json_is_boolean(http)) {
 		policy_error(pl, path, "'allow_http' must be true or false");
@@ -213,11 +213,6 @@ policy_load_remote(struct policy_load *pl, const char *name, json_t *entry)
 	if (policy_url_scheme(url, "http://") && !json_is_true(http)) {
 		policy_error(pl, path, "jwks_url: '%s' is plain http, which anyone on the way can "
 		    "change; use https, or say \"allow_http\": true", url);
-		goto out;
-	}
-	if (refresh < 1 || timeout < 1 || max < 64) {
-		policy_error(pl, path, "refresh_s and timeout_s must be at least 1, max_bytes at "
-		    "least 64");
 		goto out;
 	}
 	if (alg != NULL && auth_alg_from_name(alg) < 0) {
@@ -307,12 +302,10 @@ policy_load_limits(struct policy_load *pl, json_t *lim)
 	if (!json_is_object(lim))
 		return policy_error(pl, "limits", "must be an object");
 	if (policy_known_fields(pl, "limits", lim, fields) != 0 ||
-	    policy_integer(pl, "limits", lim, "max_token_bytes", 1 << 20, &tok) != 0 ||
-	    policy_integer(pl, "limits", lim, "max_body_bytes", 64 << 20, &body) != 0 ||
-	    policy_integer(pl, "limits", lim, "max_depth", 1000, &depth) != 0)
+	    policy_integer(pl, "limits", lim, "max_token_bytes", 16, 1 << 20, &tok) != 0 ||
+	    policy_integer(pl, "limits", lim, "max_body_bytes", 2, 64 << 20, &body) != 0 ||
+	    policy_integer(pl, "limits", lim, "max_depth", 1, 1000, &depth) != 0)
 		return -1;
-	if (tok < 16 || body < 2 || depth < 1)
-		return policy_error(pl, "limits", "limits are too small to judge any event");
 	l->max_token = (size_t)tok;
 	l->max_body = (size_t)body;
 	l->max_depth = (size_t)depth;
@@ -606,11 +599,9 @@ policy_rule_replay(struct policy_load *pl, struct auth_rule *r, const char *path
 	if (rc == 0)
 		rc = policy_pointer(pl, sub, rp, "field", &r->replay_field);
 	if (rc == 0)
-		rc = policy_integer(pl, sub, rp, "window_s", 366LL * 86400, &r->replay_window);
+		rc = policy_integer(pl, sub, rp, "window_s", 1, 366LL * 86400, &r->replay_window);
 	if (rc == 0 && (claim != NULL) == (r->replay_field != NULL))
 		rc = policy_error(pl, sub, "give exactly one of 'claim' or 'field'");
-	if (rc == 0 && r->replay_window == 0)
-		rc = policy_error(pl, sub, "'window_s' must be positive");
 	if (rc == 0)
 		r->replay_claim = auth_strdup(claim);
 	free(sub);
@@ -798,7 +789,7 @@ policy_load_rule(struct policy_load *pl, struct auth_rule *r, size_t idx, json_t
 	    policy_rule_replay(pl, r, path, jr) != 0 ||
 	    policy_rule_seed(pl, r, path, jr) != 0 ||
 	    policy_rule_meta_scopes(pl, r, path) != 0 ||
-	    policy_integer(pl, path, jr, "leeway_s", 86400, &r->leeway) != 0 ||
+	    policy_integer(pl, path, jr, "leeway_s", 0, 86400, &r->leeway) != 0 ||
 	    policy_pointer(pl, path, jr, "event_id", &r->event_id) != 0)
 		goto out;
 	policy_rule_texts(r);

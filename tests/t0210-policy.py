@@ -319,6 +319,22 @@ def verify_with_bad_policy_exits_2(env):
 
 
 @case
+def integer_ranges_are_stated_whole(env):
+    """bad policy: an integer out of range names its member and the real range, the
+    minimum included (refresh_s 0 once said 'from 0 to 604800' and was refused)"""
+    pol = base()
+    pol["limits"] = {"max_depth": 0}
+    expect_error(env, pol, "limits", "'max_depth' must be an integer from 1 to 1000")
+    pol["limits"] = {"max_token_bytes": 8}
+    expect_error(env, pol, "'max_token_bytes' must be an integer from 16 to 1048576")
+    pol = base()
+    pol["keys"]["x"] = {"jwks_url": "https://127.0.0.1:9/jwks", "refresh_s": 0}
+    expect_error(env, pol, "keys.x", "'refresh_s' must be an integer from 1 to 604800")
+    expect_error(env, base(replay={"claim": "jti", "window_s": 0}),
+                 "'window_s' must be an integer from 1 to 31622400")
+
+
+@case
 def policy_and_keys_take_no_arguments(env):
     """usage: 'keys -p OTHER' and 'policy x' are refused with a hint, never answered from
     ./ztwatch.json"""
