@@ -72,7 +72,10 @@ audit_one(const char *db, int named)
 		return CLI_EXIT_USAGE;
 	}
 	if (!a.intact) {
-		printf("audit: %sTAMPERED: %s\n", name, a.problem);
+		/* A problem may quote the trail's own text (an index's definition). */
+		shown = cli_visible(a.problem);
+		printf("audit: %sTAMPERED: %s\n", name, shown ? shown : "?");
+		free(shown);
 		cli_error("audit: trail '%s' is not intact: %s", db, a.problem);
 		free(a.problem);
 		return CLI_EXIT_FAIL;

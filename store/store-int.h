@@ -319,4 +319,8 @@ struct store_checkpointer;
 void		 store_checkpointer_start(struct store *);
 void		 store_checkpointer_stop(struct store *);
 
+/* Index definitions, "name: sql" lines in name order (store.c); NULL on failure. */
+char	*store_index_defs(sqlite3 *);
+char	*store_index_defs_expected(void);
+
 #endif

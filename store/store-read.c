@@ -577,11 +577,22 @@ audit_bad(struct store_audit *a, int64_t id, char *problem)
 	a->problem = problem;
 }
 
+/* Whether column col of s is a hash as the writer stores it: a 32-byte BLOB. */
+static int
+audit_is_hash(sqlite3_stmt *s, int col)
+{
+	return sqlite3_column_type(s, col) == SQLITE_BLOB &&
+	    sqlite3_column_bytes(s, col) == STORE_HASH_LEN;
+}
+
 /* Check one row against its predecessor; 0 intact, else audit_bad called. */
 static int
 audit_row(struct store_audit *a, sqlite3_stmt *s, const struct store_value *vals,
     struct store_buf *scratch, int64_t prev_id, const unsigned char *prev_hash)
 {
+	/* Types first: sqlite3_column_type() means nothing after a conversion. */
+	int			 hashes = audit_is_hash(s, STORE_NCOLS) &&
+				    audit_is_hash(s, STORE_NCOLS + 1);
 	unsigned char		 hash[STORE_HASH_LEN];
 	const void		*stored_prev = sqlite3_column_blob(s, STORE_NCOLS);
 	const void		*stored = sqlite3_column_blob(s, STORE_NCOLS + 1);
@@ -590,8 +601,12 @@ audit_row(struct store_audit *a, sqlite3_stmt *s, const struct store_value *vals
 
 	store_chain_hash(scratch, stored_prev && sqlite3_column_bytes(s, STORE_NCOLS) ==
 	    STORE_HASH_LEN ? stored_prev : prev_hash, vals, hash);
-	if (stored == NULL || sqlite3_column_bytes(s, STORE_NCOLS + 1) != STORE_HASH_LEN ||
-	    memcmp(hash, stored, STORE_HASH_LEN) != 0) {
+	if (!hashes) {
+		/* Bytes past the first 32, or a TEXT copy, would ride along unseen. */
+		if (asprintf(&msg, "row %lld was edited: its hash or its link to the row before"
+		    " is not a %d-byte BLOB", (long long)id, STORE_HASH_LEN) < 0)
+			msg = NULL;
+	} else if (memcmp(hash, stored, STORE_HASH_LEN) != 0) {
 		if (asprintf(&msg, "row %lld was edited: its contents no longer give its hash",
 		    (long long)id) < 0)
 			msg = NULL;
@@ -710,6 +725,35 @@ audit_tags(struct store *st, struct audit_tags *at, const struct store_value *va
 	return 0;
 }
 
+/*
+ * Check the sessions row in s (id, head_id, head_hash, first_id, rows)
+ * against the one before, whose newest row was prev_head: the writer
+ * starts a session right after it, and keeps rows = head_id - first_id + 1
+ * in the transaction that moves the head.  0, or audit_bad called.
+ */
+static int
+audit_session(struct store_audit *a, sqlite3_stmt *s, int64_t prev_head)
+{
+	int64_t	sid = sqlite3_column_int64(s, 0), head = sqlite3_column_int64(s, 1);
+	int64_t	first = sqlite3_column_int64(s, 3), rows = sqlite3_column_int64(s, 4);
+	char	*msg = NULL;
+
+	if (first != prev_head + 1) {
+		if (asprintf(&msg, "the sessions were edited: session %lld starts at row %lld,"
+		    " not right after row %lld, where the one before ends", (long long)sid,
+		    (long long)first, (long long)prev_head) < 0)
+			msg = NULL;
+	} else if (head - first + 1 != rows) {
+		if (asprintf(&msg, "the sessions were edited: session %lld recorded %lld rows"
+		    " from row %lld, but names row %lld as its newest", (long long)sid,
+		    (long long)rows, (long long)first, (long long)head) < 0)
+			msg = NULL;
+	} else
+		return 0;
+	audit_bad(a, first, msg ? msg : strdup("sessions edited"));
+	return -1;
+}
+
 /* Check every session's recorded head against the chain. */
 static int
 audit_heads(struct store *st, struct store_audit *a, int64_t last_id, char **cause)
@@ -719,14 +763,16 @@ audit_heads(struct store *st, struct store_audit *a, int64_t last_id, char **cau
 	char		*msg = NULL;
 	int		 rc = SQLITE_DONE, ret = 0;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT id, head_id, head_hash FROM sessions ORDER BY id",
-	    -1, &s, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(st->db, "SELECT id, head_id, head_hash, first_id, rows FROM sessions"
+	    " ORDER BY id", -1, &s, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(st->db, "SELECT hash FROM trail WHERE id = ?", -1, &g,
 	    NULL) != SQLITE_OK)
 		return store_fail(st, "cannot read trail", cause);
 	while (a->intact && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		sid = sqlite3_column_int64(s, 0);
 		head = sqlite3_column_int64(s, 1);
+		if (audit_session(a, s, max_head) != 0)
+			break;
 		if (head > max_head)
 			max_head = head;
 		if (head == 0)
@@ -759,6 +805,102 @@ audit_heads(struct store *st, struct store_audit *a, int64_t last_id, char **cau
 	}
 	sqlite3_finalize(s);
 	sqlite3_finalize(g);
+	return ret;
+}
+
+/* The first line of have that want lacks, cut for a message; "" if none. */
+static char *
+audit_first_extra(const char *have, const char *want)
+{
+	const char	*p, *nl;
+	size_t		 n;
+
+	for (p = have; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		n = (size_t)(nl - p);
+		if (memmem(want, strlen(want), p, n + 1) == NULL)
+			return strndup(p, n > 160 ? 160 : n);
+	}
+	return strdup("");
+}
+
+/* Whether an integrity_check finding is about an index's entries. */
+static int
+audit_index_finding(const char *found)
+{
+	return strstr(found, "missing from index") != NULL ||
+	    strstr(found, "wrong # of entries in index") != NULL ||
+	    strstr(found, "non-unique entry in index") != NULL;
+}
+
+/* Compare the trail's index definitions with the schema's; audit_bad on a change. */
+static int
+audit_index_defs(struct store *st, struct store_audit *a, char **cause)
+{
+	char	*have = store_index_defs(st->db), *want = store_index_defs_expected();
+	char	*line, *msg = NULL;
+	int	 dropped = 0;
+
+	if (have == NULL || want == NULL) {
+		free(have);
+		free(want);
+		return store_fail(st, "cannot read trail", cause);
+	}
+	if (strcmp(have, want) != 0) {
+		/* Name a definition the schema lacks, else one the trail lacks. */
+		if ((line = audit_first_extra(have, want)) != NULL && *line == '\0') {
+			free(line);
+			line = audit_first_extra(want, have);
+			dropped = 1;
+		}
+		if (asprintf(&msg, "an index was %s (%s): filtered exports could leave rows"
+		    " out", dropped ? "dropped" : "redefined", line ? line : "?") < 0)
+			msg = NULL;
+		free(line);
+		audit_bad(a, 0, msg ? msg : strdup("indexes edited"));
+	}
+	free(have);
+	free(want);
+	return 0;
+}
+
+/*
+ * Check the trail's indexes: defined as the schema defines them (this
+ * version's trails), and holding exactly the rows (SQLite's integrity
+ * check).  Filters on failures and event ids read through them, so an
+ * index redefined or rebuilt to leave rows out would hide those rows with
+ * the chain intact.  0 (audit_bad called on a finding), or -1 with *cause
+ * when the trail cannot be read or is damaged in another way.
+ */
+static int
+audit_indexes(struct store *st, struct store_audit *a, char **cause)
+{
+	sqlite3_stmt	*s;
+	const char	*found;
+	char		*msg = NULL;
+	int		 ret = 0;
+
+	if (st->version == STORE_SCHEMA_VERSION && audit_index_defs(st, a, cause) != 0)
+		return -1;
+	if (!a->intact)
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA integrity_check(1)", -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, "cannot read trail", cause);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		ret = store_fail(st, "cannot read trail", cause);
+	else if ((found = (const char *)sqlite3_column_text(s, 0)) != NULL &&
+	    strcmp(found, "ok") != 0) {
+		if (audit_index_finding(found)) {
+			if (asprintf(&msg, "an index does not hold exactly the rows (%.160s):"
+			    " filtered exports could leave rows out", found) < 0)
+				msg = NULL;
+			audit_bad(a, 0, msg ? msg : strdup("index edited"));
+		} else {
+			if (asprintf(cause, "trail '%s' is damaged: %.160s", st->path, found) < 0)
+				*cause = NULL;
+			ret = -1;
+		}
+	}
+	sqlite3_finalize(s);
 	return ret;
 }
 
@@ -829,5 +971,8 @@ store_audit(struct store *st, struct store_audit *a, void (*progress)(int64_t, v
 		audit_bad(a, at.bad_id, at.problem);
 	else
 		free(at.problem);
+	/* Last: a finding about rows names them, an index finding cannot. */
+	if (a->intact && audit_indexes(st, a, cause) != 0)
+		return -1;
 	return 0;
 }

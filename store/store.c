@@ -87,6 +87,57 @@ static const char *const store_schema_v4 =
     "DROP INDEX IF EXISTS trail_iss;"
     "DROP INDEX IF EXISTS trail_kid;";
 
+/*
+ * The index definitions of db, one "name: sql" line each in name order,
+ * or NULL when they cannot be read.
+ */
+char *
+store_index_defs(sqlite3 *db)
+{
+	sqlite3_stmt	*s;
+	char		*out = NULL, *more;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+	    " AND sql IS NOT NULL ORDER BY name", -1, &s, NULL) != SQLITE_OK)
+		return NULL;
+	out = strdup("");
+	while (out != NULL && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (asprintf(&more, "%s%s: %s\n", out, sqlite3_column_text(s, 0),
+		    sqlite3_column_text(s, 1)) < 0)
+			more = NULL;
+		free(out);
+		out = more;
+	}
+	sqlite3_finalize(s);
+	if (out != NULL && rc != SQLITE_DONE) {
+		free(out);
+		out = NULL;
+	}
+	return out;
+}
+
+/*
+ * The index definitions a trail of this schema has, as store_index_defs()
+ * gives them, from the schema built in memory: the audit compares, since
+ * an index redefined to leave rows out would hide them from filters.
+ */
+char *
+store_index_defs_expected(void)
+{
+	sqlite3	*db = NULL;
+	char	*out = NULL;
+
+	if (sqlite3_open(":memory:", &db) == SQLITE_OK &&
+	    sqlite3_exec(db, store_schema_v1, NULL, NULL, NULL) == SQLITE_OK &&
+	    sqlite3_exec(db, store_schema_v2, NULL, NULL, NULL) == SQLITE_OK &&
+	    sqlite3_exec(db, store_schema_v3, NULL, NULL, NULL) == SQLITE_OK &&
+	    sqlite3_exec(db, store_schema_v4, NULL, NULL, NULL) == SQLITE_OK)
+		out = store_index_defs(db);
+	sqlite3_close(db);
+	return out;
+}
+
 /* *cause = "what 'path': sqlite's message" (when cause is not NULL); returns -1. */
 int
 store_fail(struct store *st, const char *what, char **cause)

@@ -1162,6 +1162,88 @@ def newer_schema_is_refused(env):
 RAW_UNSAFE = (b"\x1b", b"\x07", "\u202e".encode(), "\u200b".encode())
 
 
+def audit_text(db):
+    rc, text = audit(db)
+    return rc, text.strip()[-500:]
+
+
+@case
+def hashes_are_exact_32_byte_blobs(env):
+    """tampered: bytes added to a row's link, or a hash stored as TEXT, are named (the
+    audit used to compare only the first 32 bytes, and export showed only those)"""
+    for sql in ("UPDATE trail SET prev_hash = prev_hash || CAST('a note' AS BLOB) WHERE id = 5",
+                "UPDATE trail SET hash = CAST(hash AS TEXT) WHERE id = 5",
+                "UPDATE trail SET prev_hash = CAST(prev_hash AS TEXT) WHERE id = 5"):
+        db = env.copy()
+        tamper(db, sql)
+        expect_bad(db, [5], ["32-byte blob"], sql)
+
+
+@case
+def failures_hidden_by_an_index_are_found(env):
+    """tampered: an index redefined, dropped, or rebuilt behind its own definition to
+    leave a failing row out (so --verdict fail and --reason would not show it)"""
+    tok = hs_token(env.secrets["hs"], {"sub": "f", "exp": int(time.time()) + 3600})
+    text = "".join(json.dumps(batch_line("bulk.f.%d" % i, b'{"n":%d}' % i, {
+        "Authorization": "Bearer " + (tok if i % 5 else tok[:-2] + "AA")})) + "\n"
+        for i in range(30))
+    src = env.path("fails.db")
+    rc, out, err = zt(["-p", env.pol, "-d", src, "import", env.write("fails.jsonl", text)])
+    eq(rc, 0, "import with failures (%s)" % err.strip()[-200:])
+    db = env.copy(src=src)
+    con = sqlite3.connect(db)
+    fail_id, reason = con.execute("SELECT id, reason FROM trail WHERE verdict = 'fail'"
+                                  " ORDER BY id LIMIT 1").fetchone()
+    con.close()
+    check(fail_id in exported_ids(db, ["--reason", reason]), "the failing row is exported")
+    redefine = ("DROP INDEX trail_fail_reason",
+                "CREATE INDEX trail_fail_reason ON trail(reason, id) WHERE verdict = 'fail'"
+                " AND id <> %d" % fail_id)
+    tamper(db, *redefine)
+    rc, text = audit_text(db)
+    check(rc == 1 and "index was redefined" in text and "trail_fail_reason" in text, text)
+    db = env.copy(src=src)
+    tamper(db, "DROP INDEX trail_fail_id")
+    rc, text = audit_text(db)
+    check(rc == 1 and "index was dropped" in text and "trail_fail_id" in text, text)
+    # Rebuilt to leave the row out, then the definition's text put back.
+    db = env.copy(src=src)
+    tamper(db, *redefine)
+    con = connect(db)
+    con.execute("PRAGMA writable_schema = ON")
+    con.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'trail_fail_reason'",
+                ("CREATE INDEX trail_fail_reason ON trail(reason, id) WHERE verdict = 'fail'",))
+    con.execute("PRAGMA writable_schema = OFF")
+    con.close()
+    check(fail_id not in exported_ids(db, ["--reason", reason]),
+          "still hidden, with the definition as the schema has it")
+    rc, text = audit_text(db)
+    check(rc == 1 and "does not hold exactly the rows" in text, text)
+
+
+@case
+def sessions_edited_to_hide_a_cut_are_found(env):
+    """tampered: the newest rows deleted and the session's head moved back onto the chain
+    (its row count left as it was) is named; so is a session moved off its start"""
+    db = env.copy()
+    con = sqlite3.connect(db)
+    sid, first, head, rows = con.execute("SELECT id, first_id, head_id, rows FROM sessions"
+                                         " ORDER BY id DESC LIMIT 1").fetchone()
+    new_head = head - 3
+    new_hash = con.execute("SELECT hash FROM trail WHERE id = ?", (new_head,)).fetchone()[0]
+    con.close()
+    check(new_head >= first, "the newest session has rows to cut")
+    tamper(db, ("DELETE FROM trail WHERE id > ?", (new_head,)),
+           ("UPDATE sessions SET head_id = ?, head_hash = ? WHERE id = ?",
+            (new_head, new_hash, sid)))
+    rc, text = audit_text(db)
+    check(rc == 1 and "sessions were edited" in text and str(rows) in text, text)
+    db = env.copy()
+    tamper(db, ("UPDATE sessions SET first_id = first_id + 1 WHERE id = ?", (sid,)))
+    rc, text = audit_text(db)
+    check(rc == 1 and "sessions were edited" in text, text)
+
+
 @case
 def tampered_text_reaches_no_terminal_raw(env):
     """a trail edited to hold ESC and bidi controls: export and audit print them escaped"""
