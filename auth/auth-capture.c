@@ -141,6 +141,7 @@ int
 auth_capture_parse(struct auth_capture *c, const char *line, size_t len, const char **error)
 {
 	struct jdoc	d;
+	char		jerr[128];
 	size_t		used = 0;
 	int		rc = -1;
 
@@ -154,8 +155,13 @@ auth_capture_parse(struct auth_capture *c, const char *line, size_t len, const c
 		c->buf = auth_realloc(c->buf, len + 1);
 		c->cap = len + 1;
 	}
-	if (jdoc_parse(&d, line, len, CAPTURE_MAX_DEPTH, NULL, 0) != 0 ||
-	    d.toks[0].type != JDOC_OBJECT) {
+	if (jdoc_parse(&d, line, len, CAPTURE_MAX_DEPTH, jerr, sizeof jerr) != 0) {
+		/* jdoc quotes at most a member name, as valid UTF-8 without controls. */
+		snprintf(c->why, sizeof c->why, "input line is not JSON: %s", jerr);
+		*error = c->why;
+		goto out;
+	}
+	if (d.toks[0].type != JDOC_OBJECT) {
 		*error = "input line is not a JSON object";
 		goto out;
 	}

@@ -426,11 +426,13 @@ struct auth_capture {
 	unsigned char		*body;		/* decoded body */
 	int64_t			 received_us;	/* "received_at", when has_received */
 	int			 has_received;
+	char			 why[192];	/* a parse error, for *error */
 };
 
 /*
  * Parse line[0..len) into c.  Returns 0, or -1 with *error set to a
- * static description ("input line is not a JSON object", ...).
+ * description ("input line is not a JSON object", ...) that lives as long
+ * as c does and until its next parse.
  */
 int		 auth_capture_parse(struct auth_capture *c, const char *line, size_t len,
 		     const char **error);

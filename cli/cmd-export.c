@@ -171,7 +171,9 @@ export_field(const struct store_row *r, size_t i, struct export_field *fl)
 			snprintf(fl->small + 2 * k, 3, "%02x", h[k]);
 		s = h != NULL ? fl->small : NULL;
 	} else if (strcmp(name, "body") == 0 || strcmp(name, "body_b64") == 0) {
-		int	text = r->has_body && auth_utf8_valid(r->body, r->body_len);
+		/* A NUL would go out as \u0000, which import (strict) refuses. */
+		int	text = r->has_body && auth_utf8_valid(r->body, r->body_len) &&
+			    memchr(r->body, '\0', r->body_len) == NULL;
 
 		if (r->has_body && name[4] == '\0' && text) {
 			fl->text = (const char *)r->body;

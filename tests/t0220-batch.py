@@ -130,10 +130,21 @@ def bad_input_lines_become_verdicts(env):
     rc, out, err = env.batch(env.pol, lines)
     eq(len(out), 6, "one line each")
     eq([v["reason"] for v in out], ["ok"] + ["malformed_message"] * 4 + ["ok"], "reasons")
-    eq(out[1]["checks"][0]["detail"], "line 2: input line is not a JSON object", "detail")
+    eq(out[1]["checks"][0]["detail"], "line 2: input line is not JSON: invalid literal at byte 0",
+       "detail says why")
     check("line 4" in out[3]["checks"][0]["detail"] and "base64" in out[3]["checks"][0]["detail"],
           "names the line and problem")
     eq(rc, 1, "exit code")
+
+
+@case
+def unreadable_lines_say_why(env):
+    """batch: a line that is JSON but not an object, and one the strict parser refuses
+    (a \u0000 escape), each get their own reason rather than one catch-all"""
+    rc, out, err = env.batch(env.pol, ["[1]\n", '{"subject":"a","body":"x\\u0000y"}\n'])
+    eq([v["checks"][0]["detail"] for v in out],
+       ["line 1: input line is not a JSON object",
+        "line 2: input line is not JSON: \\u0000 not allowed at byte 24"], "details")
 
 
 @case
@@ -167,7 +178,8 @@ def lines_of_any_length_and_ending(env):
         eq(len(out), len(want), "one verdict per message line (jobs %d): %s" % (jobs, err))
         eq([(v["verdict"], v["subject"]) for v in out], want, "in order (jobs %d)" % jobs)
         bad = [v for v in out if v["verdict"] == "fail"]
-        eq(bad[0]["checks"][0]["detail"], "line %d: input line is not a JSON object" % bad_at,
+        eq(bad[0]["checks"][0]["detail"], "line %d: input line is not JSON: invalid literal"
+           " at byte 0" % bad_at,
            "the bad line is named by its number, blank lines counted (jobs %d)" % jobs)
 
 
