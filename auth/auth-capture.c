@@ -122,16 +122,15 @@ capture_received(struct auth_capture *c, const struct jdoc *d, size_t *used,
 {
 	int		 t = jdoc_member(d, 0, "received_at");
 	const char	*s;
-	double		 secs;
 
 	c->has_received = 0;
 	if (t < 0)
 		return 0;
-	if ((s = capture_string(c, d, t, used)) == NULL || auth_parse_rfc3339(s, &secs) != 0) {
+	if ((s = capture_string(c, d, t, used)) == NULL ||
+	    auth_parse_rfc3339_us(s, &c->received_us) != 0) {
 		*error = "input line 'received_at' is not an RFC 3339 time";
 		return -1;
 	}
-	c->received_us = (int64_t)(secs * 1e6 + (secs < 0 ? -0.5 : 0.5));
 	c->has_received = 1;
 	return 0;
 }

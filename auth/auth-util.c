@@ -204,17 +204,17 @@ auth_rfc3339_mdays(int y, int mo)
 }
 
 /*
- * Parse RFC 3339 ("2026-11-24T01:02:03.123456789+01:00"); -1 if not.
+ * Parse RFC 3339 ("2026-11-24T01:02:03.123456789+01:00") into whole
+ * seconds and the fraction's digits (*frac, *nfrac of them); -1 if not.
  * Strict, as the grammar of its section 5.6: digits exactly where digits
  * go, real dates only, second 60 for a leap second (it reads as the next
  * minute's first), and an offset of "Z" or ±HH:MM.
  */
-int
-auth_parse_rfc3339(const char *s, double *out)
+static int
+auth_rfc3339_split(const char *s, time_t *out, const char **frac, size_t *nfrac)
 {
 	struct tm	tm;
 	int		y, mo, d, h, mi, sec, oh, om;
-	double		frac = 0, scale = 0.1;
 	time_t		t;
 
 	if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' ||
@@ -230,11 +230,14 @@ auth_parse_rfc3339(const char *s, double *out)
 	    h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
 		return -1;
 	s += 19;
+	*frac = s;
+	*nfrac = 0;
 	if (*s == '.') {
 		if (!isdigit((unsigned char)s[1]))
 			return -1;
-		for (s++; isdigit((unsigned char)*s); s++, scale /= 10)
-			frac += (*s - '0') * scale;
+		*frac = ++s;
+		*nfrac = strspn(s, "0123456789");
+		s += *nfrac;
 	}
 	memset(&tm, 0, sizeof tm);
 	tm.tm_year = y - 1900;
@@ -257,10 +260,49 @@ auth_parse_rfc3339(const char *s, double *out)
 		return -1;
 	if (*s != '\0')
 		return -1;
-	*out = (double)t + frac;
+	*out = t;
 	return 0;
 }
 
+/* Parse RFC 3339 as auth_rfc3339_split() does, to seconds in a double. */
+int
+auth_parse_rfc3339(const char *s, double *out)
+{
+	const char	*frac;
+	size_t		 n, i;
+	double		 f = 0, scale = 0.1;
+	time_t		 t;
+
+	if (auth_rfc3339_split(s, &t, &frac, &n) != 0)
+		return -1;
+	for (i = 0; i < n; i++, scale /= 10)
+		f += (frac[i] - '0') * scale;
+	*out = (double)t + f;
+	return 0;
+}
+
+/*
+ * Parse RFC 3339 to microseconds since the epoch, exactly (no double on
+ * the way, which loses microseconds after 2255); digits past the sixth
+ * round half up.  -1 if not RFC 3339 (as above).
+ */
+int
+auth_parse_rfc3339_us(const char *s, int64_t *out)
+{
+	const char	*frac;
+	size_t		 n, i;
+	int64_t		 us = 0;
+	time_t		 t;
+
+	if (auth_rfc3339_split(s, &t, &frac, &n) != 0)
+		return -1;
+	for (i = 0; i < 6; i++)
+		us = us * 10 + (i < n ? frac[i] - '0' : 0);
+	if (n > 6 && frac[6] >= '5')
+		us++;
+	*out = (int64_t)t * 1000000 + us;
+	return 0;
+}
 
 /*
  * Bidi controls and invisible format characters: they reorder or hide the

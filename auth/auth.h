@@ -453,6 +453,8 @@ void		 auth_library_init(void);
 
 /* Parse RFC 3339 ("2026-11-24T01:02:03.123456789+01:00") into seconds. */
 int		 auth_parse_rfc3339(const char *s, double *out);
+/* The same, to microseconds exactly (a double loses them after 2255). */
+int		 auth_parse_rfc3339_us(const char *s, int64_t *out);
 /*
  * Whether JSON text holds characters unsafe to print raw on one line: C0
  * controls but tab (line breaks, ESC), DEL, C1 controls (U+0080-U+009F,

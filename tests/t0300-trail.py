@@ -423,6 +423,22 @@ def exported_events_import_again_body_for_body(env):
 
 
 @case
+def received_at_is_kept_to_the_microsecond_in_any_year(env):
+    """import then export: a capture time after 2255 (past a double's microseconds) and
+    the last microsecond of 9999 come back as written"""
+    times = ["2300-01-01T00:00:00.000001Z", "9999-12-31T23:59:59.999999Z",
+             "2026-11-24T01:02:03.1234565Z"]
+    text = "".join(json.dumps({"subject": "nowhere.t%d" % i, "body_b64": "",
+                               "received_at": when}) + "\n" for i, when in enumerate(times))
+    db = env.path("years.db")
+    rc, out, err = zt(["-p", env.pol, "-d", db, "import", env.write("years.jsonl", text)])
+    check(rc in (0, 1), "import: %s" % err.strip()[-300:])
+    eq([r["received_at"] for r in events(export_jsonl(db))],
+       ["2300-01-01T00:00:00.000001Z", "9999-12-31T23:59:59.999999Z",
+        "2026-11-24T01:02:03.123457Z"], "received_at")
+
+
+@case
 def received_at_is_kept(env):
     """export: received_at from the capture line is kept (offsets, fractions), RFC 3339"""
     t = env.trail()
