@@ -177,6 +177,7 @@ struct store {
 	sqlite3		*db;
 	char		*path;
 	int		 writer;
+	int		 lock_fd;		/* a writer's flock on the file, or -1 */
 	sqlite3_stmt	*insert;
 	sqlite3_stmt	*head;			/* UPDATE sessions SET head... */
 	sqlite3_stmt	*span_put;		/* INSERT OR REPLACE INTO trail_spans */

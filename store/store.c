@@ -19,8 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -170,6 +173,9 @@ store_free(struct store *st)
 	sqlite3_finalize(st->tag_put);
 	store_tags_free(&st->tags);
 	sqlite3_close(st->db);
+	/* After SQLite's close: closing a descriptor of the file drops its locks. */
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
 	free(st->sync.enc.p);
 	free(st->text.p);
 	free(st->hdr.p);
@@ -314,6 +320,7 @@ store_connect(const char *path, int writer, char **cause)
 		return NULL;
 	}
 	st->writer = writer;
+	st->lock_fd = -1;
 	st->batch_count = 1000;
 	st->batch_ms = 200;
 	st->threaded = 1;
@@ -325,6 +332,28 @@ store_connect(const char *path, int writer, char **cause)
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, 10000);
 	return st;
+}
+
+/*
+ * Make st the file's one writer: a second one (another record or import)
+ * would chain its rows from a stale tail and fail on the first insert.
+ * An flock, which SQLite's own POSIX locks do not see; it goes with the
+ * process.
+ */
+static int
+store_lock_writer(struct store *st, char **cause)
+{
+	if ((st->lock_fd = open(st->path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (asprintf(cause, "cannot open trail '%s': %s", st->path, strerror(errno)) < 0)
+			*cause = NULL;
+		return -1;
+	}
+	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (asprintf(cause, "trail '%s' is being written by another ztwatch (record, import or"
+	    " the console): one writer at a time", st->path) < 0)
+		*cause = NULL;
+	return -1;
 }
 
 /* Open or create for writing. */
@@ -344,6 +373,7 @@ store_open(const char *path, char **cause)
 	    store_exec(st, "PRAGMA wal_autocheckpoint = 8192", "cannot open trail", cause) != 0 ||
 	    store_exec(st, "PRAGMA synchronous = NORMAL", "cannot open trail", cause) != 0 ||
 	    store_exec(st, "PRAGMA cache_size = -65536", "cannot open trail", cause) != 0 ||
+	    store_lock_writer(st, cause) != 0 ||
 	    store_migrate(st, cause) != 0 || store_load_tail(st, cause) != 0 ||
 	    store_load_span(st, cause) != 0 || store_register_functions(st->db) != 0)
 		goto fail;

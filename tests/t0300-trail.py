@@ -423,6 +423,33 @@ def exported_events_import_again_body_for_body(env):
 
 
 @case
+def one_writer_at_a_time(env):
+    """import: while another import holds the trail (here one waiting on stdin), a second
+    is refused at once with one clear line, exit 1, and the first goes on unharmed"""
+    from zt import ZTWATCH
+    db = env.path("one-writer.db")
+    first = subprocess.Popen([ZTWATCH, "-p", env.pol, "-d", db, "import", "-"],
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 20
+        while not os.path.exists(db + "-wal") and time.time() < deadline:
+            time.sleep(0.05)
+        line = json.dumps({"subject": "nowhere.x", "body_b64": ""}) + "\n"
+        rc, out, err = zt(["-p", env.pol, "-d", db, "import", env.write("w2.jsonl", line)])
+        eq(rc, 1, "second writer: %s" % err)
+        eq(err.strip(), "ztwatch: import: trail '%s' is being written by another ztwatch"
+           " (record, import or the console): one writer at a time" % db, "one line")
+        _, ferr = first.communicate(line.encode(), timeout=60)
+        eq(first.returncode, 0, "the first import: %s" % ferr.decode()[-300:])
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    eq(len(events(export_jsonl(db))), 1, "the first import's event, once")
+
+
+@case
 def received_at_is_kept_to_the_microsecond_in_any_year(env):
     """import then export: a capture time after 2255 (past a double's microseconds) and
     the last microsecond of 9999 come back as written"""
