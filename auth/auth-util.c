@@ -305,16 +305,20 @@ auth_parse_rfc3339_us(const char *s, int64_t *out)
 }
 
 /*
- * Bidi controls and invisible format characters: they reorder or hide the
- * text around them on a terminal (U+202E turns "exe.txt" round), so every
- * output escapes them.  Sorted ranges; the console's safe text uses the
- * same list.
+ * Bidi controls and invisible characters: they reorder or hide the text
+ * around them on a terminal (U+202E turns "exe.txt" round; "admin" with a
+ * zero-width joiner looks like "admin"), so every output escapes them.
+ * Unicode's default-ignorable code points but the variation selectors
+ * U+FE00-FE0F (emoji), with the Hangul fillers.  Sorted ranges; the
+ * console's safe text uses the same list.
  */
 static const uint32_t auth_hidden_ranges[][2] = {
-	{ 0x000ad, 0x000ad }, { 0x0061c, 0x0061c }, { 0x0180e, 0x0180e },
-	{ 0x0200b, 0x0200c }, { 0x0200e, 0x0200f }, { 0x02028, 0x0202e },
-	{ 0x02060, 0x02064 }, { 0x02066, 0x02069 }, { 0x0feff, 0x0feff },
-	{ 0xe0000, 0xe007f },
+	{ 0x000ad, 0x000ad }, { 0x0034f, 0x0034f }, { 0x0061c, 0x0061c },
+	{ 0x0115f, 0x01160 }, { 0x017b4, 0x017b5 }, { 0x0180b, 0x0180f },
+	{ 0x0200b, 0x0200f }, { 0x02028, 0x0202e }, { 0x02060, 0x0206f },
+	{ 0x03164, 0x03164 }, { 0x0feff, 0x0feff }, { 0x0ffa0, 0x0ffa0 },
+	{ 0x0fff0, 0x0fffb }, { 0x1bca0, 0x1bca3 }, { 0x1d173, 0x1d17a },
+	{ 0xe0000, 0xe0fff },
 };
 
 /* Whether cp is a bidi control or an invisible format character. */

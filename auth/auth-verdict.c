@@ -485,7 +485,8 @@ jbuf_member(struct jbuf *b, const char *key, const char *value)
 /*
  * Whether text[0..len) holds any byte with which auth_json_unsafe() starts
  * a finding: a C0 control but tab, DEL, or a lead byte of a character it
- * escapes (0xc2, 0xd8, 0xe1, 0xe2, 0xef, 0xf3).  A quick filter: most texts
+ * escapes (0xc2, 0xcd, 0xd8, 0xe1, 0xe2, 0xe3, 0xef, 0xf0, 0xf3; see
+ * auth_hidden_ranges in auth-util.c).  A quick filter: most texts
  * hold none, and then need no closer look.
  */
 #ifdef __SSE2__
@@ -506,6 +507,10 @@ jbuf_maybe_unsafe16(__m128i v)
 	    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xe2)),
 	    _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xef))),
 	    _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xf3))));
+	lead = _mm_or_si128(lead, _mm_or_si128(_mm_or_si128(
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xcd)),
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xe3))),
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xf0))));
 	return _mm_movemask_epi8(_mm_or_si128(ctl, lead)) != 0;
 }
 
@@ -531,7 +536,9 @@ jbuf_maybe_unsafe(const char *text, size_t len)
 static int
 jbuf_maybe_unsafe(const char *text, size_t len)
 {
-	static const unsigned char	 leads[] = { 0x7f, 0xc2, 0xd8, 0xe1, 0xe2, 0xef, 0xf3 };
+	static const unsigned char	 leads[] = {
+		0x7f, 0xc2, 0xcd, 0xd8, 0xe1, 0xe2, 0xe3, 0xef, 0xf0, 0xf3
+	};
 	const unsigned char		*p = (const unsigned char *)text;
 	size_t				 i;
 

@@ -717,7 +717,9 @@ def verdict_json_is_one_line_and_escaped(env):
     check("\x1b" not in raw and raw.count("\n") == 1, "no raw ESC, a single line")
 
 
-HIDDEN = "\u202e\u200b\u2066\u00ad\ufeff\U000e0041"   # bidi, zero-width, invisible tag
+# bidi, zero-width (space and joiner), soft hyphen, BOM, a tag, a Hangul filler, a
+# musical format character, interlinear annotation
+HIDDEN = "\u202e\u200b\u200d\u2066\u00ad\ufeff\U000e0041\u3164\U0001d173\ufff9\u034f"
 
 
 @case

@@ -44,8 +44,11 @@
  *   U+2028, U+2029                    \u2028 \u2029
  *   bidi controls                     \u061c \u200e \u200f \u202a-\u202e
  *                                     \u2066-\u2069
- *   invisible format characters       \u00ad \u180e \u200b \u200c
- *                                     \u2060-\u2064 \ufeff, tags \U000e0000-
+ *   invisible characters (Unicode's   \u00ad \u034f \u115f \u1160 \u17b4
+ *   default-ignorable ones but the    \u17b5 \u180b-\u180f \u200b-\u200d
+ *   variation selectors, and the      \u2060-\u206f \u3164 \ufeff \uffa0
+ *   Hangul fillers)                   \ufff0-\ufffb \U0001bca0-\U0001bca3
+ *                                     \U0001d173-\U0001d17a \U000e0000-\U000e0fff
  *   unassigned code points and        \uXXXX, or \UXXXXXXXX above U+FFFF
  *   noncharacters (per the table)
  *   a backslash                       \\       (so an escape is never spoofed)
@@ -53,8 +56,8 @@
  * Hex digits are lowercase.  So `ESC ] 2 ; t BEL` shows as `\e]2;t\x07` and
  * the C1 CSI shows as `\x9b` (raw byte) or `\u009b` (UTF-8).  Overlong
  * forms, surrogates and bytes past U+10FFFF are invalid UTF-8 and come out
- * byte by byte as \xNN.  U+200D (zero-width joiner) and variation
- * selectors stay, for emoji.
+ * byte by byte as \xNN.  Variation selectors stay, for emoji; the
+ * zero-width joiner does not (it hides in a name: "admin" + U+200D).
  *
  * Widths come from a table built into text-width.c (glibc 2.36's wcwidth()
  * in C.UTF-8, Unicode 14), so they do not depend on the process locale:

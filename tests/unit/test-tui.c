@@ -72,6 +72,9 @@ test_safe_hostile(void)
 	CHECK(safe_is("abc\xe2\x80\xaeslx.exe", 13, "abc\\u202eslx.exe"));
 	CHECK(safe_is("\xe2\x81\xa6x\xe2\x81\xa9", 7, "\\u2066x\\u2069"));
 	CHECK(safe_is("ad\xe2\x80\x8bmin", 8, "ad\\u200bmin"));	/* zero-width space */
+	CHECK(safe_is("admin\xe2\x80\x8d", 8, "admin\\u200d"));	/* zero-width joiner */
+	CHECK(safe_is("\xe3\x85\xa4", 3, "\\u3164"));		/* Hangul filler */
+	CHECK(safe_is("\xf0\x9d\x85\xb3", 4, "\\U0001d173"));	/* musical format */
 	CHECK(safe_is("\xf3\xa0\x80\x81", 4, "\\U000e0001"));	/* tag */
 	CHECK(safe_is("\xef\xbf\xbf", 3, "\\uffff"));		/* noncharacter */
 }
@@ -88,7 +91,7 @@ test_safe_utf8(void)
 	CHECK(safe_is("caf\xc3\xa9 \xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\x98\x80", 17,
 	    "caf\xc3\xa9 \xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\x98\x80"));
 	CHECK(safe_is("e\xcc\x81", 3, "e\xcc\x81"));		/* combining */
-	CHECK(safe_is("\xe2\x80\x8d", 3, "\xe2\x80\x8d"));		/* ZWJ stays */
+	CHECK(safe_is("\xe2\x80\x8d", 3, "\\u200d"));		/* ZWJ escaped */
 }
 
 /* Random bytes never give unsafe output. */
@@ -233,8 +236,10 @@ test_text_boundary(void)
 	CHECK(tui_text_boundary("ae\xcc\x81" "b", 4) == 4);
 	CHECK(tui_text_boundary("x" HEART VS16 "y", 4) == 1);	/* not the heart alone */
 	CHECK(tui_text_boundary("x" HEART VS16 "y", 7) == 7);
-	CHECK(tui_text_boundary(zwj, 8) == 1);			/* no joiner left hanging */
-	CHECK(tui_text_boundary(zwj, 11) == 1);
+	/* Safe text never holds a raw joiner (it is escaped); here it is a
+	   character of its own, and the one after it is not cut from it. */
+	CHECK(tui_text_boundary(zwj, 8) == 5);
+	CHECK(tui_text_boundary(zwj, 11) == 5);
 	CHECK(tui_text_boundary(zwj, 12) == 12);
 	/* Only marks after the start: whole sequences still. */
 	CHECK(tui_text_boundary("e\xcc\x81\xcc\x82\xcc\x83", 4) == 3);
