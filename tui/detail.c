@@ -622,7 +622,8 @@ detail_other(struct tui_detail *d, const struct store_row *r, time_t now)
 	detail_kv(d, "subject", r->subject);
 	detail_kv(d, "stream", r->stream);
 	if (gap) {
-		t = auth_printf("%lld messages", (long long)r->gap_count);
+		t = r->gap_count > 0 ? auth_printf("%lld messages", (long long)r->gap_count) :
+		    auth_strdup("an unknown number of messages");
 		detail_kv_safe(d, "lost", 10, TUI_STYLE_FAIL, t);
 		free(t);
 		if (r->stream_seq != 0) {

@@ -613,7 +613,11 @@ tui_events_line(const struct tui_event *e, const struct tui_columns *c, int utc)
 	if (e->kind == TUI_KIND_GAP) {
 		events_put(&b, "!", c->mark, &first);
 		events_put(&b, e->subject != NULL ? e->subject : "", c->subject, &first);
-		snprintf(t, sizeof t, "gap: %lld lost", (long long)e->gap_count);
+		/* A count of 0: a reconnect, where nobody can know how many. */
+		if (e->gap_count > 0)
+			snprintf(t, sizeof t, "gap: %lld lost", (long long)e->gap_count);
+		else
+			snprintf(t, sizeof t, "gap: ? lost");
 		events_put(&b, t, c->reason, &first);
 		events_put(&b, "", c->who, &first);
 		events_put(&b, "", c->id, &first);

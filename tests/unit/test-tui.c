@@ -916,6 +916,11 @@ test_events_search_and_copies(void)
 	line = tui_events_line(tui_events_at(&ev, 1), &c, 1);
 	CHECK(tui_text_width(line) == 80 && strstr(line, "gap: 7 lost") != NULL);
 	free(line);
+	e.gap_count = 0;			/* a reconnect: not counted */
+	tui_events_push(&ev, &e);
+	line = tui_events_line(tui_events_at(&ev, 2), &c, 1);
+	CHECK(strstr(line, "gap: ? lost") != NULL && strstr(line, "0 lost") == NULL);
+	free(line);
 	tui_events_free(&ev);
 }
 
