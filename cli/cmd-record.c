@@ -398,19 +398,89 @@ record_parse(struct cli_globals *g, struct record_opts *o, int argc, char **argv
 	return 0;
 }
 
-/* Default subjects: every rule's. */
+/*
+ * How subject patterns a and b relate: with cover, whether a matches every
+ * subject b matches; without, whether some subject matches both.  NATS
+ * delivers a message once per subscription that matches it, so two
+ * overlapping subscriptions would record it twice, the second a replay.
+ */
+static int
+record_subjects_meet(const char *a, const char *b, int cover)
+{
+	size_t	an, bn;
+
+	for (;;) {
+		an = strcspn(a, ".");
+		bn = strcspn(b, ".");
+		if (an == 1 && a[0] == '>')
+			return 1;
+		if (bn == 1 && b[0] == '>')
+			return !cover;
+		if (!(an == 1 && a[0] == '*') && !(!cover && bn == 1 && b[0] == '*') &&
+		    (an != bn || strncmp(a, b, an) != 0))
+			return 0;
+		if (a[an] == '\0' || b[bn] == '\0')
+			return a[an] == '\0' && b[bn] == '\0';
+		a += an + 1;
+		b += bn + 1;
+	}
+}
+
+/* The first pair of o's subjects that overlap, said as cmd's error; -1 then. */
+static int
+record_subjects_apart(const struct record_opts *o, const char *cmd)
+{
+	int	i, j;
+
+	for (i = 0; i < o->nsubjects; i++) {
+		for (j = i + 1; j < o->nsubjects; j++) {
+			if (!record_subjects_meet(o->subjects[i], o->subjects[j], 0))
+				continue;
+			cli_error("%s: subjects '%s' and '%s' overlap: a message on both would"
+			    " be delivered and recorded twice (the second as a replay); give"
+			    " subjects that do not", cmd, o->subjects[i], o->subjects[j]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Whether subject is covered by one of list[0..n) other than list[self]
+   (the first of equal ones stays). */
+static int
+record_subject_covered(const char *const *list, size_t n, size_t self)
+{
+	size_t	k;
+
+	for (k = 0; k < n; k++) {
+		if (k != self && record_subjects_meet(list[k], list[self], 1) &&
+		    (k < self || !record_subjects_meet(list[self], list[k], 1)))
+			return 1;
+	}
+	return 0;
+}
+
+/* Default subjects: every rule's, less those another rule's covers. */
 static int
 record_default_subjects(struct record_opts *o, const struct auth_policy *p)
 {
-	size_t	i, j, n = auth_policy_rule_count(p);
-	const char	*subject;
+	const char	*all[RECORD_MAX_SUBJECTS * 4], *subject;
+	size_t		 i, j, n = 0, rules = auth_policy_rule_count(p);
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < rules; i++) {
 		for (j = 0; (subject = auth_policy_rule_subject(p, i, j)) != NULL; j++) {
-			if (o->nsubjects == RECORD_MAX_SUBJECTS)
+			if (n == sizeof all / sizeof all[0])
 				return -1;
-			o->subjects[o->nsubjects++] = subject;
+			all[n++] = subject;
 		}
+	}
+	/* One subscription for rules whose subjects another's covers. */
+	for (i = 0; i < n; i++) {
+		if (record_subject_covered(all, n, i))
+			continue;
+		if (o->nsubjects == RECORD_MAX_SUBJECTS)
+			return -1;
+		o->subjects[o->nsubjects++] = all[i];
 	}
 	return o->nsubjects > 0 ? 0 : -1;
 }
@@ -878,6 +948,13 @@ watch_subscribe(void *arg, const char *subject, int on, char **msg)
 	if (r->nsubs == RECORD_MAX_SUBJECTS) {
 		asprintf(msg, "at most %d subscriptions", RECORD_MAX_SUBJECTS);
 		return -1;
+	}
+	for (i = 0; i < r->nsubs; i++) {
+		if (record_subjects_meet(ingest_sub_subject(r->subs[i].sub), subject, 0)) {
+			asprintf(msg, "%s overlaps %s: a message on both would be recorded twice",
+			    subject, ingest_sub_subject(r->subs[i].sub));
+			return -1;
+		}
 	}
 	if (r->o.verdict_subject != NULL && record_overlaps(subject, r->o.verdict_subject)) {
 		asprintf(msg, "%s takes the verdicts published on %s.>", subject,
@@ -1358,6 +1435,10 @@ record_main(struct cli_globals *g, int argc, char **argv, int console)
 	if (r.o.nsubjects == 0 && r.o.js.stream == NULL &&
 	    record_default_subjects(&r.o, p) != 0) {
 		cli_error("%s: no subjects given and the policy's rules name none", argv[0]);
+		cli_policy_free(p);
+		return CLI_EXIT_USAGE;
+	}
+	if (record_subjects_apart(&r.o, argv[0]) != 0) {
 		cli_policy_free(p);
 		return CLI_EXIT_USAGE;
 	}

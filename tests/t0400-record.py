@@ -563,7 +563,9 @@ def connection_and_range_usage_errors_exit_2(env):
              "give one"),
             ([], ["--jobs", "0"], "--jobs wants a number from 1 to 64"),
             ([], ["--jobs", "100000"], "--jobs wants a number from 1 to 64"),
-            ([], ["--queue", "2"], "--queue wants a number from 16 to")]:
+            ([], ["--queue", "2"], "--queue wants a number from 16 to"),
+            ([], ["metrics.>", "metrics.*.x"], "subjects 'metrics.>' and 'metrics.*.x' overlap"),
+            ([], ["a.*.c", "a.b.*"], "overlap")]:
         full = record_args(env, url, db, *args)
         cmd = full[:6] + pre + full[6:]       # globals after "-s url", before "record"
         rc, _, err = zt(cmd, timeout=30)
@@ -576,6 +578,33 @@ def connection_and_range_usage_errors_exit_2(env):
             p = subprocess.run([ZTWATCH] + args, stdout=full, stderr=subprocess.PIPE)
         eq(p.returncode, 2, "%r to a full disk: %r" % (args, p.stderr))
         check(b"cannot write the output: No space left on device" in p.stderr, p.stderr)
+
+
+@case
+def rules_whose_subjects_overlap_are_one_subscription(env):
+    """record with the policy's subjects: a rule's subjects that another rule's cover are
+    not subscribed twice, so each message is one row (not a pass and a false replay)"""
+    folder = env.folder("overlap")
+    db = os.path.join(folder, "t.db")
+    rule = {"token": BEARER, "keys": ["hs"], "algorithms": ["HS256"],
+            "replay": {"claim": "jti", "window_s": 3600}}
+    pol = env.policy({"keys": {"hs": {"secret_file": "hs.secret", "alg": "HS256"}},
+                      "rules": [dict(rule, name="cpu", subjects=["metrics.cpu", "metrics.*"]),
+                                dict(rule, name="all", subjects=["metrics.>"])]})
+    tok = hs_token(env.secrets["hs"], {"iss": "m", "jti": "once", "exp": int(time.time()) + 600})
+    with NatsServer(folder) as srv:
+        rec = Recorder(["-s", srv.url, "-p", pol, "-d", db, "record", "--stats", "1"], folder)
+        try:
+            rec.wait_for("recording")
+            ztpub(srv.url, env.capture(folder, [batch_line("metrics.cpu", '{"n":1}', {
+                "Authorization": "Bearer " + tok})]))
+            wait_events(db, 1)
+            time.sleep(1)
+            eq(rec.stop(), 0, "record exit code")
+        finally:
+            rec.kill()
+    eq([(r["subject"], r["reason"]) for r in export_events(db) if r["kind"] == "event"],
+       [("metrics.cpu", "ok")], "one row, not a pass and a replay")
 
 
 @case
