@@ -493,23 +493,14 @@ record_default_subjects(struct record_opts *o, const struct auth_policy *p)
 static int
 record_overlaps(const char *pattern, const char *prefix)
 {
-	const char	*p = pattern, *q = prefix;
-	size_t		 pn, qn;
+	char	*verdicts;
+	int	 meet;
 
-	for (;;) {
-		pn = strcspn(p, ".");
-		qn = strcspn(q, ".");
-		if (pn == 1 && p[0] == '>')
-			return 1;
-		if (!(pn == 1 && p[0] == '*') && (pn != qn || strncmp(p, q, pn) != 0))
-			return 0;
-		if (p[pn] == '\0')
-			return 0;	/* the pattern ends before or with the prefix */
-		p += pn + 1;
-		if (q[qn] == '\0')
-			return 1;	/* the prefix ends first: the rest is x */
-		q += qn + 1;
-	}
+	if (asprintf(&verdicts, "%s.>", prefix) < 0)
+		return 1;		/* out of memory: refuse rather than loop */
+	meet = record_subjects_meet(pattern, verdicts, 0);
+	free(verdicts);
+	return meet;
 }
 
 /* ---- connection events ------------------------------------------------------ */
