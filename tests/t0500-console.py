@@ -133,6 +133,31 @@ def hostile_event_cannot_retitle_clear_or_recolour(env):
 
 
 @case
+def burst_while_paused_reaches_the_list_whole(env):
+    """watch: a burst of 2,000 events while paused is counted and listed whole (more than
+    one poll's rows once made the list jump ahead, skipping the rest for good)"""
+    folder = env.folder("burst")
+    db = os.path.join(folder, "t.db")
+    with NatsServer(folder) as srv:
+        t = Tmux(folder, [ZTWATCH, "-s", srv.url, "-p", env.pol, "-d", db, "watch"])
+        try:
+            t.wait_for("connected")
+            t.keys("p")
+            t.wait_for("PAUSED")
+            lines = [batch_line("orders.created", '{"eventID":"b%d"}' % i) for i in range(2000)]
+            cap = os.path.join(folder, "burst.jsonl")
+            with open(cap, "w") as f:
+                f.write("".join(json.dumps(x) + "\n" for x in lines))
+            ztpub(srv.url, cap)
+            wait_until(lambda: trail_count(db) >= 2000, 60, "the burst in the trail")
+            s = t.wait_for("PAUSED +2000", timeout=30)
+            t.keys("q")
+            eq(t.exit_code(), 0, "exit code after q")
+        finally:
+            t.close()
+
+
+@case
 def resize_to_80x24_and_back_and_filter(env):
     """resize to 80x24 and back; the / filter narrows the list"""
     folder = env.folder("resize")

@@ -263,7 +263,8 @@ screen_poll(struct tui_screen *s)
 	struct store_cursor	*c;
 	const struct store_row	*r;
 	struct tui_event	 ev;
-	int64_t			 max = screen_max_id(s);
+	int64_t			 max = screen_max_id(s), last = 0;
+	int			 n = 0;
 
 	if (max <= s->newest_id)
 		return;
@@ -279,13 +280,20 @@ screen_poll(struct tui_screen *s)
 	if (c == NULL)
 		return;
 	while (store_next(c, &r, NULL) == 1) {
+		n++;
+		last = r->id;
 		if (screen_keep(s, r)) {
 			tui_event_from_row(&ev, r);
 			tui_events_push(&s->events, &ev);
 		}
 	}
 	store_cursor_free(c);
-	s->newest_id = max;
+	/* A full page leaves rows after it: the next tick goes on from the
+	   last one read.  Jumping to max here skipped them for good. */
+	if (n == SCREEN_POLL_MAX)
+		s->newest_id = last;
+	else
+		s->newest_id = last > max ? last : max;
 	s->dirty = 1;
 }
 
