@@ -900,7 +900,6 @@ judge_bad_alg(struct judge *j, const char *detail)
 	return -1;
 }
 
-/* Step: alg allowed by the rule and by the key's type. */
 /*
  * Whether a fetched key of the rule, as of now, has the type j->alg needs:
  * 1 yes, 0 no, -1 when a set has not been fetched and so cannot tell (the
@@ -923,6 +922,18 @@ judge_remote_type_fits(struct judge *j)
 	return 0;
 }
 
+/* Count a miss on each of the rule's fetched sets: a rotation may bring the
+   key this token wants, so the fetcher looks again (rate-limited). */
+static void
+judge_ask_refetch(struct judge *j)
+{
+	size_t	k;
+
+	for (k = 0; k < j->r->nremotes; k++)
+		atomic_fetch_add(&j->p->live->misses[j->r->remotes[k]], 1);
+}
+
+/* Step: alg allowed by the rule and by the key's type. */
 static int
 step_alg(struct judge *j)
 {
@@ -941,11 +952,8 @@ step_alg(struct judge *j)
 		return judge_bad_alg(j, "the rule does not allow this algorithm");
 	for (k = 0; k < j->r->nkeys; k++)
 		fits |= auth_key_type_fits(j->p->kr.keys[j->r->keys[k]]->type, j->alg);
-	if (!fits && (fits = judge_remote_type_fits(j)) == 0) {
-		/* A rotation may bring a key of this type: ask for a refetch. */
-		for (k = 0; k < j->r->nremotes; k++)
-			atomic_fetch_add(&j->p->live->misses[j->r->remotes[k]], 1);
-	}
+	if (!fits && (fits = judge_remote_type_fits(j)) == 0)
+		judge_ask_refetch(j);
 	if (fits == 0)
 		return judge_bad_alg(j, "no key of this rule is of the type this algorithm needs "
 		    "(the key decides the algorithm family)");
@@ -1022,9 +1030,8 @@ step_key(struct judge *j)
 	}
 	judge_remote_candidates(j);
 	if (j->ncand == 0) {
-		/* A kid no fetched set has may be a new key: ask for a refetch. */
-		for (k = 0; k < j->r->nremotes; k++)
-			atomic_fetch_add(&j->p->live->misses[j->r->remotes[k]], 1);
+		/* A kid no fetched set has may be a new key. */
+		judge_ask_refetch(j);
 		auth_verdict_fail(j->v, AUTH_UNKNOWN_KEY, "key", j->v->kid != NULL ?
 		    auth_verdict_printf(j->v, "no %s key of rule '%s' has this kid",
 		    j->v->alg, j->r->name) :

@@ -116,8 +116,8 @@ int	cmd_demo(struct cli_globals *, int, char **);
 void	cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* After a command's --help text: exit 0, or 2 when stdout failed (never returns). */
 void	cli_help_done(const char *cmd) __attribute__((noreturn));
-/* Flush stdout: 0 when everything written so far reached it, else an errno. */
-int	cli_stdout_error(void);
+/* Flush f: 0 when everything written to it so far went out, else an errno. */
+int	cli_flush_error(FILE *f);
 /* Load the policy and fetch its jwks_url keys (cli-keys.c); NULL after an error. */
 struct auth_policy *cli_load_policy(const struct cli_globals *);
 /* Stop refreshing its keys and free a policy cli_load_policy() gave. */

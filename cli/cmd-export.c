@@ -611,13 +611,8 @@ export_open_output(const char *out, struct export_output *w, char **cause)
 static int
 export_close_output(struct export_output *w, const char *out, int ok, char **cause)
 {
-	int	err;
+	int	err = cli_flush_error(w->f);
 
-	errno = 0;
-	if (fflush(w->f) != 0 || ferror(w->f))
-		err = errno != 0 ? errno : EIO;
-	else
-		err = 0;
 	if (w->f != stdout) {
 		if (fclose(w->f) != 0 && err == 0)
 			err = errno != 0 ? errno : EIO;

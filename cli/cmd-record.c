@@ -198,12 +198,15 @@ record_one_start(void)
 	return -1;
 }
 
-/* Whether s is printable ASCII: a verdict prefix is printed in stats lines as it is. */
+/* Whether s is printable ASCII without spaces: a verdict prefix is printed in
+   stats lines as it is. */
 static int
 record_ascii(const char *s)
 {
-	for (; *s != '\0'; s++) {
-		if (*s <= 0x20 || *s >= 0x7f)
+	const unsigned char	*p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p >= 0x7f)
 			return 0;
 	}
 	return 1;
@@ -217,15 +220,7 @@ record_ascii(const char *s)
 static int
 record_js_name_ok(const char *name)
 {
-	const unsigned char	*p = (const unsigned char *)name;
-
-	if (*p == '\0')
-		return 0;
-	for (; *p != '\0'; p++) {
-		if (*p <= 0x20 || *p >= 0x7f || strchr(".*>/\\\"", *p) != NULL)
-			return 0;
-	}
-	return 1;
+	return *name != '\0' && record_ascii(name) && strpbrk(name, ".*>/\\\"") == NULL;
 }
 
 /* Parse the command line. */

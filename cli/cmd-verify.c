@@ -186,7 +186,7 @@ verify_one(struct auth_policy *p, struct verify_opts *o)
 	char			*out = NULL;
 	size_t			 len = 0, olen = 0, ocap = 0;
 	time_t			 now = o->fixed_now ? o->now : time(NULL);
-	int			 pass, err;
+	int			 rc, err;
 
 	if (o->file != NULL && strcmp(o->file, "-") != 0 && (f = fopen(o->file, "rb")) == NULL) {
 		cli_error("verify: cannot open '%s': %s", o->file, strerror(errno));
@@ -212,20 +212,18 @@ verify_one(struct auth_policy *p, struct verify_opts *o)
 	auth_replay_check(rp, v, now);
 	auth_verdict_json(v, &out, &olen, &ocap);
 	puts(out);
-	pass = auth_verdict_pass(v);
-	if ((err = cli_stdout_error()) != 0) {
+	rc = auth_verdict_pass(v) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	if ((err = cli_flush_error(stdout)) != 0) {
 		/* Exit 1 alone would say "fail" with the reason lost. */
 		cli_error("verify: cannot write the verdict: %s", strerror(err));
-		pass = -1;
+		rc = CLI_EXIT_USAGE;
 	}
 	free(out);
 	auth_replay_free(rp);
 	auth_verdict_free(v);
 	auth_verifier_free(vf);
 	free(body);
-	if (pass < 0)
-		return CLI_EXIT_USAGE;
-	return pass ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	return rc;
 }
 
 /* ---- batch -------------------------------------------------------------- */

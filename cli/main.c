@@ -202,13 +202,14 @@ cli_find(const char *name)
 	return NULL;
 }
 
-/* Flush stdout; an errno when it or an earlier write failed. */
+/* Flush f; an errno when it or an earlier write failed. */
 int
-cli_stdout_error(void)
+cli_flush_error(FILE *f)
 {
-	if (fflush(stdout) != 0)
+	errno = 0;
+	if (fflush(f) != 0)
 		return errno != 0 ? errno : EIO;
-	return ferror(stdout) ? EIO : 0;
+	return ferror(f) ? EIO : 0;
 }
 
 /*
@@ -220,7 +221,7 @@ cli_stdout_error(void)
 static int
 cli_output_written(const char *cmd, int rc)
 {
-	int	err = cli_stdout_error();
+	int	err = cli_flush_error(stdout);
 
 	if (rc != CLI_EXIT_OK || err == 0)
 		return rc;
