@@ -11,6 +11,8 @@
  * Signatures are verified with OpenSSL contexts built once per key and
  * algorithm and kept in the per-thread struct auth_verifier, so the hot
  * path is one digest and one public-key operation, as in `openssl speed`.
+ * RSA goes through auth-rsa.c, which does that operation on the key's
+ * cached Montgomery form without EVP's per-call bookkeeping.
  */
 #include <ctype.h>
 #include <stddef.h>
@@ -21,7 +23,6 @@
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
-#include <openssl/rsa.h>
 
 #include "auth-int.h"
 #include "auth-jdoc.h"
@@ -130,6 +131,9 @@ verifier_free_ctx(void *ctx, int alg)
 		break;
 	case AUTH_FAMILY_EDDSA:
 		EVP_MD_CTX_free(ctx);
+		break;
+	case AUTH_FAMILY_RSA:
+		auth_rsa_free(ctx);
 		break;
 	default:
 		EVP_PKEY_CTX_free(ctx);
@@ -273,34 +277,36 @@ verifier_hmac(struct auth_verifier *vf, const struct auth_key *key, int alg,
 	return len;
 }
 
-/* The cached public-key verify context for key and alg. */
+/* The cached ECDSA verify context for key and alg. */
 static EVP_PKEY_CTX *
 verifier_pkey_ctx(struct auth_verifier *vf, const struct auth_key *key, int alg)
 {
-	const struct auth_alg_info	*ai = auth_alg_info(alg);
-	void				**slot = verifier_slot(vf, key, alg);
-	EVP_PKEY_CTX			*ctx;
+	void		**slot = verifier_slot(vf, key, alg);
+	EVP_PKEY_CTX	 *ctx;
 
 	if (*slot != NULL)
 		return *slot;
 	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL)) == NULL)
 		return NULL;
-	if (EVP_PKEY_verify_init(ctx) != 1 ||
-	    EVP_PKEY_CTX_set_signature_md(ctx, verifier_md(vf, ai->digest)) != 1)
-		goto fail;
-	if (ai->family == AUTH_FAMILY_RSA) {
-		if (EVP_PKEY_CTX_set_rsa_padding(ctx,
-		    ai->pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) != 1)
-			goto fail;
-		/* RFC 7518 §3.5: the salt is as long as the hash. */
-		if (ai->pss && EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) != 1)
-			goto fail;
+	if (EVP_PKEY_verify_init(ctx) != 1 || EVP_PKEY_CTX_set_signature_md(ctx,
+	    verifier_md(vf, auth_alg_info(alg)->digest)) != 1) {
+		EVP_PKEY_CTX_free(ctx);
+		return NULL;
 	}
 	*slot = ctx;
 	return ctx;
-fail:
-	EVP_PKEY_CTX_free(ctx);
-	return NULL;
+}
+
+/* The cached RSA key in Montgomery form for key and alg; NULL for a key no
+   signature verifies with (see auth_rsa_new). */
+static struct auth_rsa *
+verifier_rsa(struct auth_verifier *vf, const struct auth_key *key, int alg)
+{
+	void	**slot = verifier_slot(vf, key, alg);
+
+	if (*slot == NULL)
+		*slot = auth_rsa_new(key->pkey);
+	return *slot;
 }
 
 /* The cached Ed25519 verify context for key. */
@@ -1055,6 +1061,7 @@ judge_verify_with(struct judge *j, const struct auth_key *key, const char **why)
 	size_t				 maclen;
 	EVP_PKEY_CTX			*pctx;
 	EVP_MD_CTX			*ectx;
+	struct auth_rsa			*rsa;
 	int				 derlen, ok = 0;
 
 	if (j->sig_len == 0) {
@@ -1072,9 +1079,11 @@ judge_verify_with(struct judge *j, const struct auth_key *key, const char **why)
 			return 0;
 		}
 		mdlen = verifier_digest(j->vf, ai->digest, j->tok, j->input_len, md);
-		pctx = verifier_pkey_ctx(j->vf, key, j->alg);
-		ok = mdlen > 0 && pctx != NULL &&
-		    EVP_PKEY_verify(pctx, j->sig, j->sig_len, md, mdlen) == 1;
+		rsa = verifier_rsa(j->vf, key, j->alg);
+		ok = mdlen > 0 && rsa != NULL && (ai->pss ?
+		    auth_rsa_verify_pss(rsa, j->vf->mdctx, verifier_md(j->vf, ai->digest),
+		    md, mdlen, j->sig, j->sig_len) :
+		    auth_rsa_verify_pkcs1(rsa, md, mdlen, j->sig, j->sig_len)) == 1;
 		break;
 	case AUTH_FAMILY_EC:
 		if (j->sig_len != ai->sig_len) {
