@@ -35,13 +35,14 @@ const struct auth_alg_info *auth_alg_info(int alg);
 int		 auth_key_type_fits(enum auth_key_type, int alg);
 
 /* RSA verification on OpenSSL's Montgomery arithmetic (auth-rsa.c): one
-   per key and thread, as it holds its own scratch space. */
+   per key and thread, as it holds its own scratch space; the same for every
+   RS and PS algorithm. */
 struct auth_rsa;
 struct auth_rsa	*auth_rsa_new(const EVP_PKEY *);
 void		 auth_rsa_free(struct auth_rsa *);
 size_t		 auth_rsa_size(const struct auth_rsa *);
-int		 auth_rsa_verify_pkcs1(struct auth_rsa *, const unsigned char *, size_t,
-		    const unsigned char *, size_t);
+int		 auth_rsa_verify_pkcs1(struct auth_rsa *, const EVP_MD *,
+		    const unsigned char *, size_t, const unsigned char *, size_t);
 int		 auth_rsa_verify_pss(struct auth_rsa *, EVP_MD_CTX *, const EVP_MD *,
 		    const unsigned char *, size_t, const unsigned char *, size_t);
 

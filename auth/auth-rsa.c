@@ -25,11 +25,11 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/obj_mac.h>
+#include <openssl/rsa.h>
 
 #include "auth-int.h"
 
-#define RSA_SMALL_MODULUS_BITS	3072	/* OpenSSL's limits on e ... */
-#define RSA_MAX_PUBEXP_BITS	64	/* ... above that modulus size */
 #define RSA_PSS_MAX_HASH	64
 
 /* A public key ready for the hot path, with its scratch space. */
@@ -44,8 +44,7 @@ struct auth_rsa {
 	unsigned char	*db;		/* k bytes: PSS's unmasked data block */
 };
 
-/* DigestInfo prefixes (RFC 8017 §9.2 note 1), by hash length: the three
-   hashes JWA uses have lengths of their own. */
+/* DigestInfo prefixes (RFC 8017 §9.2 note 1). */
 static const unsigned char rsa_di_sha256[] = {
 	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
 	0x02, 0x01, 0x05, 0x00, 0x04, 0x20
@@ -59,17 +58,17 @@ static const unsigned char rsa_di_sha512[] = {
 	0x02, 0x03, 0x05, 0x00, 0x04, 0x40
 };
 
-/* The DigestInfo prefix for a hash of hlen bytes, or NULL. */
+/* The DigestInfo prefix for md, when its hash is hlen bytes; else NULL. */
 static const unsigned char *
-rsa_digest_info(size_t hlen)
+rsa_digest_info(const EVP_MD *md, size_t hlen)
 {
-	switch (hlen) {
-	case 32:
-		return rsa_di_sha256;
-	case 48:
-		return rsa_di_sha384;
-	case 64:
-		return rsa_di_sha512;
+	switch (EVP_MD_get_type(md)) {
+	case NID_sha256:
+		return hlen == 32 ? rsa_di_sha256 : NULL;
+	case NID_sha384:
+		return hlen == 48 ? rsa_di_sha384 : NULL;
+	case NID_sha512:
+		return hlen == 64 ? rsa_di_sha512 : NULL;
 	}
 	return NULL;
 }
@@ -94,8 +93,9 @@ auth_rsa_free(struct auth_rsa *r)
 
 /*
  * The hot-path form of an RSA public key, or NULL when the key is one
- * OpenSSL's public operation refuses (e not below n, or longer than 64 bits
- * with a modulus over 3072 bits): no signature verifies with such a key.
+ * OpenSSL's public operation refuses (a modulus over 16384 bits, e not
+ * below n, or e over 64 bits with a modulus over 3072 bits): no signature
+ * verifies with such a key.
  */
 struct auth_rsa *
 auth_rsa_new(const EVP_PKEY *pkey)
@@ -108,7 +108,9 @@ auth_rsa_new(const EVP_PKEY *pkey)
 	r->bits = BN_num_bits(r->n);
 	r->k = (size_t)BN_num_bytes(r->n);
 	if (!BN_is_odd(r->n) || BN_ucmp(r->n, r->e) <= 0 || BN_is_zero(r->e) ||
-	    (r->bits > RSA_SMALL_MODULUS_BITS && BN_num_bits(r->e) > RSA_MAX_PUBEXP_BITS))
+	    r->bits > OPENSSL_RSA_MAX_MODULUS_BITS ||
+	    (r->bits > OPENSSL_RSA_SMALL_MODULUS_BITS &&
+	    BN_num_bits(r->e) > OPENSSL_RSA_MAX_PUBEXP_BITS))
 		goto fail;
 	if ((r->bn = BN_CTX_new()) == NULL || (r->mont = BN_MONT_CTX_new()) == NULL ||
 	    BN_MONT_CTX_set(r->mont, r->n, r->bn) != 1 ||
@@ -132,7 +134,9 @@ auth_rsa_size(const struct auth_rsa *r)
 
 /*
  * RSAVP1 (RFC 8017 §5.2.2): r->em = sig^e mod n, k bytes.  Returns 0, or -1
- * when sig is not k bytes, is not below n, or the arithmetic fails.
+ * when sig is not k bytes (§8.1.2, §8.2.2 step 1: OpenSSL's PSS path would
+ * take a shorter one, but the verifier refuses those before), is not below
+ * n, or the arithmetic fails.
  */
 static int
 rsa_public(struct auth_rsa *r, const unsigned char *sig, size_t len)
@@ -161,14 +165,15 @@ rsa_public(struct auth_rsa *r, const unsigned char *sig, size_t len)
 }
 
 /*
- * RSASSA-PKCS1-v1_5 verify (RFC 8017 §8.2.2) of sig over the hash h of hlen
- * bytes: EM must be 00 01 FF..FF 00 DigestInfo h, exactly.  1 good, 0 bad.
+ * RSASSA-PKCS1-v1_5 verify (RFC 8017 §8.2.2) of sig over the hash h (hlen
+ * bytes, by md): EM must be 00 01 FF..FF 00 DigestInfo h, exactly.  1 good,
+ * 0 bad.
  */
 int
-auth_rsa_verify_pkcs1(struct auth_rsa *r, const unsigned char *h, size_t hlen,
-    const unsigned char *sig, size_t len)
+auth_rsa_verify_pkcs1(struct auth_rsa *r, const EVP_MD *md, const unsigned char *h,
+    size_t hlen, const unsigned char *sig, size_t len)
 {
-	const unsigned char	*di = rsa_digest_info(hlen);
+	const unsigned char	*di = rsa_digest_info(md, hlen);
 	size_t			 tlen = sizeof rsa_di_sha256 + hlen, ps, i;
 
 	/* At least eight bytes of FF (§9.2 step 5). */

@@ -297,12 +297,13 @@ verifier_pkey_ctx(struct auth_verifier *vf, const struct auth_key *key, int alg)
 	return ctx;
 }
 
-/* The cached RSA key in Montgomery form for key and alg; NULL for a key no
-   signature verifies with (see auth_rsa_new). */
+/* The cached RSA key in Montgomery form for key, one for every RS and PS
+   algorithm (kept in RS256's slot); NULL for a key no signature verifies
+   with (see auth_rsa_new). */
 static struct auth_rsa *
-verifier_rsa(struct auth_verifier *vf, const struct auth_key *key, int alg)
+verifier_rsa(struct auth_verifier *vf, const struct auth_key *key)
 {
-	void	**slot = verifier_slot(vf, key, alg);
+	void	**slot = verifier_slot(vf, key, AUTH_ALG_RS256);
 
 	if (*slot == NULL)
 		*slot = auth_rsa_new(key->pkey);
@@ -1062,6 +1063,7 @@ judge_verify_with(struct judge *j, const struct auth_key *key, const char **why)
 	EVP_PKEY_CTX			*pctx;
 	EVP_MD_CTX			*ectx;
 	struct auth_rsa			*rsa;
+	const EVP_MD			*hash;
 	int				 derlen, ok = 0;
 
 	if (j->sig_len == 0) {
@@ -1079,11 +1081,11 @@ judge_verify_with(struct judge *j, const struct auth_key *key, const char **why)
 			return 0;
 		}
 		mdlen = verifier_digest(j->vf, ai->digest, j->tok, j->input_len, md);
-		rsa = verifier_rsa(j->vf, key, j->alg);
+		rsa = verifier_rsa(j->vf, key);
+		hash = verifier_md(j->vf, ai->digest);
 		ok = mdlen > 0 && rsa != NULL && (ai->pss ?
-		    auth_rsa_verify_pss(rsa, j->vf->mdctx, verifier_md(j->vf, ai->digest),
-		    md, mdlen, j->sig, j->sig_len) :
-		    auth_rsa_verify_pkcs1(rsa, md, mdlen, j->sig, j->sig_len)) == 1;
+		    auth_rsa_verify_pss(rsa, j->vf->mdctx, hash, md, mdlen, j->sig, j->sig_len) :
+		    auth_rsa_verify_pkcs1(rsa, hash, md, mdlen, j->sig, j->sig_len)) == 1;
 		break;
 	case AUTH_FAMILY_EC:
 		if (j->sig_len != ai->sig_len) {

@@ -9,8 +9,9 @@
  * PSS's forbidden top bits; encodings edited one byte at a time and signed
  * with the private key's raw operation; PSS salts of the wrong length;
  * signature values 0, 1, n - 1, n and above, and a good one plus n; random
- * encodings; and Bleichenbacher's e = 3 forgery, whose cube has the right
- * prefix and garbage where the padding should be.
+ * encodings; DigestInfo without NULL, PSS with another mask hash; keys
+ * OpenSSL refuses; and Bleichenbacher's e = 3 forgery, whose cube has the
+ * right prefix and garbage where the padding should be.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +40,10 @@ struct tkey {
 };
 
 static const char *const hashes[] = { "SHA256", "SHA384", "SHA512" };
+static const unsigned char di_sha256[] = {	/* RFC 8017 §9.2 note 1 */
+	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+	0x02, 0x01, 0x05, 0x00, 0x04, 0x20
+};
 static EVP_MD_CTX	*mdctx;
 static int		 agreed;	/* cases judged the same by both */
 
@@ -116,7 +121,7 @@ fast_verify(const struct tkey *t, int pss, const char *hash, const unsigned char
 	int	 ok;
 
 	ok = pss ? auth_rsa_verify_pss(t->rsa, mdctx, md, h, hlen, sig, len) :
-	    auth_rsa_verify_pkcs1(t->rsa, h, hlen, sig, len);
+	    auth_rsa_verify_pkcs1(t->rsa, md, h, hlen, sig, len);
 	EVP_MD_free(md);
 	return ok;
 }
@@ -461,10 +466,6 @@ test_random_encodings(void)
 static void
 test_bleichenbacher_e3(void)
 {
-	static const unsigned char di[] = {
-		0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
-		0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20
-	};
 	const struct tkey	*t = &keys[3];
 	unsigned char		 h[32], target[MAX_K], sig[MAX_K], em[MAX_K];
 	BN_CTX			*bc = BN_CTX_new();
@@ -476,8 +477,8 @@ test_bleichenbacher_e3(void)
 	memset(target, 0, sizeof target);
 	target[1] = 0x01;
 	target[2] = 0xff;
-	memcpy(target + 4, di, sizeof di);
-	memcpy(target + 4 + sizeof di, h, sizeof h);
+	memcpy(target + 4, di_sha256, sizeof di_sha256);
+	memcpy(target + 4 + sizeof di_sha256, h, sizeof h);
 	BN_bin2bn(target, (int)t->k, goal);
 	BN_set_word(three, 3);
 	/* The integer cube root of goal, rounded up, bit by bit. */
@@ -494,7 +495,7 @@ test_bleichenbacher_e3(void)
 	BN_bn2binpad(s, sig, (int)t->k);
 	/* The forgery is real: its public operation keeps the whole prefix. */
 	open_raw(t, sig, em);
-	CHECK(memcmp(em, target, 4 + sizeof di + sizeof h) == 0);
+	CHECK(memcmp(em, target, 4 + sizeof di_sha256 + sizeof h) == 0);
 	CHECK(memcmp(em, target, t->k) != 0);
 	AGREE(t, 0, "SHA256", h, 32, sig, t->k, 0);
 	BN_free(goal);
@@ -504,29 +505,157 @@ test_bleichenbacher_e3(void)
 	BN_CTX_free(bc);
 }
 
-/* Keys OpenSSL's public operation refuses get no hot-path form. */
-static void
-test_refused_keys(void)
+/* A public key of n and e, or NULL. */
+static EVP_PKEY *
+public_key(const BIGNUM *n, const BIGNUM *e)
 {
 	EVP_PKEY	*pkey = NULL;
 	EVP_PKEY_CTX	*c = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
 	OSSL_PARAM_BLD	*bld = OSSL_PARAM_BLD_new();
 	OSSL_PARAM	*params;
-	BIGNUM		*e = BN_new();
 
-	/* e as large as n. */
-	BN_copy(e, keys[0].n);
-	OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, keys[0].n);
+	OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n);
 	OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e);
 	params = OSSL_PARAM_BLD_to_param(bld);
-	CHECK(EVP_PKEY_fromdata_init(c) == 1 &&
-	    EVP_PKEY_fromdata(c, &pkey, EVP_PKEY_PUBLIC_KEY, params) == 1);
-	CHECK(pkey != NULL && auth_rsa_new(pkey) == NULL);
-	EVP_PKEY_free(pkey);
+	if (EVP_PKEY_fromdata_init(c) != 1 ||
+	    EVP_PKEY_fromdata(c, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		pkey = NULL;
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
 	EVP_PKEY_CTX_free(c);
+	return pkey;
+}
+
+/* Whether a key of n and e gets no hot-path form, and EVP_PKEY_verify
+   verifies nothing with it either. */
+static int
+refused(const BIGNUM *n, const BIGNUM *e)
+{
+	struct tkey	t;
+	unsigned char	h[32], sig[MAX_K * 5];
+	int		ok;
+
+	memset(&t, 0, sizeof t);
+	if ((t.pkey = public_key(n, e)) == NULL)
+		return 0;
+	t.k = (size_t)BN_num_bytes(n);
+	t.rsa = auth_rsa_new(t.pkey);
+	memset(h, 1, sizeof h);
+	memset(sig, 0, t.k);
+	sig[t.k - 1] = 2;
+	ok = t.rsa == NULL && t.k <= sizeof sig &&
+	    evp_verify(&t, 0, "SHA256", h, 32, sig, t.k) == 0;
+	auth_rsa_free(t.rsa);
+	EVP_PKEY_free(t.pkey);
+	return ok;
+}
+
+/* Keys OpenSSL's public operation refuses get no hot-path form: e as large
+   as n; e over 64 bits with a modulus over 3072 bits; a modulus over 16384
+   bits.  The largest allowed e and modulus are taken. */
+static void
+test_refused_keys(void)
+{
+	BIGNUM	*n = BN_new(), *e = BN_new();
+
+	CHECK(refused(keys[0].n, keys[0].n));
+	/* A 4096-bit odd number stands for the modulus: only its size counts. */
+	BN_rand(n, 4096, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ODD);
+	BN_zero(e);
+	BN_set_bit(e, 64);
+	BN_add_word(e, 1);			/* 2^64 + 1: 65 bits */
+	CHECK(refused(n, e));
+	BN_set_word(e, 65537);
+	BN_rand(n, 16385, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ODD);
+	CHECK(refused(n, e));
+	BN_rand(n, 16384, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ODD);
+	CHECK(!refused(n, e));
+	BN_rand(n, 4096, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ODD);
+	BN_rand(e, 64, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ODD);
+	CHECK(!refused(n, e));
+	BN_free(n);
 	BN_free(e);
+}
+
+/* Sign 00 01 FF..FF 00 prefix h with the raw private operation. */
+static void
+pkcs1_raw(const struct tkey *t, const unsigned char *prefix, size_t plen,
+    const unsigned char *h, size_t hlen, unsigned char *sig)
+{
+	unsigned char	em[MAX_K];
+
+	memset(em, 0xff, t->k);
+	em[0] = 0x00;
+	em[1] = 0x01;
+	em[t->k - hlen - plen - 1] = 0x00;
+	memcpy(em + t->k - hlen - plen, prefix, plen);
+	memcpy(em + t->k - hlen, h, hlen);
+	CHECK(sign_raw(t, em, sig) == t->k);
+}
+
+/*
+ * Encodings a lax verifier might take: DigestInfo without its NULL
+ * parameters (an old form some accept), the hash named for SHA-384 around a
+ * SHA-256 value, and PSS whose mask came from SHA-1 or whose hash is
+ * another.  And a hash whose length does not fit the algorithm.
+ */
+static void
+test_other_encodings(void)
+{
+	static const unsigned char no_null[] = {
+		0x30, 0x2f, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
+		0x04, 0x02, 0x01, 0x04, 0x20
+	};
+	static const unsigned char sha384_named[] = {
+		0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
+		0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x20
+	};
+	static const unsigned char sha384_named_48[] = {	/* the real one */
+		0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
+		0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30
+	};
+	const struct tkey	*t = &keys[0];
+	unsigned char		 h[64], sig[MAX_K];
+	EVP_PKEY_CTX		*c;
+	EVP_MD			*sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	size_t			 len;
+
+	RAND_bytes(h, sizeof h);
+	pkcs1_raw(t, no_null, sizeof no_null, h, 32, sig);
+	AGREE(t, 0, "SHA256", h, 32, sig, t->k, 0);
+	pkcs1_raw(t, sha384_named, sizeof sha384_named, h, 32, sig);
+	AGREE(t, 0, "SHA256", h, 32, sig, t->k, 0);
+
+	/* PSS with MGF1 over SHA-1. */
+	c = EVP_PKEY_CTX_new_from_pkey(NULL, t->pkey, NULL);
+	len = sizeof sig;
+	CHECK(c != NULL && EVP_PKEY_sign_init(c) == 1 && set_scheme(c, 1, "SHA256", -1) &&
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(c, sha1) == 1 &&
+	    EVP_PKEY_sign(c, sig, &len, h, 32) == 1);
+	AGREE(t, 1, "SHA256", h, 32, sig, len, 0);
+	EVP_PKEY_CTX_free(c);
+	EVP_MD_free(sha1);
+
+	/* PSS over SHA-384 judged as SHA-256 of the same leading bytes. */
+	len = sign(t, 1, "SHA384", -1, h, 48, sig);
+	AGREE(t, 1, "SHA384", h, 48, sig, len, 1);
+	AGREE(t, 1, "SHA256", h, 32, sig, len, 0);
+
+	/*
+	 * A hash whose length is not the named hash's is refused, even when
+	 * the encoding signed is exactly the one that length would give.
+	 * EVP_PKEY_verify (OpenSSL 3.0) takes these: it does not hold the
+	 * hash's length to the digest's.  The verifier always passes the
+	 * digest's own output, so only the stricter answer is checked here.
+	 */
+	pkcs1_raw(t, sha384_named_48, sizeof sha384_named_48, h, 32, sig);
+	CHECK(fast_verify(t, 0, "SHA384", h, 32, sig, t->k) == 0);
+	pkcs1_raw(t, di_sha256, sizeof di_sha256, h, 48, sig);
+	CHECK(fast_verify(t, 0, "SHA256", h, 48, sig, t->k) == 0);
+	len = sign(t, 0, "SHA256", -1, h, 32, sig);
+	CHECK(fast_verify(t, 0, "SHA256", h, 32, sig, len) == 1);
+	CHECK(fast_verify(t, 0, "SHA384", h, 32, sig, len) == 0);
+	CHECK(fast_verify(t, 1, "SHA384", h, 32, sig, len) == 0);
 }
 
 int
@@ -552,6 +681,7 @@ main(void)
 	UNIT_RUN(test_random_encodings);
 	UNIT_RUN(test_bleichenbacher_e3);
 	UNIT_RUN(test_refused_keys);
+	UNIT_RUN(test_other_encodings);
 	fprintf(stderr, "  %d cases judged alike by the hot path and EVP_PKEY_verify\n",
 	    agreed);
 	for (i = 0; i < 4; i++)
