@@ -146,9 +146,12 @@ export_field(const struct store_row *r, size_t i, struct export_field *fl)
 	int		 k;
 
 	memset(fl, 0, sizeof *fl);
+	/* A gap's count of 0 is a lost connection, where nobody knows how many
+	   messages went by: null, not 0. */
 	if (strcmp(name, "id") == 0 || (strcmp(name, "session") == 0 && r->session) ||
 	    (strcmp(name, "stream_seq") == 0 && r->stream) ||
-	    (strcmp(name, "gap_count") == 0 && strcmp(r->kind, "gap") == 0)) {
+	    (strcmp(name, "gap_count") == 0 && strcmp(r->kind, "gap") == 0 &&
+	    r->gap_count > 0)) {
 		long long	v = strcmp(name, "id") == 0 ? r->id : strcmp(name, "session") == 0 ?
 			    r->session : strcmp(name, "stream_seq") == 0 ? r->stream_seq :
 			    r->gap_count;

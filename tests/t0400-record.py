@@ -15,7 +15,9 @@ documented exit code.
 """
 
 import base64
+import csv
 import glob
+import io
 import json
 import os
 import signal
@@ -308,6 +310,17 @@ def server_restart_reconnects_and_the_gap_is_visible(env):
     check("disconnected" in rows[gi]["detail"], "gap detail says why: %r" % rows[gi]["detail"])
     eq(rows[gi]["subject"], "metrics.>", "gap row names the subscription")
     check("reconnecting" in rec.stderr(), "state change shown")
+    # How many went by while disconnected is unknown: the export says null, not 0.
+    for fmt in ("jsonl", "csv"):
+        rc, out, err = zt(["-d", db, "export", "--format", fmt])
+        eq(rc, 0, "export %s: %s" % (fmt, err))
+        if fmt == "jsonl":
+            gaps = [json.loads(x) for x in out.decode().splitlines() if "\"kind\":\"gap\"" in x]
+            eq([g["gap_count"] for g in gaps], [None], "a reconnect gap's count in jsonl")
+        else:
+            recs = list(csv.DictReader(io.StringIO(out.decode())))
+            eq([g["gap_count"] for g in recs if g["kind"] == "gap"], [""],
+               "a reconnect gap's count in csv")
 
 
 def flood(env, name, queue, buffer, settle=0):
