@@ -197,6 +197,7 @@ struct store {
 	int64_t		 session;		/* open session, or 0 */
 	uint64_t	 keyset_gen;		/* generation of the key set last
 						   recorded (fetched keys), or 0 */
+	char		*keyset_json;		/* its description, or NULL */
 	uint64_t	 appended;
 	int		 threaded;		/* use the writer thread when it runs */
 	struct store_writer w;

@@ -186,6 +186,7 @@ store_free(struct store *st)
 	free(st->zchk.p);
 	free(st->zclm.p);
 	store_lz_free(&st->lz);
+	free(st->keyset_json);
 	free(st->path);
 	free(st);
 }
@@ -551,21 +552,20 @@ val_blob(struct store_value *v, const void *p, size_t n)
 
 /* ---- sessions -------------------------------------------------------------- */
 
-/* The session row's detail: the run and the keys it trusted. */
+/* The session row's detail: the run and the keys it trusted (text: the
+   policy's key set as the session starts). */
 static char *
-store_session_detail(const struct store_session_info *si)
+store_session_detail(const struct store_session_info *si, const char *text)
 {
 	json_t			*d = json_object(), *set;
-	char			*out, *text;
+	char			*out;
 
 	json_object_set_new(d, "version", json_string(si->version));
 	json_object_set_new(d, "command", json_string(si->command));
 	if (si->policy != NULL) {
 		json_object_set_new(d, "policy_hash", json_string(auth_policy_hash(si->policy)));
 		/* Every key trusted as the session starts, fixed and fetched. */
-		auth_policy_keyset(si->policy, NULL, &text);
 		set = json_loads(text, 0, NULL);
-		free(text);
 		json_object_set(d, "keyset", json_object_get(set, "keyset"));
 		json_object_set(d, "keys", json_object_get(set, "keys"));
 		json_decref(set);
@@ -587,7 +587,8 @@ store_session_begin(struct store *st, const struct store_session_info *si, int64
 {
 	struct store_value	 vals[STORE_NCOLS];
 	sqlite3_stmt		*s;
-	char			*detail;
+	char			*detail, *keys = NULL;
+	uint64_t		 gen = 0;
 	int			 i, rc;
 
 	if (store_commit(st, cause) != 0)
@@ -612,12 +613,21 @@ store_session_begin(struct store *st, const struct store_session_info *si, int64
 		return -1;
 	}
 	st->session = sqlite3_last_insert_rowid(st->db);
-	/* Events name their key set when it can change (fetched keys). */
-	st->keyset_gen = si->policy != NULL && auth_policy_remote_count(si->policy) > 0 ?
-	    auth_policy_keyset(si->policy, NULL, NULL) : 0;
+	/* Events name their key set when it can change (fetched keys).  The
+	   generation and the keys of one snapshot: a fetch may land meanwhile. */
+	if (si->policy != NULL)
+		gen = auth_policy_keyset(si->policy, NULL, &keys);
+	free(st->keyset_json);
+	st->keyset_json = NULL;
+	st->keyset_gen = 0;
+	if (si->policy != NULL && auth_policy_remote_count(si->policy) > 0) {
+		st->keyset_gen = gen;
+		st->keyset_json = strdup(keys);
+	}
 	for (i = 0; i < STORE_NCOLS; i++)
 		val_null(&vals[i]);
-	detail = store_session_detail(si);
+	detail = store_session_detail(si, keys);
+	free(keys);
 	val_text(&vals[COL_KIND], "session");
 	val_int(&vals[COL_RECEIVED], now_us);
 	val_int(&vals[COL_SESSION], st->session);
@@ -870,13 +880,98 @@ store_compact_columns(struct store *st, struct store_value *vals, const char *cl
 	    checks_len, checks_len, 0);
 }
 
+/* Whether keys (a key set description's array) has key: same entry name,
+   kid and fingerprint. */
+static int
+store_keys_have(json_t *keys, json_t *key)
+{
+	json_t	*k;
+	size_t	 i;
+
+	json_array_foreach(keys, i, k) {
+		if (json_equal(json_object_get(k, "name"), json_object_get(key, "name")) &&
+		    json_equal(json_object_get(k, "kid"), json_object_get(key, "kid")) &&
+		    json_equal(json_object_get(k, "fingerprint"),
+		    json_object_get(key, "fingerprint")))
+			return 1;
+	}
+	return 0;
+}
+
+/* The keys of a that b lacks; their entry names join names (an array). */
+static json_t *
+store_keys_diff(json_t *a, json_t *b, json_t *names)
+{
+	json_t	*out = json_array(), *k, *name, *n;
+	size_t	 i, j;
+
+	json_array_foreach(a, i, k) {
+		if (store_keys_have(b, k))
+			continue;
+		json_array_append(out, k);
+		if (!json_is_string(name = json_object_get(k, "name")))
+			continue;
+		json_array_foreach(names, j, n) {
+			if (json_equal(n, name))
+				break;
+		}
+		if (j == json_array_size(names))
+			json_array_append(names, name);
+	}
+	return out;
+}
+
+/*
+ * A keyset row's detail: json (auth_policy_keyset()'s description) with its
+ * change said against prev, the key set the trail last recorded.  auth/
+ * says what changed since the set before, but sets that judged no event
+ * never reach the trail: keys added then removed, or two entries changed,
+ * between two events.  Allocated, or NULL when json does not parse.
+ */
+static char *
+store_keyset_detail(const char *prev, const char *json)
+{
+	json_t	*d = json_loads(json, 0, NULL), *p = json_loads(prev ? prev : "{}", 0, NULL);
+	json_t	*change = json_object(), *keys = json_object_get(d, "keys");
+	json_t	*before = json_object_get(p, "keys"), *names = json_array(), *n;
+	json_t	*added = store_keys_diff(keys, before, names);
+	json_t	*removed = store_keys_diff(before, keys, names);
+	char	*text = NULL, *next, *out;
+	size_t	 i;
+
+	/* The entry that changed; several, when sets came and went unrecorded. */
+	json_array_foreach(names, i, n) {
+		if (asprintf(&next, "%s%s%s", text ? text : "", text ? ", " : "",
+		    json_string_value(n)) < 0)
+			break;
+		free(text);
+		text = next;
+	}
+	if (text != NULL)
+		json_object_set_new(change, "key", json_string(text));
+	else
+		json_object_set(change, "key", json_object_get(json_object_get(d, "change"),
+		    "key"));
+	json_object_set_new(change, "added", added);
+	json_object_set_new(change, "removed", removed);
+	json_object_set_new(d, "change", change);
+	out = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
+	free(text);
+	json_decref(names);
+	json_decref(d);
+	json_decref(p);
+	return out;
+}
+
 /* Append a keyset row: the keys that judge the events after it changed
-   (detail: auth_policy_keyset()'s description). */
+   (detail: auth_policy_keyset()'s description, its change since the set
+   last recorded). */
 static int
 store_append_keyset(struct store *st, int64_t received_us, const char *json, char **cause)
 {
 	struct store_value	vals[STORE_NCOLS];
-	int			i;
+	char			*detail = store_keyset_detail(st->keyset_json, json);
+	int			i, rc;
 
 	for (i = 0; i < STORE_NCOLS; i++)
 		val_null(&vals[i]);
@@ -884,8 +979,14 @@ store_append_keyset(struct store *st, int64_t received_us, const char *json, cha
 	val_int(&vals[COL_RECEIVED], received_us);
 	if (st->session != 0)
 		val_int(&vals[COL_SESSION], st->session);
-	val_text(&vals[COL_DETAIL], json);
-	return store_append_row(st, vals, 0, cause) < 0 ? -1 : 0;
+	val_text(&vals[COL_DETAIL], detail != NULL ? detail : json);
+	rc = store_append_row(st, vals, 0, cause) < 0 ? -1 : 0;
+	free(detail);
+	if (rc == 0) {
+		free(st->keyset_json);
+		st->keyset_json = strdup(json);
+	}
+	return rc;
 }
 
 /* Append an event. */

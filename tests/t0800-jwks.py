@@ -558,5 +558,36 @@ def console_shows_key_state_and_changes(env):
             t.close()
 
 
+@case
+def keyset_row_change_spans_sets_no_event_saw(env):
+    """two rotations with no event between them (add k2, then drop k1): the one keyset row
+    written says what changed since the key set the trail last recorded (+k2 -k1), not only
+    since the set in between that judged nothing"""
+    folder = env.folder("skipped")
+    db = os.path.join(folder, "t.db")
+    with NatsServer(folder) as nats, JwksServer({"keys": [env.k1]}) as srv:
+        srv.serve(headers={"Cache-Control": "max-age=1"})
+        pol = env.pol(srv.url, allow_http=True, refetch_min_s=1)
+        rec = record(env, nats.url, pol, db, folder)
+        try:
+            rec.wait_for("recording")
+            srv.serve(doc={"keys": [env.k1, env.k2]})
+            rec.wait_for("keys idp changed: +k2", 15)
+            srv.serve(doc={"keys": [env.k2]})
+            rec.wait_for("keys idp changed: -k1", 15)
+            ztpub(nats.url, env.capture(folder, "k2.jsonl", [env.tok2]))
+            wait_until(lambda: trail_count(db) >= 1, 30, "the k2 event recorded")
+        finally:
+            eq(rec.stop(), 0, "recorder exit")
+    eq([(r["kid"], r["verdict"]) for r in events(db)], [("k2", "pass")], "the event")
+    keysets = trail_rows(db, "kind = 'keyset'")
+    eq(len(keysets), 1, "one keyset row, before the one event")
+    change = json.loads(keysets[0]["detail"])["change"]
+    eq([k["kid"] for k in change["added"]], ["k2"], "added since the session's set")
+    eq([k["kid"] for k in change["removed"]], ["k1"], "removed since the session's set")
+    rc, out, err = zt(["-d", db, "audit", "verify"])
+    eq(rc, 0, "audit verify: %s %s" % (out, err))
+
+
 if __name__ == "__main__":
     run(JwksEnv)
