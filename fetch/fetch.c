@@ -125,7 +125,9 @@ fetch_directive(const char *value, size_t n, const char *name)
 	return -1;
 }
 
-/* Headers: Cache-Control's max-age (no-cache and no-store mean 0), and Age. */
+/* Headers: Cache-Control's max-age (no-cache and no-store mean 0), and Age.
+   libcurl hands over the headers of every answer on the way (a redirect,
+   a 100 Continue); only the last one's describe the set. */
 static size_t
 fetch_header(char *line, size_t size, size_t n, void *arg)
 {
@@ -133,7 +135,10 @@ fetch_header(char *line, size_t size, size_t n, void *arg)
 	size_t			 len = size * n;
 	long			 v;
 
-	if (len > 14 && strncasecmp(line, "Cache-Control:", 14) == 0) {
+	if (len > 5 && strncasecmp(line, "HTTP/", 5) == 0) {
+		s->max_age = -1;		/* a status line: a new answer */
+		s->age = 0;
+	} else if (len > 14 && strncasecmp(line, "Cache-Control:", 14) == 0) {
 		if ((v = fetch_directive(line + 14, len - 14, "max-age=")) >= 0)
 			s->max_age = v;
 		if (fetch_directive(line + 14, len - 14, "no-cache") == 0 ||

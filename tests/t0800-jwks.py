@@ -43,6 +43,7 @@ class JwksServer:
         self.headers = {}
         self.delay = 0.0
         self.requests = 0
+        self.redirect = None    # headers of a 302 from url to /keys, which serves the set
         self.lock = threading.Lock()
         server = self
 
@@ -51,9 +52,12 @@ class JwksServer:
                 with server.lock:
                     server.requests += 1
                     body, status, headers = server.doc, server.status, dict(server.headers)
-                    delay = server.delay
+                    delay, redirect = server.delay, server.redirect
                 if delay:
                     time.sleep(delay)
+                if redirect is not None and self.path != "/keys":
+                    body, status = b"", 302
+                    headers = dict(redirect, Location="/keys")
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
@@ -587,6 +591,25 @@ def keyset_row_change_spans_sets_no_event_saw(env):
     eq([k["kid"] for k in change["removed"]], ["k1"], "removed since the session's set")
     rc, out, err = zt(["-d", db, "audit", "verify"])
     eq(rc, 0, "audit verify: %s %s" % (out, err))
+
+
+@case
+def redirect_caching_headers_do_not_count(env):
+    """the Cache-Control of a redirect on the way is not the key set's: a set served after a
+    302 saying max-age=86400, itself without one, is refetched every refresh_s"""
+    with JwksServer({"keys": [env.k1]}) as srv:
+        srv.redirect = {"Cache-Control": "max-age=86400"}
+        folder = env.folder("redirect")
+        db = os.path.join(folder, "t.db")
+        with NatsServer(folder) as nats:
+            pol = env.pol(srv.url, allow_http=True, refetch_min_s=1, refresh_s=1)
+            rec = record(env, nats.url, pol, db, folder)
+            try:
+                rec.wait_for("recording")
+                wait_until(lambda: srv.count() >= 6, 15, "refetches every refresh_s: %d requests"
+                           % srv.count())
+            finally:
+                eq(rec.stop(), 0, "recorder exit")
 
 
 if __name__ == "__main__":
