@@ -171,8 +171,8 @@ replay_changes(struct replay *rp, const char *db, const struct tui_source *src)
 	const struct store_row	*row;
 	const char		*reason;
 	char			 why[REPLAY_WHY_MAX], *cause = NULL;
-	unsigned long long	 n = 0, changed = 0;
-	int			 pass, rc;
+	unsigned long long	 n = 0, changed = 0, remote = 0;
+	int			 pass, rc, r;
 
 	if ((st = store_open_reader(db, &cause)) == NULL) {
 		cli_error("replay: %s", cause);
@@ -187,8 +187,12 @@ replay_changes(struct replay *rp, const char *db, const struct tui_source *src)
 		rc = -1;
 	else {
 		while ((rc = store_next(c, &row, &cause)) == 1) {
+			if ((r = reverify_row(rp->rv, row, &pass, &reason, why, sizeof why)) < 0) {
+				remote++;
+				continue;
+			}
 			n++;
-			if (reverify_row(rp->rv, row, &pass, &reason, why, sizeof why) == 1) {
+			if (r == 1) {
 				changed++;
 				replay_print_change(row, pass, reason, why);
 			}
@@ -202,8 +206,13 @@ replay_changes(struct replay *rp, const char *db, const struct tui_source *src)
 		free(cause);
 		return CLI_EXIT_FAIL;
 	}
-	cli_error("replay: %llu events judged again under key set %s: %llu verdicts changed", n,
-	    reverify_keyset(rp->rv), changed);
+	if (remote > 0)
+		cli_error("replay: %llu events judged again under key set %s: %llu verdicts "
+		    "changed; %llu verdicts of other recorders (watch --verdicts) hold no message "
+		    "to judge", n, reverify_keyset(rp->rv), changed, remote);
+	else
+		cli_error("replay: %llu events judged again under key set %s: %llu verdicts "
+		    "changed", n, reverify_keyset(rp->rv), changed);
 	return CLI_EXIT_OK;
 }
 

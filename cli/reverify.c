@@ -207,6 +207,22 @@ reverify_explain(struct reverify *rv, const struct store_row *row,
 		    "the checks changed", auth_reason_name(auth_verdict_reason(v)));
 }
 
+/* Whether row is a verdict another recorder judged (watch --verdicts): its
+   detail names the verdict's subject, and the message is not in the trail. */
+static int
+reverify_is_remote(const struct store_row *row)
+{
+	json_t	*d;
+	int	 remote;
+
+	if (row->detail == NULL || row->detail[0] != '{' ||
+	    (d = json_loads(row->detail, 0, NULL)) == NULL)
+		return 0;
+	remote = json_object_get(d, "verdict_subject") != NULL;
+	json_decref(d);
+	return remote;
+}
+
 /* Judge row again; see reverify.h. */
 int
 reverify_row(struct reverify *rv, const struct store_row *row, int *pass, const char **reason,
@@ -218,7 +234,7 @@ reverify_row(struct reverify *rv, const struct store_row *row, int *pass, const 
 	json_t			*headers = NULL;
 	int			 changed, was_pass;
 
-	if (strcmp(row->kind, "event") != 0 || row->verdict == NULL)
+	if (strcmp(row->kind, "event") != 0 || row->verdict == NULL || reverify_is_remote(row))
 		return -1;
 	memset(&msg, 0, sizeof msg);
 	msg.subject = row->subject ? row->subject : "";

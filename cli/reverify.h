@@ -20,7 +20,8 @@ void		 reverify_free(struct reverify *);
  * verdict changed, with *pass and *reason (a reason code) set and, when
  * why is not NULL, why[0..whylen) saying which key made the difference
  * ("key 'k1' (SHA256:...) that verified it then is no longer trusted");
- * 0 when it is the same; -1 for rows that are not events.
+ * 0 when it is the same; -1 for rows that are not events, and for verdicts
+ * of other recorders (watch --verdicts), whose messages the trail lacks.
  */
 int		 reverify_row(struct reverify *, const struct store_row *row, int *pass,
 		     const char **reason, char *why, size_t whylen);

@@ -307,6 +307,32 @@ def refusals_and_an_unreachable_server(env):
     eq(os.listdir(tmp), [], "no temporary trail left behind")
 
 
+@case
+def reverify_leaves_fleet_verdicts_alone(env):
+    """replay --reverify on a fleet's trail: a verdict row holds no message to judge again,
+    so none is reported as changed; the summary says how many could not be judged"""
+    folder = env.folder("fleet-reverify")
+    db = os.path.join(folder, "fleet.db")
+    with NatsServer(folder) as srv:
+        t = Tmux(folder, [ZTWATCH, "-s", srv.url, "-d", db, "watch", "--verdicts", "zt.v"])
+        try:
+            t.wait_for("connected")
+            lines = [batch_line("zt.v.metrics.cpu", verdict("metrics.cpu")),
+                     batch_line("zt.v.metrics.cpu", verdict("metrics.cpu", "expired")),
+                     batch_line("zt.v.metrics.cpu", b"not a verdict")]
+            ztpub(srv.url, _capture(folder, "v.jsonl", lines))
+            t.wait_for("3 events")
+            t.keys("q")
+            eq(t.exit_code(), 0, "exit code after q")
+        finally:
+            t.close()
+    rc, out, err = zt(["-p", env.pol, "-d", db, "replay", "--reverify", "--changes"])
+    eq(rc, 0, "replay --reverify --changes (%s)" % err)
+    eq(out.decode(), "", "no verdict reported as changed")
+    check("0 events judged again" in err and "0 verdicts changed" in err and
+          "3 verdicts of other recorders" in err, err)
+
+
 def main():
     if shutil.which("tmux") is None:
         print("skip - fleet console tests: tmux is not installed")
