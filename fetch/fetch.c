@@ -314,7 +314,9 @@ fetch_one(struct fetch_keys *fk, struct fetch_set *s, char **cause)
 
 /* ---- the thread ---------------------------------------------------------- */
 
-/* Whether s should be fetched now. */
+/* Whether s should be fetched now.  Unknown kids ask for an early fetch,
+   but not while the server fails: then the doubling pause decides, or a
+   flood of forged kids would bring a try every refetch_min_s. */
 static int
 fetch_due(struct fetch_keys *fk, struct fetch_set *s, int64_t now)
 {
@@ -323,7 +325,7 @@ fetch_due(struct fetch_keys *fk, struct fetch_set *s, int64_t now)
 
 	if (now >= s->due_ms)
 		return 1;
-	if (misses != s->misses && now - s->last_ms >= min_ms) {
+	if (misses != s->misses && s->failures == 0 && now - s->last_ms >= min_ms) {
 		s->misses = misses;
 		return 1;
 	}

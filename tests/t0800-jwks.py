@@ -612,5 +612,30 @@ def redirect_caching_headers_do_not_count(env):
                 eq(rec.stop(), 0, "recorder exit")
 
 
+@case
+def forged_kids_do_not_cut_the_backoff(env):
+    """while the JWKS server fails, tries wait refetch_min_s and double: a flood of forged
+    kids meanwhile does not bring one try per refetch_min_s"""
+    folder = env.folder("backoff")
+    db = os.path.join(folder, "t.db")
+    with NatsServer(folder) as nats, JwksServer({"keys": [env.k1]}) as srv:
+        srv.serve(headers={"Cache-Control": "max-age=1"})
+        pol = env.pol(srv.url, allow_http=True, refetch_min_s=1, refresh_s=300)
+        rec = record(env, nats.url, pol, db, folder)
+        try:
+            rec.wait_for("recording")
+            srv.serve(status=503, headers={})
+            before, start = srv.count(), time.time()
+            cap = env.capture(folder, "forged.jsonl", [forged("f%d" % i) for i in range(50)])
+            while time.time() - start < 7:
+                ztpub(nats.url, cap)
+                time.sleep(0.2)
+            fetches = srv.count() - before
+        finally:
+            eq(rec.stop(), 0, "recorder exit")
+    # Tries 1, 2, 4 s apart after the first failure: 4 in 7 s at most, not 7.
+    check(1 <= fetches <= 4, "%d fetches in 7 s of failures" % fetches)
+
+
 if __name__ == "__main__":
     run(JwksEnv)
