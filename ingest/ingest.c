@@ -885,6 +885,32 @@ ingest_js_create(struct ingest_js *j, jsCtx *js, const struct ingest_js_opts *o,
 	return 0;
 }
 
+/*
+ * Whether an existing durable's filter is the one asked for (o->filter,
+ * NULL: none); -1 with *cause if not.  What it reads is its own filter, so
+ * that decides whether stream sequences may be skipped without a gap: a
+ * filtered durable skips other subjects' sequences as a matter of course.
+ */
+static int
+ingest_js_check_filter(struct ingest_js *j, const jsConsumerInfo *ci,
+    const struct ingest_js_opts *o, char **cause)
+{
+	const char	*have = ci->Config != NULL ? ci->Config->FilterSubject : NULL;
+
+	if (have != NULL && *have == '\0')
+		have = NULL;
+	j->filtered = have != NULL;
+	if (o->filter == NULL || (have != NULL && strcmp(have, o->filter) == 0))
+		return 0;
+	if (have == NULL)
+		asprintf(cause, "durable '%s' exists and reads every subject of the stream,"
+		    " not only '%s': give no subject, or another durable", o->durable, o->filter);
+	else
+		asprintf(cause, "durable '%s' exists and reads only '%s', not '%s': give that"
+		    " subject or none, or another durable", o->durable, have, o->filter);
+	return -1;
+}
+
 /* Find the durable or make it; resumes from its ack floor.  Recorders of
    a fleet may race to make it: the loser finds the winner's. */
 static int
@@ -900,6 +926,10 @@ ingest_js_prepare(struct ingest_js *j, jsCtx *js, const struct ingest_js_opts *o
 		jerr = 0;
 		s = js_GetConsumerInfo(&ci, js, o->stream, o->durable, NULL, &jerr);
 		if (s == NATS_OK) {
+			if (ingest_js_check_filter(j, ci, o, cause) != 0) {
+				jsConsumerInfo_Destroy(ci);
+				return -1;
+			}
 			/* New messages continue after the last delivered one; those
 			   delivered but never acked come again as redeliveries. */
 			j->last_seq = ci->Delivered.Stream;

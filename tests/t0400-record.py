@@ -280,6 +280,50 @@ def jetstream_deleted_sequences_become_a_gap_row(env):
 
 
 @case
+def jetstream_resumed_filtered_durable_is_no_gap_and_keeps_its_filter(env):
+    """JetStream: a filtered durable resumed without its subject: no false gaps; others refused"""
+    folder = env.folder("jsfilter")
+    db = os.path.join(folder, "t.db")
+
+    def lines(first):
+        out = []
+        for i in range(first, first + 10):
+            line = env.metrics_line(i)
+            line["subject"] = "metrics.cpu" if i % 2 else "metrics.mem"
+            out.append(line)
+        return out
+
+    with NatsServer(folder) as srv:
+        create_stream(srv.url, "MIXED", "metrics.>")
+        ztpub(srv.url, env.capture(folder, lines(0), "a.jsonl"), "--jetstream")
+        durable = ["--stream", "MIXED", "--durable", "cpu"]
+        rec = Recorder(record_args(env, srv.url, db, *durable, "metrics.cpu"), folder, "a")
+        wait_events(db, 5)
+        eq(rec.stop(), 0, "first run exit code")
+        ztpub(srv.url, env.capture(folder, lines(10), "b.jsonl"), "--jetstream")
+        rec = Recorder(record_args(env, srv.url, db, *durable), folder, "b")
+        wait_events(db, 10)
+        time.sleep(0.5)
+        eq(rec.stop(), 0, "resumed without the subject: exit code")
+        rc, _, err = zt(record_args(env, srv.url, db, *durable, "metrics.mem"))
+        check(rc == 1 and "durable 'cpu' exists and reads only 'metrics.cpu'" in err,
+              "another subject than the durable's: %d %r" % (rc, err))
+        db2 = os.path.join(folder, "all.db")
+        rec = Recorder(record_args(env, srv.url, db2, "--stream", "MIXED", "--durable", "all"),
+                       folder, "c")
+        wait_events(db2, 20)
+        eq(rec.stop(), 0, "unfiltered durable exit code")
+        rc, _, err = zt(record_args(env, srv.url, db2, "--stream", "MIXED", "--durable", "all",
+                                    "metrics.cpu"))
+        check(rc == 1 and "reads every subject of the stream, not only 'metrics.cpu'" in err,
+              "a subject for an unfiltered durable: %d %r" % (rc, err))
+    eq(trail_rows(db, "kind = 'gap'"), [], "no gap rows: the other subject's sequences are "
+       "not the durable's")
+    seqs = [r["stream_seq"] for r in trail_rows(db, "kind = 'event'")]
+    eq(seqs, list(range(2, 21, 2)), "the filtered durable's sequences")
+
+
+@case
 def server_restart_reconnects_and_the_gap_is_visible(env):
     """the server stops and restarts: the recorder reconnects, records what follows, marks the gap"""
     folder = env.folder("restart")
