@@ -792,6 +792,12 @@ record_tick(struct record *r, int sig)
 		r->rc = CLI_EXIT_FAIL;
 		return 1;
 	}
+	if (ingest_js_gone_away(r->js)) {
+		cli_error("%s: stream '%s': durable '%s' was deleted on the server; nothing more"
+		    " can be read through it", record_name, r->o.js.stream, r->o.js.durable);
+		r->rc = CLI_EXIT_FAIL;
+		return 1;
+	}
 	if (!r->o.console && r->o.stats_s > 0 &&
 	    auth_mono_ms() - r->last_stats_ms >= (int64_t)r->o.stats_s * 1000)
 		record_print_stats(r, 0);

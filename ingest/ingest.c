@@ -89,6 +89,7 @@ struct ingest_js {
 	ingest_gap_fn		 gap;
 	void			*arg;
 	atomic_int		 stop;
+	atomic_int		 gone;		/* the durable or stream was deleted */
 	int			 started;
 	pthread_t		 thread;
 };
@@ -1006,6 +1007,26 @@ ingest_js_deliver(struct ingest_js *j, natsMsg *nm)
 	j->deliver(m, j->arg);
 }
 
+/*
+ * After a failed fetch: whether the durable (or its stream) is gone from a
+ * server that answers.  The server says "Consumer Deleted" to the pull
+ * waiting when it happens, and nothing at all to later pulls, which would
+ * only time out: without this check the recorder would wait for ever.
+ */
+static int
+ingest_js_gone(struct ingest_js *j)
+{
+	jsConsumerInfo	*ci = NULL;
+	jsErrCode	 jerr = 0;
+	natsStatus	 s;
+
+	if (natsConnection_Status(j->conn->nc) != NATS_CONN_STATUS_CONNECTED)
+		return 0;
+	s = js_GetConsumerInfo(&ci, j->conn->js, j->stream, j->durable, NULL, &jerr);
+	jsConsumerInfo_Destroy(ci);
+	return s != NATS_OK && (jerr == JSConsumerNotFoundErr || jerr == JSStreamNotFoundErr);
+}
+
 /* The fetch loop. */
 static void *
 ingest_js_run(void *arg)
@@ -1015,7 +1036,7 @@ ingest_js_run(void *arg)
 	natsStatus		 s;
 	int			 i;
 
-	while (!atomic_load(&j->stop)) {
+	while (!atomic_load(&j->stop) && !atomic_load(&j->gone)) {
 		memset(&list, 0, sizeof list);
 		s = natsSubscription_Fetch(&list, j->sub, j->batch, INGEST_FETCH_MS, NULL);
 		if (s == NATS_OK) {
@@ -1025,10 +1046,19 @@ ingest_js_run(void *arg)
 			}
 		}
 		natsMsgList_Destroy(&list);
-		if (s != NATS_OK && s != NATS_TIMEOUT)
+		if (s != NATS_OK && s != NATS_TIMEOUT && ingest_js_gone(j))
+			atomic_store(&j->gone, 1);
+		else if (s != NATS_OK && s != NATS_TIMEOUT)
 			usleep(100000);		/* disconnected: nats.c reconnects */
 	}
 	return NULL;
+}
+
+/* Whether the durable was deleted on the server: nothing more will come. */
+int
+ingest_js_gone_away(struct ingest_js *j)
+{
+	return j != NULL && atomic_load(&j->gone);
 }
 
 /* Start consuming. */
@@ -1058,6 +1088,7 @@ ingest_js_consume(struct ingest_conn *c, const struct ingest_js_opts *o,
 	j->batch = o->batch > 0 ? o->batch : 256;
 	j->chain = 1;
 	atomic_init(&j->stop, 0);
+	atomic_init(&j->gone, 0);
 	if (ingest_js_prepare(j, js, o, notice, cause) != 0) {
 		ingest_js_free(j);
 		return NULL;

@@ -163,6 +163,9 @@ int		 ingest_js_stream_subjects(struct ingest_conn *, const char *stream,
 struct ingest_js *ingest_js_consume(struct ingest_conn *, const struct ingest_js_opts *,
 		     ingest_deliver_fn deliver, ingest_gap_fn gap, void *arg,
 		     char **notice, char **cause);
+/* Whether the durable (or its stream) was deleted on the server while
+   consuming: fetching has stopped, and nothing more will come. */
+int		 ingest_js_gone_away(struct ingest_js *);
 /* Stop fetching; returns after the fetch thread is done delivering. */
 void		 ingest_js_stop(struct ingest_js *);
 void		 ingest_js_free(struct ingest_js *);

@@ -27,9 +27,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from zt import (ZTPUB, ZTWATCH, Env, Failure, NatsServer, Recorder, TestCA,  # noqa: E402
-                batch_line, case, check, create_stream, eq, hs_token, mount_tmpfs, nats_operator,
-                nkey_user, run, seed_event, trail_count, trail_rows, unmount, wait_until, zt,
-                ztpub)
+                batch_line, case, check, create_stream, eq, hs_token, js_api, mount_tmpfs,
+                nats_operator, nkey_user, run, seed_event, trail_count, trail_rows, unmount,
+                wait_until, zt, ztpub)
 
 ISS = "https://idsvr.example/oauth"
 AUD = "jobs.example.com"
@@ -321,6 +321,28 @@ def jetstream_resumed_filtered_durable_is_no_gap_and_keeps_its_filter(env):
        "not the durable's")
     seqs = [r["stream_seq"] for r in trail_rows(db, "kind = 'event'")]
     eq(seqs, list(range(2, 21, 2)), "the filtered durable's sequences")
+
+
+@case
+def jetstream_durable_or_stream_deleted_while_reading_is_exit_1(env):
+    """JetStream: the durable or its stream deleted while recording: one line, exit 1"""
+    folder = env.folder("jsgone")
+    with NatsServer(folder) as srv:
+        create_stream(srv.url, "GONE", "metrics.>")
+        cap = env.capture(folder, [env.metrics_line(i) for i in range(10)])
+        ztpub(srv.url, cap, "--jetstream")
+        for name, api in (("durable", "CONSUMER.DELETE.GONE.d"), ("stream", "STREAM.DELETE.GONE")):
+            db = os.path.join(folder, name + ".db")
+            rec = Recorder(record_args(env, srv.url, db, "--stream", "GONE", "--durable", "d"),
+                           folder, name)
+            wait_events(db, 10)
+            check(js_api(srv.url, api).get("success"), "%s deleted" % name)
+            wait_until(lambda: rec.proc.poll() is not None, 30,
+                       "the recorder to stop once its %s is gone" % name)
+            eq(rec.stop(), 1, "exit code once the %s is gone" % name)
+            check("durable 'd' was deleted on the server" in rec.stderr(),
+                  "says why: " + rec.stderr()[-600:])
+            eq(final_stats(rec)["committed"], 10, "what came before is committed")
 
 
 @case
