@@ -1161,6 +1161,8 @@ struct fleet {
 	struct fleet_subject	 subjects[FLEET_MAX_SUBJECTS];
 	size_t			 nsubjects;
 	uint64_t		 untallied;	/* verdicts on subjects past the table */
+	int			 json_errno;	/* printing the verdicts failed, or 0 */
+	int			 json_told;	/* ... and it was said */
 };
 
 /*
@@ -1232,7 +1234,8 @@ fleet_deliver(struct ingest_msg *m, void *arg)
 		f->invalid++;
 	else {
 		fleet_count(f, subject, reason);
-		if (f->json != NULL) {
+		if (f->json != NULL && f->json_errno == 0) {
+			errno = 0;
 			/* Valid JSON, so only line breaks and C1 controls
 			   inside strings could upset a terminal: re-encoded. */
 			if (auth_json_unsafe(body, m->msg.body_len) &&
@@ -1240,13 +1243,37 @@ fleet_deliver(struct ingest_msg *m, void *arg)
 				fputs(safe, f->json);
 			else
 				fwrite(body, 1, m->msg.body_len, f->json);
-			fputc('\n', f->json);
+			if (fputc('\n', f->json) == EOF || ferror(f->json))
+				f->json_errno = errno != 0 ? errno : EIO;
 		}
 	}
 	pthread_mutex_unlock(&f->lock);
 	free(safe);
 	json_decref(v);
 	ingest_msg_free(m);
+}
+
+/*
+ * Flush the verdicts printed (--json); whether printing them failed (a
+ * full disk, a reader gone), said once, as record --json says it.
+ */
+static int
+fleet_json_failed(struct fleet *f)
+{
+	int	failed, told;
+
+	pthread_mutex_lock(&f->lock);
+	errno = 0;
+	if (f->json_errno == 0 && (fflush(f->json) != 0 || ferror(f->json)))
+		f->json_errno = errno != 0 ? errno : EIO;
+	failed = f->json_errno;
+	told = f->json_told;
+	f->json_told = failed != 0;
+	pthread_mutex_unlock(&f->lock);
+	if (failed != 0 && !told)
+		cli_error("%s: cannot print the verdicts (--json): %s; counting them goes on",
+		    record_name, strerror(failed));
+	return failed != 0;
 }
 
 /* Subjects by verdicts, most first. */
@@ -1349,23 +1376,20 @@ fleet_main(struct record *r, struct cli_globals *g)
 	if (r->o.stats_s > 0)
 		cli_error("%s: reading the verdicts on %s from %s", record_name, subject, r->url);
 	r->last_stats_ms = auth_mono_ms();
+	rc = CLI_EXIT_OK;
 	for (;;) {
 		sig = sigtimedwait(&r->sigs, NULL, &tick);
-		if (sig == SIGINT || sig == SIGTERM) {
-			rc = CLI_EXIT_OK;
+		if (sig == SIGINT || sig == SIGTERM)
 			break;
-		}
 		record_check_state(r);
 		if (atomic_load(&r->watch.state) == INGEST_CLOSED) {
 			cli_error("%s: the connection to %s closed", record_name,
 			    ingest_conn_servers(r->conn));
+			rc = CLI_EXIT_FAIL;
 			break;
 		}
-		if (f->json != NULL) {
-			pthread_mutex_lock(&f->lock);
-			fflush(f->json);
-			pthread_mutex_unlock(&f->lock);
-		}
+		if (f->json != NULL && fleet_json_failed(f))
+			rc = CLI_EXIT_FAIL;	/* said once; counting goes on */
 		if (r->o.stats_s > 0 &&
 		    auth_mono_ms() - r->last_stats_ms >= (int64_t)r->o.stats_s * 1000)
 			fleet_print_stats(r, f, sub, 0);
@@ -1379,8 +1403,8 @@ out:
 	ingest_sub_free(sub);
 	ingest_close(r->conn);
 	r->conn = NULL;
-	if (f->json != NULL)
-		fflush(f->json);
+	if (f->json != NULL && fleet_json_failed(f))
+		rc = CLI_EXIT_FAIL;
 	for (i = 0; i < f->nsubjects; i++)
 		free(f->subjects[i].subject);
 	pthread_mutex_destroy(&f->lock);

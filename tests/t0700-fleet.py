@@ -22,7 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from zt import (ZTPUB, Env, NatsCluster, NatsServer, batch_line,  # noqa: E402
+from zt import (ZTPUB, ZTWATCH, Env, NatsCluster, NatsServer, batch_line,  # noqa: E402
                 case, check, create_stream, eq, hs_token, js_api, rfc3339_us, run,
                 trail_count, trail_rows, wait_until, zt, ztpub, cleaned, recorder)
 
@@ -331,6 +331,34 @@ def verdict_subject_on_core_nats_and_what_the_view_refuses(env):
         eq(rc, 2, "%s with terminal controls (%s)" % (opt, err))
         check("printable ASCII" in err and "\x1b" not in err, err)
 
+
+
+@case
+def fleet_view_printing_into_a_full_disk_is_told_once_and_exit_1(env):
+    """record --verdicts --json into /dev/full: told once with the cause, exit 1 (as record)"""
+    folder = env.folder("view-full")
+    body = '{"verdict":"pass","reason":"ok","subject":"metrics.cpu"}'
+    with NatsServer(folder) as srv, open("/dev/full", "wb") as full, \
+            open(os.path.join(folder, "view.err"), "wb") as errf:
+        view = subprocess.Popen([ZTWATCH, "-s", srv.url, "record", "--verdicts", "zt.v", "--json",
+                                 "--stats", "1"], stdout=full, stderr=errf)
+        try:
+            wait_until(lambda: b"reading the verdicts" in open(errf.name, "rb").read(), 20,
+                       "reading")
+            ztpub(srv.url, env.write("v.jsonl", json.dumps(batch_line("zt.v.metrics.cpu",
+                                                                        body)) + "\n"),
+                  "--repeat", "20")
+            wait_until(lambda: b"cannot print the verdicts" in open(errf.name, "rb").read(),
+                       10, "the failure is told while reading")
+        finally:
+            view.terminate()
+            rc = view.wait(60)
+    err = open(errf.name, "rb").read().decode(errors="replace")
+    eq(rc, 1, "exit code (%s)" % err[-400:])
+    eq(err.count("cannot print the verdicts"), 1, "told once: %s" % err[-600:])
+    check("No space left on device" in err, "the cause: %s" % err[-400:])
+    check([x for x in err.splitlines() if "(final)" in x and "20 verdicts on zt.v.> (20 pass"
+           in x], "every verdict counted: %s" % err[-600:])
 
 
 @case
