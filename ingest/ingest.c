@@ -94,11 +94,24 @@ struct ingest_js {
 	pthread_t		 thread;
 };
 
+/* nats.c's text without the place in its source it prefixes ("(jsm.c:2867): "),
+   which means nothing to a user. */
+static const char *
+ingest_reason(const char *text)
+{
+	const char	*p;
+
+	if (text == NULL || *text != '(' || (p = strstr(text, "): ")) == NULL ||
+	    p - text > 40 || memchr(text, ':', (size_t)(p - text)) == NULL)
+		return text;
+	return p + 3;
+}
+
 /* Set *cause to "what: nats.c's reason" and return -1. */
 static int
 ingest_fail(char **cause, natsStatus s, const char *fmt, ...)
 {
-	const char	*last = nats_GetLastError(NULL);
+	const char	*last = ingest_reason(nats_GetLastError(NULL));
 	char		 what[512];
 	va_list		 ap;
 

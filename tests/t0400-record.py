@@ -714,6 +714,13 @@ def bad_arguments_and_server_refusals_are_clear(env):
                         record_args(env, srv.url, db, "--stream", "NOPE", "--durable", "d"))
         eq(rc, 1, "missing stream exit code")
         check("NOPE" in err, "the missing stream is named: %r" % err)
+        create_stream(srv.url.replace("//", "//alice:s3cret-pw@"), "S", "metrics.>")
+        rc, _, err = zt(["--user", "alice", "--password", "s3cret-pw"] +
+                        record_args(env, srv.url, db, "--stream", "S", "--durable", "d",
+                                    "orders.>"))
+        eq(rc, 1, "a filter the stream does not take: exit code")
+        check("cannot create the durable: consumer filter subject is not a valid subset" in err
+              and ".c:" not in err, "nats.c's reason without its source line: %r" % err)
         rec = Recorder(["--user", "alice", "--password", "s3cret-pw"] +
                        record_args(env, srv.url, db, "secret.>", "metrics.>"), folder)
         rec.wait_for("Permissions Violation")
