@@ -160,7 +160,11 @@ fetch_setup(struct fetch_set *s, char *errbuf)
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, s->info.url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protocols);
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, protocols);
+	/* allow_http lets an http:// URL be used; it never lets an https://
+	   one be redirected to plain http, where anyone on the path could
+	   hand over keys of their own. */
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
+	    strncasecmp(s->info.url, "https://", 8) == 0 ? "https" : protocols);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)FETCH_MAX_REDIRECTS);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

@@ -43,7 +43,8 @@ class JwksServer:
         self.headers = {}
         self.delay = 0.0
         self.requests = 0
-        self.redirect = None    # headers of a 302 from url to /keys, which serves the set
+        self.redirect = None    # headers of a 302 from url (to /keys, which serves the set,
+                                # unless they give a Location)
         self.lock = threading.Lock()
         server = self
 
@@ -57,7 +58,8 @@ class JwksServer:
                     time.sleep(delay)
                 if redirect is not None and self.path != "/keys":
                     body, status = b"", 302
-                    headers = dict(redirect, Location="/keys")
+                    headers = dict(redirect)
+                    headers.setdefault("Location", "/keys")
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
@@ -610,6 +612,25 @@ def redirect_caching_headers_do_not_count(env):
                            % srv.count())
             finally:
                 eq(rec.stop(), 0, "recorder exit")
+
+
+@case
+def https_url_is_never_redirected_to_http(env):
+    """allow_http lets an http:// URL be used, but an https:// one that redirects to plain
+    http is refused (anyone on the path could serve keys); an http:// URL may redirect"""
+    folder = env.folder("downgrade")
+    ca, crt, key = env.make_tls(folder)
+    with JwksServer({"keys": [env.k1]}) as plain, \
+            JwksServer({"keys": [env.k1]}, tls=(crt, key)) as tls:
+        tls.redirect = {"Location": plain.url}
+        rc, v, err = env.verify(env.pol(tls.url, ca_file=ca, allow_http=True), env.tok1)
+        eq(rc, 2, "an https set redirected to http is not fetched (%s)" % err)
+        check("cannot fetch keys" in err and "keys.idp" in err, err)
+        eq(plain.count(), 0, "the plain http server was never asked")
+        check(tls.count() >= 1, "the https server was asked")
+        plain.redirect = {}
+        rc, v, err = env.verify(env.pol(plain.url, allow_http=True), env.tok1)
+        eq(rc, 0, "an http URL with allow_http may redirect within http (%s)" % err)
 
 
 @case
