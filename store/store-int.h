@@ -2,6 +2,7 @@
  * store/store-int.h -- shared by the files of store/ only.
  */
 #ifndef STORE_INT_H
+#define STORE_KEYSETS_SEEN	16	/* key sets a session remembers recording */
 #define STORE_INT_H
 
 #include <pthread.h>
@@ -195,9 +196,12 @@ struct store {
 	int64_t		 committed_id;		/* newest committed row */
 	unsigned char	 committed_hash[STORE_HASH_LEN];
 	int64_t		 session;		/* open session, or 0 */
-	uint64_t	 keyset_gen;		/* generation of the key set last
+	uint64_t	 keyset_gen;		/* generation of the newest key set
 						   recorded (fetched keys), or 0 */
 	char		*keyset_json;		/* its description, or NULL */
+	uint64_t	 keyset_seen[STORE_KEYSETS_SEEN];	/* generations recorded
+						   in this session, newest kept */
+	unsigned	 keyset_nseen;
 	uint64_t	 appended;
 	int		 threaded;		/* use the writer thread when it runs */
 	struct store_writer w;

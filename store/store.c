@@ -620,9 +620,11 @@ store_session_begin(struct store *st, const struct store_session_info *si, int64
 	free(st->keyset_json);
 	st->keyset_json = NULL;
 	st->keyset_gen = 0;
+	st->keyset_nseen = 0;
 	if (si->policy != NULL && auth_policy_remote_count(si->policy) > 0) {
 		st->keyset_gen = gen;
 		st->keyset_json = strdup(keys);
+		st->keyset_seen[st->keyset_nseen++] = gen;
 	}
 	for (i = 0; i < STORE_NCOLS; i++)
 		val_null(&vals[i]);
@@ -963,14 +965,43 @@ store_keyset_detail(const char *prev, const char *json)
 	return out;
 }
 
-/* Append a keyset row: the keys that judge the events after it changed
-   (detail: auth_policy_keyset()'s description, its change since the set
-   last recorded). */
+/* Whether the key set of generation gen was recorded in this session. */
 static int
-store_append_keyset(struct store *st, int64_t received_us, const char *json, char **cause)
+store_keyset_recorded(const struct store *st, uint64_t gen)
+{
+	unsigned	i;
+
+	for (i = 0; i < st->keyset_nseen; i++) {
+		if (st->keyset_seen[i] == gen)
+			return 1;
+	}
+	return 0;
+}
+
+/* Note gen as recorded, forgetting the oldest when full. */
+static void
+store_keyset_note(struct store *st, uint64_t gen)
+{
+	if (st->keyset_nseen == STORE_KEYSETS_SEEN) {
+		memmove(st->keyset_seen, st->keyset_seen + 1,
+		    (STORE_KEYSETS_SEEN - 1) * sizeof st->keyset_seen[0]);
+		st->keyset_nseen--;
+	}
+	st->keyset_seen[st->keyset_nseen++] = gen;
+}
+
+/*
+ * Append a keyset row: the keys that judge the events after it changed
+ * (detail: auth_policy_keyset()'s description).  The newest set's change
+ * is said since the set last recorded; an older one's, recorded late,
+ * keeps auth's own (since the set before it).
+ */
+static int
+store_append_keyset(struct store *st, int64_t received_us, const char *json, int newest,
+    char **cause)
 {
 	struct store_value	vals[STORE_NCOLS];
-	char			*detail = store_keyset_detail(st->keyset_json, json);
+	char			*detail = newest ? store_keyset_detail(st->keyset_json, json) : NULL;
 	int			i, rc;
 
 	for (i = 0; i < STORE_NCOLS; i++)
@@ -982,7 +1013,7 @@ store_append_keyset(struct store *st, int64_t received_us, const char *json, cha
 	val_text(&vals[COL_DETAIL], detail != NULL ? detail : json);
 	rc = store_append_row(st, vals, 0, cause) < 0 ? -1 : 0;
 	free(detail);
-	if (rc == 0) {
+	if (rc == 0 && newest) {
 		free(st->keyset_json);
 		st->keyset_json = strdup(json);
 	}
@@ -1004,12 +1035,20 @@ store_append_event(struct store *st, const struct auth_msg *msg, const struct au
 
 	if (dup != NULL)
 		*dup = 0;
-	/* A key set other than the last one recorded gets its row first. */
+	/*
+	 * A key set not yet recorded gets its row first, once.  With several
+	 * verifier threads, verdicts of the set before may still arrive after
+	 * one of the set after: no change, and no row, unless that older set
+	 * was never recorded (two changes in one block).
+	 */
 	keyset_gen = auth_verdict_keyset(v, &keyset, &keyset_json);
-	if (keyset_gen != 0 && keyset_gen != st->keyset_gen) {
-		if (store_append_keyset(st, o->received_us, keyset_json, cause) != 0)
+	if (keyset_gen != 0 && !store_keyset_recorded(st, keyset_gen)) {
+		if (store_append_keyset(st, o->received_us, keyset_json,
+		    keyset_gen > st->keyset_gen, cause) != 0)
 			return -1;
-		st->keyset_gen = keyset_gen;
+		store_keyset_note(st, keyset_gen);
+		if (keyset_gen > st->keyset_gen)
+			st->keyset_gen = keyset_gen;
 	}
 	for (i = 0; i < STORE_NCOLS; i++)
 		val_null(&vals[i]);

@@ -1448,6 +1448,111 @@ out:
 
 /* A reader cannot write, and a missing trail is an error naming it. */
 /* A verdict judged with fetched keys names its key set: the fleet's row keeps it. */
+/* A bearer token under a kid no key set has: judged unknown_key, by
+   whatever key set the verifier holds. */
+static struct auth_verdict *
+judge_unknown_kid(struct auth_verifier *vf)
+{
+	static const char	 tok[] = "Bearer eyJhbGciOiJIUzI1NiIsImtpZCI6Inp6In0.e30.AAAA";
+	struct auth_header	 h = { "Authorization", tok };
+	struct auth_msg		 m = { "orders.a", &h, 1, (const unsigned char *)"{}", 2 };
+
+	return auth_verify(vf, &m, 1700000000);
+}
+
+/*
+ * Each key set that judged an event is recorded once.  With several
+ * verifier threads, a verdict judged by an old set may reach the writer
+ * after one judged by a newer: that is no change of keys, and must not
+ * write rows back and forth.  Here the session starts with k2's set, and
+ * verdicts of k1's set (never recorded) and k2's arrive interleaved: one
+ * row, for k1's set, saying its own change.
+ */
+static void
+test_keyset_rows_go_forward(void)
+{
+	static const char	 k1[] = "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"k1\","
+				     "\"k\":\"c2VjcmV0LW9uZS1zZWNyZXQtb25lLXNlY3JldC1vbmUt\"}]}";
+	static const char	 k2[] = "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"k2\","
+				     "\"k\":\"c2VjcmV0LXR3by1zZWNyZXQtdHdvLXNlY3JldC10d28t\"}]}";
+	struct store_session_info si;
+	struct auth_verdict	*old1, *old2, *new1, *new2;
+	struct auth_verifier	*vf;
+	struct auth_policy	*p;
+	struct store		*st;
+	struct store_origin	 o;
+	struct auth_msg		 msg;
+	char			*cause = NULL, *change = NULL, *notes = NULL, path[96], pol[96];
+	FILE			*f;
+
+	snprintf(pol, sizeof pol, "%s/keyset-policy.json", dir);
+	snprintf(path, sizeof path, "%s/keyset-forward.db", dir);
+	if ((f = fopen(pol, "w")) == NULL) {
+		CHECK(f != NULL);
+		return;
+	}
+	fputs("{\"keys\":{\"idp\":{\"jwks_url\":\"https://idp.example/jwks\"}},"
+	    "\"rules\":[{\"name\":\"r\",\"subjects\":[\"orders.>\"],\"token\":"
+	    "{\"header\":\"Authorization\",\"scheme\":\"Bearer\"},\"keys\":[\"idp\"],"
+	    "\"algorithms\":[\"HS256\"]}]}", f);
+	fclose(f);
+	if ((p = auth_policy_load(pol, &cause)) == NULL) {
+		CHECK(p != NULL);
+		fprintf(stderr, "  %s\n", cause);
+		free(cause);
+		return;
+	}
+	vf = auth_verifier_new(p);
+	CHECK(auth_policy_remote_update(p, 0, (const unsigned char *)k1, strlen(k1), &change,
+	    &notes, &cause) == 1);
+	old1 = judge_unknown_kid(vf);
+	old2 = judge_unknown_kid(vf);
+	free(change);
+	free(notes);
+	CHECK(auth_policy_remote_update(p, 0, (const unsigned char *)k2, strlen(k2), &change,
+	    &notes, &cause) == 1);
+	new1 = judge_unknown_kid(vf);
+	new2 = judge_unknown_kid(vf);
+
+	memset(&si, 0, sizeof si);
+	si.version = "test";
+	si.command = "test";
+	si.policy = p;
+	memset(&msg, 0, sizeof msg);
+	msg.subject = "orders.a";
+	memset(&o, 0, sizeof o);
+	st = store_open(path, &cause);
+	CHECK(st != NULL);
+	/* The session starts with k2 in use, as a recorder starts after a fetch;
+	   then come verdicts of k1's set and k2's, interleaved. */
+	if (st != NULL) {
+		CHECK(store_session_begin(st, &si, 1000, &cause) == 0);
+		o.received_us = 2000;
+		CHECK(store_append_event(st, &msg, new1, &o, NULL, &cause) == 0);
+		CHECK(store_append_event(st, &msg, old1, &o, NULL, &cause) == 0);
+		CHECK(store_append_event(st, &msg, new2, &o, NULL, &cause) == 0);
+		CHECK(store_append_event(st, &msg, old2, &o, NULL, &cause) == 0);
+		CHECK(store_close(st, &cause) == 0);
+	}
+	CHECK(sql_int(path, "SELECT count(*) FROM trail WHERE kind = 'event'") == 4);
+	CHECK(sql_int(path, "SELECT count(*) FROM trail WHERE kind = 'keyset'") == 1);
+	CHECK(sql_int(path, "SELECT count(*) FROM trail WHERE kind = 'keyset'"
+	    " AND detail LIKE '%\"added\":[{%\"kid\":\"k1\"%'"
+	    " AND detail NOT LIKE '%\"kid\":\"k2\"%'") == 1);
+	/* It comes before the first event of its set. */
+	CHECK(sql_int(path, "SELECT count(*) FROM trail WHERE kind = 'event' AND id <"
+	    " (SELECT id FROM trail WHERE kind = 'keyset')") == 1);
+	auth_verdict_free(old1);
+	auth_verdict_free(old2);
+	auth_verdict_free(new1);
+	auth_verdict_free(new2);
+	auth_verifier_free(vf);
+	auth_policy_free(p);
+	free(change);
+	free(notes);
+	free(cause);
+}
+
 static void
 test_remote_keyset(void)
 {
@@ -1516,6 +1621,7 @@ main(void)
 	UNIT_RUN(test_checkpoints);
 	UNIT_RUN(test_remote);
 	UNIT_RUN(test_remote_keyset);
+	UNIT_RUN(test_keyset_rows_go_forward);
 	UNIT_RUN(test_errors);
 	UNIT_DONE();
 }
