@@ -267,6 +267,11 @@ auth_remote_free(struct auth_remote *r)
 static char *
 remote_unfit(const struct auth_remote *r, struct auth_key *k)
 {
+	/* A set is fetched without credentials: a secret in it is one anyone
+	   who can fetch it holds, and could sign with. */
+	if (k->type == AUTH_KEY_OCT)
+		return auth_strdup("an HMAC secret (kty 'oct'), which anyone who can fetch the "
+		    "set holds");
 	if (k->use != NULL && strcmp(k->use, "sig") != 0)
 		return auth_printf("use '%s', not 'sig'", k->use);
 	if (r->alg >= 0 && k->alg >= 0 && k->alg != r->alg)

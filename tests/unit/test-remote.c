@@ -9,30 +9,83 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/pem.h>
+
 #include "auth-int.h"
 #include "unit.h"
 #include "unit-tmp.h"
 
 static const char	secret1[] = "first-secret-for-the-remote-test-0123456789";
-static const char	secret2[] = "second-secret-for-the-remote-test-987654321";
+
+/* An EC P-256 key pair: the private PEM (to sign) and the public JWK. */
+struct tkey {
+	char	*pem;
+	char	*pub;
+};
+
+/* A fresh key, its JWK with kid and (unless NULL) use. */
+static struct tkey
+ec_key(const char *kid, const char *use)
+{
+	struct tkey	 t = { NULL, NULL };
+	char		*pub = NULL, *cause = NULL, *x, *y;
+	unsigned char	 bx[32], by[32];
+	BIGNUM		*bnx = NULL, *bny = NULL;
+	BIO		*bio;
+	EVP_PKEY	*pkey = NULL;
+
+	if (auth_keygen(AUTH_KEY_EC_P256, &t.pem, &pub, &cause) != 0 ||
+	    (bio = BIO_new_mem_buf(pub, -1)) == NULL) {
+		fprintf(stderr, "cannot make a P-256 key: %s\n", cause ? cause : "?");
+		exit(1);
+	}
+	pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (pkey == NULL || EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &bnx) != 1 ||
+	    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &bny) != 1 ||
+	    BN_bn2binpad(bnx, bx, 32) != 32 || BN_bn2binpad(bny, by, 32) != 32) {
+		fputs("cannot read a P-256 public key\n", stderr);
+		exit(1);
+	}
+	x = auth_b64url_encode(bx, 32);
+	y = auth_b64url_encode(by, 32);
+	t.pub = auth_printf("{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"%s\",\"x\":\"%s\","
+	    "\"y\":\"%s\"%s%s%s}", kid, x, y, use ? ",\"use\":\"" : "", use ? use : "",
+	    use ? "\"" : "");
+	free(x);
+	free(y);
+	free(pub);
+	BN_free(bnx);
+	BN_free(bny);
+	EVP_PKEY_free(pkey);
+	return t;
+}
+
+static void
+tkey_free(struct tkey *t)
+{
+	free(t->pem);
+	free(t->pub);
+}
 
 /* A JWK for an HMAC secret. */
 static char *
-oct_jwk(const char *kid, const char *secret, const char *use)
+oct_jwk(const char *kid, const char *secret)
 {
 	char	*k = auth_b64url_encode((const unsigned char *)secret, strlen(secret));
-	char	*j = auth_printf("{\"kty\":\"oct\",\"kid\":\"%s\",\"k\":\"%s\"%s%s%s}", kid, k,
-	    use ? ",\"use\":\"" : "", use ? use : "", use ? "\"" : "");
+	char	*j = auth_printf("{\"kty\":\"oct\",\"kid\":\"%s\",\"k\":\"%s\"}", kid, k);
 
 	free(k);
 	return j;
 }
 
-/* An HS256 token under kid, signed with secret. */
+/* A token under kid and alg, signed with key (a private PEM or a secret). */
 static char *
-token(const char *kid, const char *secret)
+token(int alg, const char *kid, const char *key)
 {
-	char		*h = auth_printf("{\"alg\":\"HS256\",\"kid\":\"%s\"}", kid);
+	char		*h = auth_printf("{\"alg\":\"%s\",\"kid\":\"%s\"}", auth_alg_name(alg), kid);
 	char		*hb = auth_b64url_encode((unsigned char *)h, strlen(h));
 	const char	*claims = "{\"sub\":\"t\",\"exp\":1800000000}";
 	char		*cb = auth_b64url_encode((const unsigned char *)claims, strlen(claims));
@@ -40,7 +93,7 @@ token(const char *kid, const char *secret)
 	unsigned char	*sig;
 	size_t		 n;
 
-	sig = auth_sign(AUTH_ALG_HS256, (const unsigned char *)secret, strlen(secret),
+	sig = auth_sign(alg, (const unsigned char *)key, strlen(key),
 	    (unsigned char *)input, strlen(input), &n, &cause);
 	sb = auth_b64url_encode(sig, n);
 	tok = auth_printf("%s.%s", input, sb);
@@ -50,6 +103,7 @@ token(const char *kid, const char *secret)
 	free(input);
 	free(sig);
 	free(sb);
+	free(cause);
 	return tok;
 }
 
@@ -93,9 +147,12 @@ test_remote_sets(void)
 	struct auth_key_info	 ki;
 	const char		*fp, *json;
 	char			*cause = NULL, *change = NULL, *notes = NULL, *path, *set;
-	char			*k1 = oct_jwk("k1", secret1, NULL), *k2 = oct_jwk("k2", secret2, "sig");
-	char			*enc = oct_jwk("e1", secret2, "enc");
-	char			*tok1 = token("k1", secret1), *tok2 = token("k2", secret2);
+	struct tkey		 t1 = ec_key("k1", NULL), t2 = ec_key("k2", "sig");
+	struct tkey		 te = ec_key("e1", "enc");
+	char			*k1 = t1.pub, *k2 = t2.pub, *enc = te.pub;
+	char			*oct = oct_jwk("s1", secret1);
+	char			*tok1 = token(AUTH_ALG_ES256, "k1", t1.pem);
+	char			*tok2 = token(AUTH_ALG_ES256, "k2", t2.pem);
 	char			*pfp = NULL, *text;
 	uint64_t		 gen;
 
@@ -103,7 +160,7 @@ test_remote_sets(void)
 	write_text("policy.json", "{\"keys\":{\"idp\":{\"jwks_url\":\"https://idp.example/jwks\","
 	    "\"refetch_min_s\":5}},\"rules\":[{\"name\":\"r\",\"subjects\":[\"orders.>\"],"
 	    "\"token\":{\"header\":\"Authorization\",\"scheme\":\"Bearer\"},\"keys\":[\"idp\"],"
-	    "\"algorithms\":[\"HS256\"]}]}");
+	    "\"algorithms\":[\"ES256\"]}]}");
 	path = tpath("policy.json");
 	p = auth_policy_load(path, &cause);
 	CHECK(p != NULL);
@@ -164,6 +221,19 @@ test_remote_sets(void)
 	    strncmp(ki.source, "jwks_url https://idp.example/jwks", 33) == 0);
 	auth_verdict_free(held);
 
+	/* An HMAC secret in a fetched set is left out: anyone who can fetch
+	   the set could sign with it. */
+	set = auth_printf("{\"keys\":[%s,%s]}", oct, k2);
+	CHECK(update(p, set, &change, &notes) == 0);
+	free(set);
+	CHECK(notes != NULL && strstr(notes, "keys[0] (kid 's1') left out: an HMAC secret") !=
+	    NULL);
+	set = auth_printf("{\"keys\":[%s]}", oct);
+	CHECK(update(p, set, &change, &notes) == -1);
+	free(set);
+	CHECK(change != NULL && strstr(change, "no usable key") != NULL);
+	CHECK(auth_policy_keyset(p, NULL, NULL) == 3);
+
 	/* Bad sets leave the keys in use. */
 	CHECK(update(p, "<html>", &change, &notes) == -1);
 	CHECK(strstr(change, "invalid JSON") != NULL);
@@ -187,9 +257,10 @@ test_remote_sets(void)
 	free(notes);
 	free(pfp);
 	free(path);
-	free(k1);
-	free(k2);
-	free(enc);
+	tkey_free(&t1);
+	tkey_free(&t2);
+	tkey_free(&te);
+	free(oct);
 	free(tok1);
 	free(tok2);
 	unit_tmp_remove();
@@ -203,7 +274,7 @@ test_fixed_keys(void)
 	struct auth_verifier	*vf;
 	struct auth_verdict	*v;
 	const char		*fp, *json;
-	char			*cause = NULL, *path, *tok = token("k1", secret1);
+	char			*cause = NULL, *path, *tok = token(AUTH_ALG_HS256, "k1", secret1);
 
 	unit_tmp_make("zt-remote");
 	write_text("s.secret", secret1);

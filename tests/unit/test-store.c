@@ -1453,7 +1453,7 @@ out:
 static struct auth_verdict *
 judge_unknown_kid(struct auth_verifier *vf)
 {
-	static const char	 tok[] = "Bearer eyJhbGciOiJIUzI1NiIsImtpZCI6Inp6In0.e30.AAAA";
+	static const char	 tok[] = "Bearer eyJhbGciOiJFUzI1NiIsImtpZCI6Inp6In0.e30.AAAA";
 	struct auth_header	 h = { "Authorization", tok };
 	struct auth_msg		 m = { "orders.a", &h, 1, (const unsigned char *)"{}", 2 };
 
@@ -1471,10 +1471,15 @@ judge_unknown_kid(struct auth_verifier *vf)
 static void
 test_keyset_rows_go_forward(void)
 {
-	static const char	 k1[] = "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"k1\","
-				     "\"k\":\"c2VjcmV0LW9uZS1zZWNyZXQtb25lLXNlY3JldC1vbmUt\"}]}";
-	static const char	 k2[] = "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"k2\","
-				     "\"k\":\"c2VjcmV0LXR3by1zZWNyZXQtdHdvLXNlY3JldC10d28t\"}]}";
+	/* Two P-256 public keys (a fetched set may hold no HMAC secret). */
+	static const char	 k1[] = "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\","
+				     "\"kid\":\"k1\","
+				     "\"x\":\"jzqbHU5VCmdXeb10nA12dpe3aZiEiiGxMePHCJ3yUXI\","
+				     "\"y\":\"ffYcCvbBi3EDOibCyV2-g6YWLv8UxzlWBkrj1GD33yo\"}]}";
+	static const char	 k2[] = "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\","
+				     "\"kid\":\"k2\","
+				     "\"x\":\"JRybMjV5GjFzZcuhzZrPrYWy8fD3hXSaODxbraUSEcc\","
+				     "\"y\":\"RULF3v9nY7AlH1hKCZgy5nYwFf6fM6z1bjutTVl5cdY\"}]}";
 	struct store_session_info si;
 	struct auth_verdict	*old1, *old2, *new1, *new2;
 	struct auth_verifier	*vf;
@@ -1494,7 +1499,7 @@ test_keyset_rows_go_forward(void)
 	fputs("{\"keys\":{\"idp\":{\"jwks_url\":\"https://idp.example/jwks\"}},"
 	    "\"rules\":[{\"name\":\"r\",\"subjects\":[\"orders.>\"],\"token\":"
 	    "{\"header\":\"Authorization\",\"scheme\":\"Bearer\"},\"keys\":[\"idp\"],"
-	    "\"algorithms\":[\"HS256\"]}]}", f);
+	    "\"algorithms\":[\"ES256\"]}]}", f);
 	fclose(f);
 	if ((p = auth_policy_load(pol, &cause)) == NULL) {
 		CHECK(p != NULL);
