@@ -176,11 +176,18 @@ pub_read(const char *file, size_t max, size_t *len)
 		return NULL;
 	for (;;) {
 		if (n == cap) {
-			cap = cap ? cap * 2 : 4096;
-			if (cap > max + 1 || (nb = realloc(buf, cap)) == NULL) {
+			/* Room for max bytes and one more, which tells a file of
+			   exactly max from a longer one. */
+			if (cap == max + 1) {
 				free(buf);
 				buf = NULL;
 				errno = EFBIG;
+				break;
+			}
+			cap = cap == 0 ? 4096 : cap * 2 < max + 1 ? cap * 2 : max + 1;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				free(buf);
+				buf = NULL;
 				break;
 			}
 			buf = nb;

@@ -533,6 +533,23 @@ def pub_print_escapes_what_a_terminal_obeys(env):
 
 
 @case
+def pub_takes_an_event_of_exactly_the_maximum(env):
+    """pub reads an event of exactly 16 MiB, and refuses one byte more with one line"""
+    folder = env.folder("pub-max")
+    size = 16 << 20
+    for extra, want in ((0, 0), (1, 2)):
+        path = os.path.join(folder, "ev%d.json" % extra)
+        with open(path, "wb") as f:
+            f.write(b'{"p":"' + b"x" * (size + extra - 8) + b'"}')
+        rc, out, err = zt(["-p", env.pol, "pub", "metrics.big", path, "--print"])
+        eq(rc, want, "%d bytes: exit code (%s)" % (size + extra, err[-300:]))
+        if want == 0:
+            eq(len(base64.b64decode(json.loads(out)["body_b64"])), size, "the whole event")
+        else:
+            check("File too large" in err and len(err.splitlines()) == 1, err[-300:])
+
+
+@case
 def large_buffers_are_accepted(env):
     """--buffer up to its maximum starts: its byte limit (8 KiB a message) stays within an int"""
     folder = env.folder("big-buffer")
