@@ -925,6 +925,26 @@ ingest_js_check_filter(struct ingest_js *j, const jsConsumerInfo *ci,
 	return -1;
 }
 
+/* Add to *notice when --ack-wait asks an existing durable for another
+   ack wait than its own, which the server keeps. */
+static void
+ingest_js_note_ack_wait(const jsConsumerInfo *ci, const struct ingest_js_opts *o,
+    char **notice)
+{
+	int64_t	 have;
+	char	*n;
+
+	if (notice == NULL || o->ack_wait_s <= 0 || ci->Config == NULL)
+		return;
+	have = ci->Config->AckWait / 1000000000;
+	if (have == o->ack_wait_s || asprintf(&n, "%s%sdurable '%s' exists: its ack wait stays"
+	    " %lld s (--ack-wait is for a new durable)", *notice ? *notice : "",
+	    *notice ? "; " : "", o->durable, (long long)have) < 0)
+		return;
+	free(*notice);
+	*notice = n;
+}
+
 /* Find the durable or make it; resumes from its ack floor.  Recorders of
    a fleet may race to make it: the loser finds the winner's. */
 static int
@@ -952,6 +972,7 @@ ingest_js_prepare(struct ingest_js *j, jsCtx *js, const struct ingest_js_opts *o
 				asprintf(notice, "durable '%s' exists: resuming after stream"
 				    " sequence %llu; the start option is ignored", o->durable,
 				    (unsigned long long)ci->AckFloor.Stream);
+			ingest_js_note_ack_wait(ci, o, notice);
 			jsConsumerInfo_Destroy(ci);
 			return 0;
 		}

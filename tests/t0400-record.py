@@ -301,10 +301,12 @@ def jetstream_resumed_filtered_durable_is_no_gap_and_keeps_its_filter(env):
         wait_events(db, 5)
         eq(rec.stop(), 0, "first run exit code")
         ztpub(srv.url, env.capture(folder, lines(10), "b.jsonl"), "--jetstream")
-        rec = Recorder(record_args(env, srv.url, db, *durable), folder, "b")
+        rec = Recorder(record_args(env, srv.url, db, *durable, "--ack-wait", "60"), folder, "b")
         wait_events(db, 10)
         time.sleep(0.5)
         eq(rec.stop(), 0, "resumed without the subject: exit code")
+        check("durable 'cpu' exists: its ack wait stays 30 s (--ack-wait is for a new durable)"
+              in rec.stderr(), "another --ack-wait is told: %r" % rec.stderr()[-400:])
         rc, _, err = zt(record_args(env, srv.url, db, *durable, "metrics.mem"))
         check(rc == 1 and "durable 'cpu' exists and reads only 'metrics.cpu'" in err,
               "another subject than the durable's: %d %r" % (rc, err))
