@@ -202,14 +202,14 @@ verifier_md(struct auth_verifier *vf, const char *name)
 	return vf->md[0];
 }
 
-/* Digest in[0..n) into out; returns its length or 0. */
+/* Digest in[0..n) with md into out; returns its length or 0. */
 static unsigned int
-verifier_digest(struct auth_verifier *vf, const char *name, const void *in, size_t n,
+verifier_digest(struct auth_verifier *vf, const EVP_MD *md, const void *in, size_t n,
     unsigned char *out)
 {
 	unsigned int	len = 0;
 
-	if (EVP_DigestInit_ex2(vf->mdctx, verifier_md(vf, name), NULL) != 1 ||
+	if (EVP_DigestInit_ex2(vf->mdctx, md, NULL) != 1 ||
 	    EVP_DigestUpdate(vf->mdctx, in, n) != 1 ||
 	    EVP_DigestFinal_ex(vf->mdctx, out, &len) != 1)
 		return 0;
@@ -1080,9 +1080,9 @@ judge_verify_with(struct judge *j, const struct auth_key *key, const char **why)
 			*why = "signature length is not the key's modulus length";
 			return 0;
 		}
-		mdlen = verifier_digest(j->vf, ai->digest, j->tok, j->input_len, md);
-		rsa = verifier_rsa(j->vf, key);
 		hash = verifier_md(j->vf, ai->digest);
+		mdlen = verifier_digest(j->vf, hash, j->tok, j->input_len, md);
+		rsa = verifier_rsa(j->vf, key);
 		ok = mdlen > 0 && rsa != NULL && (ai->pss ?
 		    auth_rsa_verify_pss(rsa, j->vf->mdctx, hash, md, mdlen, j->sig, j->sig_len) :
 		    auth_rsa_verify_pkcs1(rsa, hash, md, mdlen, j->sig, j->sig_len)) == 1;
@@ -1098,7 +1098,8 @@ judge_verify_with(struct judge *j, const struct auth_key *key, const char **why)
 			*why = "ECDSA r or s is zero";
 			return 0;
 		}
-		mdlen = verifier_digest(j->vf, ai->digest, j->tok, j->input_len, md);
+		mdlen = verifier_digest(j->vf, verifier_md(j->vf, ai->digest), j->tok,
+		    j->input_len, md);
 		pctx = verifier_pkey_ctx(j->vf, key, j->alg);
 		ok = mdlen > 0 && pctx != NULL &&
 		    EVP_PKEY_verify(pctx, der, (size_t)derlen, md, mdlen) == 1;
@@ -1533,7 +1534,7 @@ judge_hash_bind(struct judge *j, const struct auth_bind *b)
 		}
 		in = canon;
 	}
-	mdlen = verifier_digest(j->vf, b->digest, in, inlen, md);
+	mdlen = verifier_digest(j->vf, verifier_md(j->vf, b->digest), in, inlen, md);
 	free(canon);
 	mine = b->encoding == AUTH_ENC_HEX ? auth_hex(md, mdlen) : auth_b64url_encode(md, mdlen);
 	shown = auth_verdict_strndup(j->v, mine, strlen(mine));
@@ -1709,7 +1710,7 @@ judge_replay_key(struct judge *j)
 	buf[n] = '\0';
 	buf[n + 1] = type;
 	memcpy(buf + n + 2, text, tlen);
-	verifier_digest(j->vf, "SHA256", buf, n + 2 + tlen, j->v->replay_key);
+	verifier_digest(j->vf, j->vf->md[0], buf, n + 2 + tlen, j->v->replay_key);
 	free(buf);
 	free(canon);
 	j->v->has_replay_key = 1;

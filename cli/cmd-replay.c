@@ -206,13 +206,10 @@ replay_changes(struct replay *rp, const char *db, const struct tui_source *src)
 		free(cause);
 		return CLI_EXIT_FAIL;
 	}
-	if (remote > 0)
-		cli_error("replay: %llu events judged again under key set %s: %llu verdicts "
-		    "changed; %llu verdicts of other recorders (watch --verdicts) hold no message "
-		    "to judge", n, reverify_keyset(rp->rv), changed, remote);
-	else
-		cli_error("replay: %llu events judged again under key set %s: %llu verdicts "
-		    "changed", n, reverify_keyset(rp->rv), changed);
+	snprintf(why, sizeof why, "; %llu verdicts of other recorders (watch --verdicts) hold"
+	    " no message to judge", remote);
+	cli_error("replay: %llu events judged again under key set %s: %llu verdicts changed%s",
+	    n, reverify_keyset(rp->rv), changed, remote > 0 ? why : "");
 	return CLI_EXIT_OK;
 }
 

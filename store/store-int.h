@@ -196,9 +196,8 @@ struct store {
 	int64_t		 committed_id;		/* newest committed row */
 	unsigned char	 committed_hash[STORE_HASH_LEN];
 	int64_t		 session;		/* open session, or 0 */
-	uint64_t	 keyset_gen;		/* generation of the newest key set
-						   recorded (fetched keys), or 0 */
-	char		*keyset_json;		/* its description, or NULL */
+	char		*keyset_json;		/* the newest key set recorded
+						   (fetched keys), or NULL */
 	uint64_t	 keyset_seen[STORE_KEYSETS_SEEN];	/* generations recorded
 						   in this session, newest kept */
 	unsigned	 keyset_nseen;

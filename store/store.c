@@ -619,10 +619,8 @@ store_session_begin(struct store *st, const struct store_session_info *si, int64
 		gen = auth_policy_keyset(si->policy, NULL, &keys);
 	free(st->keyset_json);
 	st->keyset_json = NULL;
-	st->keyset_gen = 0;
 	st->keyset_nseen = 0;
 	if (si->policy != NULL && auth_policy_remote_count(si->policy) > 0) {
-		st->keyset_gen = gen;
 		st->keyset_json = strdup(keys);
 		st->keyset_seen[st->keyset_nseen++] = gen;
 	}
@@ -978,6 +976,20 @@ store_keyset_recorded(const struct store *st, uint64_t gen)
 	return 0;
 }
 
+/* The newest generation recorded in this session, or 0. */
+static uint64_t
+store_keyset_newest(const struct store *st)
+{
+	uint64_t	newest = 0;
+	unsigned	i;
+
+	for (i = 0; i < st->keyset_nseen; i++) {
+		if (st->keyset_seen[i] > newest)
+			newest = st->keyset_seen[i];
+	}
+	return newest;
+}
+
 /* Note gen as recorded, forgetting the oldest when full. */
 static void
 store_keyset_note(struct store *st, uint64_t gen)
@@ -1044,11 +1056,9 @@ store_append_event(struct store *st, const struct auth_msg *msg, const struct au
 	keyset_gen = auth_verdict_keyset(v, &keyset, &keyset_json);
 	if (keyset_gen != 0 && !store_keyset_recorded(st, keyset_gen)) {
 		if (store_append_keyset(st, o->received_us, keyset_json,
-		    keyset_gen > st->keyset_gen, cause) != 0)
+		    keyset_gen > store_keyset_newest(st), cause) != 0)
 			return -1;
 		store_keyset_note(st, keyset_gen);
-		if (keyset_gen > st->keyset_gen)
-			st->keyset_gen = keyset_gen;
 	}
 	for (i = 0; i < STORE_NCOLS; i++)
 		val_null(&vals[i]);
